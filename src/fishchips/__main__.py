@@ -1,0 +1,3 @@
+from fishchips.cli.main import main
+
+main()

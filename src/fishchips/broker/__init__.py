@@ -1,0 +1,1 @@
+"""Provisioning and running a real local Apache Kafka broker."""

@@ -1,0 +1,1 @@
+"""The `fishchips` command."""

@@ -1,0 +1,53 @@
+"""The terminal: one Rich console, logging to a file, and progress for long work."""
+
+import logging
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from fishchips.paths import data_dir
+
+console = Console(stderr=True)  # messages and progress; stdout stays for results (tables, JSON)
+out = Console()
+
+
+def log_file() -> Path:
+    return data_dir() / "fishchips.log"
+
+
+def setup_logging(level: int = logging.INFO) -> Path:
+    """Everything, librdkafka's chatter included, goes to one file, never onto the screen."""
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    return path
+
+
+class BrokerProgress:
+    """Progress for starting the broker: a spinner naming the phase, a bar while jars arrive."""
+
+    def __init__(self) -> None:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        self.progress = Progress(*columns, console=console, transient=True)
+        self._phase = self.progress.add_task("starting", total=None)
+        self._jars: int | None = None
+
+    def phase(self, what: str) -> None:
+        self.progress.update(self._phase, description=what)
+
+    def jars(self, done: int, total: int, what: str) -> None:
+        if self._jars is None:
+            self._jars = self.progress.add_task("Kafka jars", total=total)
+        self.progress.update(self._jars, completed=done, total=total, description=f"Kafka jars: {what}")
+
+    def __enter__(self) -> "BrokerProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()

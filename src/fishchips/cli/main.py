@@ -1,0 +1,40 @@
+"""The `fishchips` command: every subcommand hangs off this group."""
+
+import logging
+
+import click
+
+from fishchips import __version__
+from fishchips.cli.broker import broker
+from fishchips.cli.console import console, setup_logging
+from fishchips.cli.doctor import doctor
+from fishchips.errors import FishchipsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fishchips")
+@click.option("--verbose", "-v", is_flag=True, help="Log debug detail to the log file.")
+def cli(verbose: bool) -> None:
+    """A fish-and-chip shop on real Apache Kafka: learn, demonstrate and test Kafka from Python."""
+    setup_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+cli.add_command(broker)
+cli.add_command(doctor)
+
+
+def main() -> None:
+    """Run the command; a problem the user can fix is one red line and exit code 1, never a traceback."""
+    try:
+        cli(standalone_mode=False)
+    except FishchipsError as exc:
+        console.print(f"[red]✗ {exc}[/]", highlight=False)
+        raise SystemExit(1) from None
+    except click.exceptions.Abort:
+        console.print("[yellow]interrupted[/]")
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None

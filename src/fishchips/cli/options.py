@@ -1,0 +1,52 @@
+"""Options shared by every command that talks to Kafka, defined once."""
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fishchips.kafka.settings import SASL_MECHANISMS, parse_extra, resolve
+
+
+def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the connection flags to a command and hand it one `settings` value instead."""
+    options = [
+        click.option(
+            "--bootstrap-servers", "-b", help="Kafka address host:port[,...] [env KAFKA_BOOTSTRAP_SERVERS]; unset: the embedded broker."
+        ),
+        click.option(
+            "--certs-dir",
+            type=click.Path(path_type=Path),
+            help="Folder with ca.pem, service.cert, service.key (SSL) [env KAFKA_CERTS_DIR].",
+        ),
+        click.option(
+            "--security-protocol",
+            type=click.Choice(["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"], case_sensitive=False),
+            help="Default: from the other settings [env KAFKA_SECURITY_PROTOCOL].",
+        ),
+        click.option(
+            "--sasl-mechanism", type=click.Choice(SASL_MECHANISMS, case_sensitive=False), help="SASL mechanism [env KAFKA_SASL_MECHANISM]."
+        ),
+        click.option("--username", help="SASL username [env KAFKA_USERNAME]."),
+        click.option("--password", help="SASL password [env KAFKA_PASSWORD]."),
+        click.option("-X", "extra", multiple=True, metavar="KEY=VALUE", help="Any librdkafka setting, repeatable."),
+        click.option(
+            "--config", "config_file", type=click.Path(path_type=Path), help="TOML file of these settings [env FISHCHIPS_CONFIG]."
+        ),
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {
+            name: kwargs.pop(name)
+            for name in ("bootstrap_servers", "certs_dir", "security_protocol", "sasl_mechanism", "username", "password")
+        }
+        extra = parse_extra(list(kwargs.pop("extra")))
+        kwargs["settings"] = resolve(flags, extra, kwargs.pop("config_file"))
+        return command(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper

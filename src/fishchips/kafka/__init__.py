@@ -1,0 +1,1 @@
+"""Kafka clients for the shop: connection settings, client factories, topics, inspection."""

@@ -1,0 +1,50 @@
+"""Client factories: every producer, consumer and admin client of the shop is made here.
+
+librdkafka logs go to Python logging (and so to the log file, never onto a
+Textual screen); the delivery settings are chosen once, with the reason beside each.
+"""
+
+import logging
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+
+from fishchips.kafka.settings import ConnectionSettings
+
+log = logging.getLogger("fishchips.kafka")
+
+PRODUCER_SETTINGS = {
+    # never lose an order: the leader waits for every in-sync replica before it says "got it"
+    "acks": "all",
+    # retries can never write an order twice or out of order
+    "enable.idempotence": True,
+    # gather orders for a few ms into one request: far more throughput, little latency
+    "linger.ms": 5,
+}
+
+CONSUMER_SETTINGS = {
+    # offsets are committed by the role after the work is done, never before (at-least-once)
+    "enable.auto.commit": False,
+    # a brand-new group starts from the first event ever: the log is the shop's memory
+    "auto.offset.reset": "earliest",
+    # only see the results of committed transactions
+    "isolation.level": "read_committed",
+}
+
+
+def _base(settings: ConnectionSettings, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The role's defaults, then the user's connection settings and -X pairs, which win."""
+    return {"logger": log, **defaults, **settings.client_config()}
+
+
+def producer(settings: ConnectionSettings, **overrides: Any) -> Producer:
+    return Producer(_base(settings, {**PRODUCER_SETTINGS, **overrides}))
+
+
+def consumer(settings: ConnectionSettings, group_id: str, **overrides: Any) -> Consumer:
+    return Consumer(_base(settings, {**CONSUMER_SETTINGS, "group.id": group_id, **overrides}))
+
+
+def admin(settings: ConnectionSettings, **overrides: Any) -> AdminClient:
+    return AdminClient(_base(settings, overrides))

@@ -8,6 +8,7 @@ from fishchips import __version__
 from fishchips.cli.broker import broker
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.doctor import doctor
+from fishchips.cli.shop import SHOP_COMMANDS
 from fishchips.errors import FishchipsError
 
 
@@ -21,6 +22,8 @@ def cli(verbose: bool) -> None:
 
 cli.add_command(broker)
 cli.add_command(doctor)
+for command in SHOP_COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """Creating the topics the shop needs, or checking that existing ones fit."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from fishchips.errors import FishchipsError
 
@@ -17,7 +18,7 @@ class TopicError(FishchipsError):
 def ensure_topics(admin: AdminClient, wanted: Mapping[str, int], replication: int = 1) -> dict[str, int]:
     """Create missing topics with the wanted partitions; return each topic's partition count.
 
-    An existing topic may have more partitions than wanted (still works), never fewer.
+    An existing topic with more partitions than wanted still works; one with fewer is grown.
     """
     existing = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
     missing = [
@@ -31,9 +32,43 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int], replication: in
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another process made it first: fine
                     raise TopicError(f"cannot create topic {name}: {exc.args[0].str()}") from None
         existing = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
-    for name, count in wanted.items():
-        if existing.get(name, 0) < count:
-            raise TopicError(
-                f"topic {name} has {existing.get(name, 0)} partitions but this scenario needs {count}: delete it or use a fresh --prefix"
-            )
+    grow = [NewPartitions(name, count) for name, count in wanted.items() if existing[name] < count]
+    if grow:  # Kafka can add partitions (never remove them): keyed events may then map elsewhere
+        for name, future in admin.create_partitions(grow, operation_timeout=TIMEOUT, request_timeout=TIMEOUT).items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                raise TopicError(f"topic {name} has {existing[name]} partitions, fewer than needed, and cannot grow: {exc.args[0].str()}") from None
+            existing[name] = wanted[name]
     return {name: existing[name] for name in wanted}
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The shop's topic names, all under one prefix so runs and tests can keep apart."""
+
+    prefix: str = "fishchips"
+
+    @property
+    def orders(self) -> str:
+        return f"{self.prefix}.orders"
+
+    @property
+    def cook(self) -> str:
+        return f"{self.prefix}.cook"
+
+    @property
+    def served(self) -> str:
+        return f"{self.prefix}.served"
+
+    @property
+    def dead_letters(self) -> str:
+        return f"{self.prefix}.dead-letters"
+
+    def partitions(self, orders_partitions: int) -> dict[str, int]:
+        """Each topic and its partitions: orders and served are split, the cook has one queue."""
+        return {self.orders: orders_partitions, self.cook: 1, self.served: orders_partitions, self.dead_letters: 1}
+
+    def group(self, role: str) -> str:
+        """The consumer group of a role: all preparers share one, so they share the partitions."""
+        return f"{self.prefix}.{role}"

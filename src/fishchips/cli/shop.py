@@ -1,0 +1,287 @@
+"""The shop from the command line: a whole headless run, or one role per process."""
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+
+import click
+from rich.table import Table
+
+from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.cli.options import connection_options
+from fishchips.floor import ShopFloor, Summary
+from fishchips.kafka import clients
+from fishchips.kafka.connect import connect
+from fishchips.kafka.inspect import end_offsets
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.roles.base import Role, ShopEvent
+from fishchips.roles.board import Board
+from fishchips.roles.cook import Cook
+from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.till import Tickets, Till
+from fishchips.scenarios import SCENARIOS, Keying, scenario
+from fishchips.shop import Menu, new_run_id
+
+VERBS = {
+    "took": "took",
+    "served": "served",
+    "to-cook": "sent to the cook",
+    "cooked": "cooked",
+    "called": "called",
+    "seen": "read",
+    "assigned": "now holds",
+    "revoked": "gave up",
+    "dead-letter": "set aside",
+    "failed": "failed",
+    "stopped": "stopped",
+}
+
+
+def event_line(event: ShopEvent) -> str:
+    """One event as one line: who, what, which order, where in Kafka."""
+    what = event.order.describe() if event.order else event.detail
+    where = f"  [dim]{event.where()}[/]" if event.topic else ""
+    return f"[bold]{event.role:<11}[/] {VERBS.get(event.kind, event.kind):<16} {what}{where}"
+
+
+def printer() -> Callable[[ShopEvent], None]:
+    lock = threading.Lock()
+
+    def show(event: ShopEvent) -> None:
+        with lock:
+            console.print(event_line(event), highlight=False)
+
+    return show
+
+
+def prefix_option(command: Callable[..., object]) -> Callable[..., object]:
+    return click.option("--prefix", default="fishchips", show_default=True, help="Topic and group name prefix.")(command)
+
+
+@contextmanager
+def connected(settings: ConnectionSettings) -> Iterator[ConnectionSettings]:
+    """The cluster to use: the configured one, or the embedded broker (started with progress if need be)."""
+    with BrokerProgress() as progress:
+        cluster = connect(settings, notice=progress.phase)
+    yield cluster.settings
+
+
+@contextmanager
+def until_interrupted() -> Iterator[threading.Event]:
+    """Ctrl-C or SIGTERM sets the event, so roles stop cleanly and leave their groups."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def summary_table(summary: Summary) -> Table:
+    table = Table(title=f"{summary.scenario}: {'[green]taken = served, none twice' if summary.ok else '[red]orders missing or doubled'}[/]")
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    rows = [
+        ("orders taken", summary.taken),
+        ("orders served", summary.served),
+        ("plaice cooked", summary.cooked),
+        ("missing", summary.missing),
+        ("served twice", summary.duplicates),
+        ("dead letters", summary.dead_letters),
+        ("greatest lag seen", summary.max_lag),
+        ("seconds", summary.seconds),
+        ("orders/s", f"{summary.orders_per_second:.1f}"),
+    ]
+    rows += [(f"taken by {till}", n) for till, n in sorted(summary.taken_by_till.items())]
+    rows += [(f"taken on partition {p}", n) for p, n in summary.taken_by_partition.items()]
+    rows += [(f"served by {who}", n) for who, n in sorted(summary.served_by_preparer.items())]
+    rows += [(f"latency {name} (ms)", value) for name, value in summary.latency_ms.items()]
+    for what, figure in rows:
+        table.add_row(what, str(figure))
+    return table
+
+
+@click.command()
+@click.argument("scenario_name", metavar="SCENARIO", type=click.Choice(list(SCENARIOS)))
+@click.option("--orders", type=click.IntRange(1), default=100, show_default=True, help="How many orders the tills take.")
+@click.option("--speed", type=click.FloatRange(min=0.01), default=10.0, show_default=True, help="Times the demo pace (1 = as on stage).")
+@click.option("--seed", type=int, default=None, help="Seed for the orders: the same seed, the same orders.")
+@click.option("--tills", type=click.IntRange(1), help="Override the scenario's number of tills.")
+@click.option("--preparers", type=click.IntRange(1), help="Override the number of food preparers.")
+@click.option("--partitions", type=click.IntRange(1), help="Override the partitions of the orders topic.")
+@click.option(
+    "--keying", type=click.Choice([k.value for k in Keying]), help="How tills pick partitions: by till, explicit partition, or none."
+)
+@click.option("--resume", is_flag=True, help="Also serve orders left over from earlier runs.")
+@click.option("--exactly-once", is_flag=True, help="Preparers and cooks use Kafka transactions.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the summary, as one JSON object.")
+@prefix_option
+@connection_options
+def run(
+    settings: ConnectionSettings,
+    scenario_name: str,
+    orders: int,
+    speed: float,
+    seed: int | None,
+    tills: int | None,
+    preparers: int | None,
+    partitions: int | None,
+    keying: str | None,
+    resume: bool,
+    exactly_once: bool,
+    as_json: bool,
+    prefix: str,
+) -> None:
+    """Run a demo headless, print every event, and check that every order was served exactly once."""
+    chosen = scenario(scenario_name).override(tills, preparers, partitions, Keying(keying) if keying else None)
+    with connected(settings) as cluster:
+        listener = (lambda event: None) if as_json else printer()
+        floor = ShopFloor(
+            chosen,
+            cluster,
+            Topics(prefix),
+            listener=listener,
+            speed=speed,
+            orders=orders,
+            seed=seed,
+            exactly_once=exactly_once,
+            resume=resume,
+        )
+        with until_interrupted() as interrupted:
+            floor.start()
+            waiter = threading.Thread(target=floor.wait, daemon=True)
+            waiter.start()
+            while waiter.is_alive() and not interrupted.is_set():
+                waiter.join(0.2)
+            floor.stop()
+    summary = floor.summary()
+    if as_json:
+        out.print_json(json.dumps({**asdict(summary), "ok": summary.ok, "orders_per_second": round(summary.orders_per_second, 1)}))
+    else:
+        out.print(summary_table(summary))
+        for failure in floor.failures():
+            console.print(f"[red]✗ {failure}[/]")
+    if not summary.ok:
+        raise SystemExit(1)
+
+
+def run_role(role: Role, topics: Topics, settings: ConnectionSettings, partitions: int) -> None:
+    """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
+    ensure_topics(clients.admin(settings), topics.partitions(partitions))
+    with until_interrupted() as interrupted:
+        role.start()
+        while role.running and not interrupted.is_set():
+            interrupted.wait(0.2)
+        role.stop()
+    console.print(f"{role.name}: " + ", ".join(f"{kind} {n}" for kind, n in sorted(role.counters.items())) or "nothing done")
+    if role.failure is not None:
+        raise SystemExit(1)
+
+
+role_options = [
+    prefix_option,
+    click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of orders, if it must be created."),
+    click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="Times the demo pace."),
+    connection_options,
+]
+
+
+def with_role_options(command: Callable[..., object]) -> Callable[..., object]:
+    for option in reversed(role_options):
+        command = option(command)
+    return command
+
+
+@click.command()
+@click.option("--number", type=click.IntRange(1), default=1, show_default=True, help="This till's number.")
+@click.option("--orders", type=click.IntRange(1), default=None, help="Stop after this many orders (default: never).")
+@click.option(
+    "--rate", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Orders per second at speed 1 (0: as fast as possible)."
+)
+@click.option("--plaice-share", type=click.FloatRange(0, 1), default=0.3, show_default=True, help="Share of fish suppers that are plaice.")
+@click.option("--keying", type=click.Choice([k.value for k in Keying]), default="till", show_default=True, help="How to pick partitions.")
+@with_role_options
+def till(
+    settings: ConnectionSettings,
+    number: int,
+    orders: int | None,
+    rate: float,
+    plaice_share: float,
+    keying: str,
+    prefix: str,
+    partitions: int,
+    speed: float,
+) -> None:
+    """Run one till: take orders and produce them to the orders topic."""
+    topics = Topics(prefix)
+    with connected(settings) as cluster:
+        role = Till(
+            number,
+            cluster,
+            topics,
+            Menu.load(),
+            printer(),
+            tickets=Tickets(orders),
+            run_id=new_run_id(),
+            keying=Keying(keying),
+            partitions=partitions,
+            orders_per_second=rate * speed,
+            plaice_share=plaice_share,
+        )
+        run_role(role, topics, cluster, partitions)
+
+
+@click.command()
+@click.option("--name", default=None, help="This preparer's name (default: preparer-<pid>).")
+@click.option("--exactly-once", is_flag=True, help="Use Kafka transactions.")
+@with_role_options
+def preparer(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
+    """Run one food preparer: join the group on orders, serve, send plaice to the cook."""
+    topics = Topics(prefix)
+    with connected(settings) as cluster:
+        role = FoodPreparer(
+            name or f"preparer-{os.getpid()}",
+            cluster,
+            topics,
+            Menu.load(),
+            printer(),
+            prepare_seconds=0.4 / speed,
+            exactly_once=exactly_once,
+        )
+        run_role(role, topics, cluster, partitions)
+
+
+@click.command()
+@click.option("--name", default=None, help="This cook's name (default: cook-<pid>).")
+@click.option("--exactly-once", is_flag=True, help="Use Kafka transactions.")
+@with_role_options
+def cook(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
+    """Run the cook: consume the cook topic and send orders back marked ready."""
+    topics = Topics(prefix)
+    with connected(settings) as cluster:
+        role = Cook(
+            name or f"cook-{os.getpid()}", cluster, topics, Menu.load(), printer(), cook_seconds=1.0 / speed, exactly_once=exactly_once
+        )
+        run_role(role, topics, cluster, partitions)
+
+
+@click.command()
+@click.option("--from-beginning", is_flag=True, help="Show every order ever served, not just new ones.")
+@with_role_options
+def board(settings: ConnectionSettings, from_beginning: bool, prefix: str, partitions: int, speed: float) -> None:
+    """Show orders as they are served (reads the served topic; joins no group)."""
+    topics = Topics(prefix)
+    with connected(settings) as cluster:
+        ensure_topics(clients.admin(cluster), topics.partitions(partitions))
+        start = None if from_beginning else end_offsets(clients.admin(cluster), [topics.served]).get(topics.served, {})
+        role = Board(cluster, topics, Menu.load(), printer(), topic=topics.served, start=start)
+        run_role(role, topics, cluster, partitions)
+
+
+SHOP_COMMANDS = [run, till, preparer, cook, board]

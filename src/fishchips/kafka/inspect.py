@@ -1,0 +1,98 @@
+"""Kafka's own view of the shop, read from the cluster's admin API (never from the app's counters):
+topics and their partitions' end offsets, consumer groups, their members and assignments,
+committed offsets and lag.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from fishchips.errors import FishchipsError
+
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Member:
+    client_id: str
+    host: str
+    partitions: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class GroupView:
+    name: str
+    state: str
+    members: tuple[Member, ...]
+    committed: dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
+    lag: dict[tuple[str, int], int]
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    end_offsets: dict[str, dict[int, int]]  # topic -> partition -> end offset
+    groups: dict[str, GroupView] = field(default_factory=dict)
+
+
+def end_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
+    """The offset the next event on each partition will get (its high watermark)."""
+    metadata = admin.list_topics(timeout=TIMEOUT).topics
+    request = {TopicPartition(t, p): OffsetSpec.latest() for t in topics if t in metadata for p in metadata[t].partitions}
+    result: dict[str, dict[int, int]] = {t: {} for t in topics if t in metadata}
+    if request:
+        for tp, future in admin.list_offsets(request, request_timeout=TIMEOUT).items():
+            result[tp.topic][tp.partition] = future.result().offset
+    return result
+
+
+def committed_offsets(admin: AdminClient, group: str) -> dict[tuple[str, int], int]:
+    future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=TIMEOUT)[group]
+    return {(tp.topic, tp.partition): tp.offset for tp in future.result().topic_partitions if tp.offset >= 0}
+
+
+def describe_group(admin: AdminClient, group: str, ends: dict[str, dict[int, int]]) -> GroupView:
+    description = admin.describe_consumer_groups([group], request_timeout=TIMEOUT)[group].result()
+    members = tuple(
+        Member(m.client_id, m.host, tuple(sorted((tp.topic, tp.partition) for tp in m.assignment.topic_partitions)))
+        for m in sorted(description.members, key=lambda m: m.client_id)
+    )
+    committed = committed_offsets(admin, group)
+    lag = {}
+    for topic, partitions in ends.items():
+        for partition, end in partitions.items():
+            if (topic, partition) in committed or any((topic, partition) in m.partitions for m in members):
+                lag[(topic, partition)] = max(0, end - committed.get((topic, partition), 0))
+    return GroupView(group, description.state.name, members, committed, lag)
+
+
+def snapshot(admin: AdminClient, topics: Iterable[str], groups: Iterable[str]) -> ClusterView:
+    """One consistent-enough look at the shop's topics and groups, for the live view and the lag check."""
+    try:
+        ends = end_offsets(admin, list(topics))
+        return ClusterView(ends, {g: describe_group(admin, g, ends) for g in groups})
+    except KafkaException as exc:
+        raise FishchipsError(f"cannot read the cluster's view: {exc.args[0].str()}") from None
+
+
+def move_group_to_end(admin: AdminClient, group: str, topics: Iterable[str]) -> None:
+    """Make a group skip everything already in its topics: a new run serves only its own orders.
+
+    Kafka only lets this happen while the group has no members.
+    """
+    ends = end_offsets(admin, topics)
+    partitions = [TopicPartition(t, p, end) for t, offsets in ends.items() for p, end in offsets.items()]
+    if not partitions:
+        return
+    future = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)], request_timeout=TIMEOUT)[group]
+    try:
+        future.result()
+    except KafkaException as exc:
+        raise FishchipsError(
+            f"cannot skip the orders left in {group}: {exc.args[0].str()}; stop its other members first, or pass --resume to serve them"
+        ) from None

@@ -1,0 +1,253 @@
+"""What every role shares: a thread of its own, counters, events for whoever watches,
+and for consuming roles the read-work-write-commit loop.
+
+Each role runs its Kafka client in its own thread: confluent-kafka's calls block, so a
+thread per actor keeps them off the Textual event loop and lets roles stop one by one.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Self
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from fishchips.kafka import clients
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.shop import InvalidOrder, Menu, Order
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShopEvent:
+    """Something a role did, with where it happened in Kafka."""
+
+    role: str
+    kind: str  # took, served, to-cook, cooked, assigned, revoked, dead-letter, seen, stopped, failed
+    order: Order | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    detail: str = ""
+    at: float = field(default_factory=time.time)
+
+    def where(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}" if self.topic is not None else ""
+
+
+Listener = Callable[[ShopEvent], None]
+
+
+def ignore(event: ShopEvent) -> None:
+    """The listener of a role nobody watches."""
+
+
+class Role:
+    """An actor with its own thread: start() it, stop() it, read its counters."""
+
+    def __init__(self, name: str, settings: ConnectionSettings, topics: Topics, menu: Menu, listener: Listener = ignore) -> None:
+        self.name = name
+        self.settings = settings
+        self.topics = topics
+        self.menu = menu
+        self.listener = listener
+        self.counters: Counter[str] = Counter()
+        self.failure: BaseException | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def emit(self, kind: str, order: Order | None = None, message: Message | None = None, detail: str = "") -> None:
+        where = {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()} if message else {}
+        self.listener(ShopEvent(self.name, kind, order, detail=detail, **where))
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the role to finish its current work, leave its group and close."""
+        self._stopping.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def pause(self, seconds: float) -> bool:
+        """Wait as if working; True if asked to stop meanwhile."""
+        return self._stopping.wait(seconds) if seconds > 0 else self._stopping.is_set()
+
+    def _main(self) -> None:
+        try:
+            self.run()
+        except Exception as exc:  # a role's failure is reported, not lost in a thread
+            log.exception("%s failed", self.name)
+            self.failure = exc
+            self.emit("failed", detail=str(exc))
+        else:
+            self.emit("stopped")
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Output:
+    """An event a consuming role writes in answer to one it read."""
+
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+    kind: str = ""  # what the role says it did, e.g. "served"
+    order: Order | None = None
+
+
+class ConsumingRole(Role):
+    """Read a batch, work on each order, write the results, then commit: nothing is lost.
+
+    Without transactions this is at-least-once: the offsets are committed only after
+    every result is acknowledged, so a crash in between means re-doing, never losing.
+    With transactions (exactly_once=True) the results and the offsets commit together:
+    a crash in between undoes both, so an order is never served or cooked twice.
+    """
+
+    group_role = ""  # the consumer group, under the topics' prefix
+    work_seconds = 0.0  # time taken per order, to show a consumer that cannot keep up
+
+    def __init__(self, *args: object, exactly_once: bool = False, batch: int = 500, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.exactly_once = exactly_once
+        self.batch = batch
+        self.paused = threading.Event()  # set: the role holds its partitions but takes no new work
+        self.assignment: list[int] = []
+
+    def source_topics(self) -> list[str]:
+        raise NotImplementedError
+
+    def handle(self, order: Order, message: Message) -> Sequence[Output]:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        consumer = clients.consumer(self.settings, self.topics.group(self.group_role), **{"client.id": self.name})
+        producer_settings = {"client.id": self.name}
+        if self.exactly_once:
+            producer_settings["transactional.id"] = f"{self.topics.group(self.group_role)}.{self.name}"
+        producer = clients.producer(self.settings, **producer_settings)
+        if self.exactly_once:
+            producer.init_transactions(30)
+        consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
+        try:
+            while not self.stopping:
+                if self.paused.is_set():
+                    consumer.pause(consumer.assignment())
+                    consumer.poll(0.2)  # keeps the membership alive while paused
+                    continue
+                consumer.resume(consumer.assignment())
+                messages = consumer.consume(1 if self.work_seconds else self.batch, 0.2)
+                if messages:
+                    self._process(messages, consumer, producer)
+        finally:
+            consumer.close()  # leaves the group at once, so its partitions move now, not after a timeout
+            producer.flush(10)
+
+    def _process(self, messages: list[Message], consumer: Consumer, producer: Producer) -> None:
+        failed: list[KafkaError] = []
+        if self.exactly_once:
+            producer.begin_transaction()
+        done: list[tuple[Message, Output]] = []
+        for message in messages:
+            if message.error():
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("%s: %s", self.name, message.error().str())
+                continue
+            for output in self._outputs(message):
+                producer.produce(
+                    output.topic,
+                    output.value,
+                    output.key,
+                    headers=list(output.headers),
+                    on_delivery=lambda error, _: failed.append(error) if error else None,
+                )
+                done.append((message, output))
+            producer.poll(0)
+        offsets = _next_offsets(messages)
+        try:
+            if self.exactly_once:
+                producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+                producer.commit_transaction(30)
+            else:
+                if producer.flush(30) or failed:
+                    reason = failed[0].str() if failed else "not acknowledged within 30 s"
+                    raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"results not written: {reason}"))
+                consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            if not (self.exactly_once and exc.args[0].txn_requires_abort()):
+                raise
+            producer.abort_transaction(30)  # nothing of the batch happened: read it again
+            for offset in _first_offsets(messages):
+                consumer.seek(offset)
+            return
+        for message, output in done:
+            if output.kind:
+                self.counters[output.kind] += 1
+                self.emit(output.kind, output.order, message)
+
+    def _outputs(self, message: Message) -> Sequence[Output]:
+        try:
+            order = Order.from_json(message.value(), self.menu)
+        except InvalidOrder as bad:
+            return [self._dead_letter(message, bad.reason)]
+        self.pause(self.work_seconds)  # when stopping, returns at once: the batch finishes and commits
+        return self.handle(order, message)
+
+    def _dead_letter(self, message: Message, reason: str) -> Output:
+        """An unreadable event goes aside with the reason and where it came from; the shop carries on."""
+        headers = [
+            ("reason", reason.encode()),
+            ("source.topic", message.topic().encode()),
+            ("source.partition", str(message.partition()).encode()),
+            ("source.offset", str(message.offset()).encode()),
+            ("role", self.name.encode()),
+        ]
+        return Output(self.topics.dead_letters, message.value() or b"", message.key(), headers, kind="dead-letter")
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assignment = sorted(p.partition for p in partitions if p.topic == self.source_topics()[0])
+        self.emit("assigned", detail=_describe(partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assignment = []
+        self.emit("revoked", detail=_describe(partitions))
+
+
+def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
+    """The offsets to commit: one past the last message read, per partition."""
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        if not message.error():
+            last[(message.topic(), message.partition())] = message.offset()
+    return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()]
+
+
+def _first_offsets(messages: list[Message]) -> list[TopicPartition]:
+    """Where to read again after an aborted transaction: the first message of the batch, per partition."""
+    first: dict[tuple[str, int], int] = {}
+    for message in messages:
+        if not message.error():
+            first.setdefault((message.topic(), message.partition()), message.offset())
+    return [TopicPartition(topic, partition, offset) for (topic, partition), offset in first.items()]
+
+
+def _describe(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{p.topic}[{p.partition}]" for p in sorted(partitions, key=lambda p: (p.topic, p.partition))) or "nothing"

@@ -1,0 +1,93 @@
+"""A till: takes customers' orders and produces each one to the `orders` topic.
+
+The producer is idempotent with acks=all (see kafka/clients.py): a till never loses an
+order and never writes one twice, even when it has to retry.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from fishchips.kafka import clients
+from fishchips.roles.base import Role
+from fishchips.scenarios import Keying
+from fishchips.shop import Order, OrderGenerator, new_order_id
+
+
+class Tickets:
+    """Order numbers shared by the tills of one shop, up to an optional limit."""
+
+    def __init__(self, limit: int | None = None, first: int = 1) -> None:
+        self._next = first
+        self._last = None if limit is None else first + limit - 1
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        """The next number, or None once the limit is reached."""
+        with self._lock:
+            if self._last is not None and self._next > self._last:
+                return None
+            self._next += 1
+            return self._next - 1
+
+
+class Till(Role):
+    def __init__(
+        self,
+        number: int,
+        *args: object,
+        tickets: Tickets,
+        run_id: str,
+        keying: Keying = Keying.TILL,
+        partitions: int = 1,
+        orders_per_second: float = 1.0,
+        seed: int | None = None,
+        plaice_share: float = 0.0,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(f"till-{number}", *args, **kwargs)  # type: ignore[arg-type]
+        self.number = number
+        self.tickets = tickets
+        self.run_id = run_id
+        self.keying = keying
+        self.partitions = partitions
+        self.orders_per_second = orders_per_second
+        self.generator = OrderGenerator(self.menu, None if seed is None else seed * 1000 + number, plaice_share)
+
+    def run(self) -> None:
+        producer = clients.producer(self.settings, **{"client.id": self.name})
+        interval = 1 / self.orders_per_second if self.orders_per_second > 0 else 0.0
+        next_at = time.monotonic()
+        while not self.stopping and (number := self.tickets.take()) is not None:
+            order = Order(number, self.number, self.generator.parts(), new_order_id(self.run_id, self.number, number), time.time())
+            self._produce(producer, order)
+            if interval:
+                next_at += interval
+                self.pause(next_at - time.monotonic())
+        producer.flush(30)
+
+    def _produce(self, producer: Producer, order: Order) -> None:
+        key = str(self.number).encode()  # with keying by till, one till's orders keep their order
+        where = {"partition": (self.number - 1) % self.partitions} if self.keying is Keying.PARTITION else {}
+        if self.keying is Keying.NONE:
+            key = None
+        while True:
+            try:
+                producer.produce(self.topics.orders, order.to_json(), key, on_delivery=self._delivered(order), **where)
+                break
+            except BufferError:  # the local queue is full at rush hour: let deliveries drain, then retry
+                producer.poll(0.05)
+        producer.poll(0)
+
+    def _delivered(self, order: Order) -> Callable[[KafkaError | None, Message], None]:
+        def report(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                self.counters["failed"] += 1
+                self.emit("failed", order, detail=error.str())
+            else:
+                self.counters["took"] += 1
+                self.emit("took", order, message)
+
+        return report

@@ -1,0 +1,100 @@
+"""The talk's demos as data: who works in the shop, how many partitions, how orders are keyed, the pace.
+
+A demo is a value of `Scenario`, never a copy of code: the same roles run every one.
+"""
+
+import enum
+from dataclasses import dataclass, replace
+
+
+class Keying(enum.Enum):
+    """How a till chooses the partition of an order."""
+
+    TILL = "till"  # key = till number: one till's orders stay in order, on one partition
+    PARTITION = "partition"  # the till names the partition itself: till N writes to partition N-1
+    NONE = "none"  # no key: the producer spreads orders over all partitions
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    lesson: str  # one sentence: the Kafka idea this demo shows
+    tills: int
+    preparers: int
+    cooks: int
+    partitions: int
+    keying: Keying = Keying.TILL
+    orders_per_second: float = 1.0  # per till, at speed 1
+    prepare_seconds: float = 0.4  # a preparer's time per order, at speed 1: 2.5 orders/s, less than 3 tills offer
+    cook_seconds: float = 1.0  # the cook's time per plaice order, at speed 1
+    plaice_share: float = 0.0  # share of fish suppers that are plaice (needs the cook)
+
+    def override(
+        self, tills: int | None = None, preparers: int | None = None, partitions: int | None = None, keying: Keying | None = None
+    ) -> "Scenario":
+        """The same demo with some numbers changed (the command line's --tills, --preparers, ...)."""
+        changes = {"tills": tills, "preparers": preparers, "partitions": partitions, "keying": keying}
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+    @property
+    def offered_per_second(self) -> float:
+        return self.tills * self.orders_per_second
+
+    @property
+    def capacity_per_second(self) -> float:
+        return self.preparers / self.prepare_seconds if self.prepare_seconds else float("inf")
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario(
+            "demo1",
+            "One till, one food preparer",
+            "A producer writes orders to a topic; a consumer reads them in order.",
+            tills=1,
+            preparers=1,
+            cooks=0,
+            partitions=1,
+        ),
+        Scenario(
+            "demo2",
+            "Three tills, three partitions, one preparer",
+            "Many producers share a topic split into partitions; one consumer cannot keep up, so its lag grows.",
+            tills=3,
+            preparers=1,
+            cooks=0,
+            partitions=3,
+            keying=Keying.PARTITION,
+        ),
+        Scenario(
+            "demo3",
+            "Three tills, two preparers in one consumer group",
+            "A consumer group shares the partitions between its members and re-routes them when one joins or leaves.",
+            tills=3,
+            preparers=2,
+            cooks=0,
+            partitions=3,
+            keying=Keying.PARTITION,
+        ),
+        Scenario(
+            "demo4",
+            "A cook for the plaice",
+            "Plaice goes to a cook topic and comes back to orders marked ready: consumers can be producers too.",
+            tills=1,
+            preparers=1,
+            cooks=1,
+            partitions=1,
+            plaice_share=0.5,
+            prepare_seconds=0.3,
+        ),
+    )
+}
+
+
+def scenario(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise KeyError(f"no scenario {name!r}: choose one of {', '.join(SCENARIOS)}") from None

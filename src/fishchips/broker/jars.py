@@ -116,7 +116,7 @@ def _verify(path: Path, jar: Jar) -> None:
     if actual != jar.sha256:
         raise JarError(
             f"{jar.filename} failed its checksum (expected {jar.sha256[:12]}…, got {actual[:12]}…): "
-            "the download is corrupt or was tampered with; delete it from your Maven cache (~/.m2) and retry"
+            "the download is corrupt or was tampered with; if Maven fetched it, delete it from ~/.m2/repository, then retry"
         )
 
 

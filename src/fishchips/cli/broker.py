@@ -7,8 +7,10 @@ import click
 from rich.table import Table
 
 from fishchips.broker.embedded import DEFAULT_PORT, BrokerAlreadyRunning, EmbeddedBroker
+from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
 from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.paths import cache_dir
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the broker keeps its log (default: the per-user data dir)."
@@ -37,6 +39,15 @@ def start(port: int | None, data_dir: Path | None, timeout: float) -> None:
     console.print(
         f"[green]✓[/] Kafka is ready at [bold]{status.bootstrap_servers}[/] in {time.monotonic() - started:.1f} s (data: {status.data_dir})"
     )
+
+
+@broker.command()
+def fetch() -> None:
+    """Fetch and verify the broker's jars into the cache (start does this too)."""
+    with BrokerProgress() as progress:
+        progress.phase("fetching the Kafka jars")
+        libs = ensure_jars(cache_dir(), progress.jars)
+    console.print(f"[green]✓[/] Kafka {KAFKA_VERSION} jars in {libs}")
 
 
 @broker.command()

@@ -8,8 +8,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from fishchips.paths import data_dir
 
-console = Console(stderr=True)  # messages and progress; stdout stays for results (tables, JSON)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)  # messages and progress; stdout stays for results (tables, JSON)
+out = Console(soft_wrap=True)
 
 
 def log_file() -> Path:

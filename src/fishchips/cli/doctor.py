@@ -6,6 +6,7 @@ import uuid
 
 import click
 from confluent_kafka import TopicPartition
+from rich.text import Text
 
 from fishchips.broker.jars import libs_dir, missing_jars
 from fishchips.broker.java import find_java
@@ -22,7 +23,7 @@ DOCTOR_TOPIC = "fishchips-doctor"
 
 
 def _line(ok: bool, what: str, detail: str) -> bool:
-    out.print(f"{'[green]✓' if ok else '[red]✗'}[/] {what}: {detail}", highlight=False)
+    out.print(Text.assemble(("✓" if ok else "✗", "green" if ok else "red"), f" {what}: {detail}"))
     return ok
 
 

@@ -3,10 +3,12 @@
 import logging
 
 import click
+from rich.text import Text
 
 from fishchips import __version__
 from fishchips.cli.broker import broker
 from fishchips.cli.console import console, setup_logging
+from fishchips.cli.demo import demo
 from fishchips.cli.doctor import doctor
 from fishchips.cli.shop import SHOP_COMMANDS
 from fishchips.errors import FishchipsError
@@ -22,6 +24,7 @@ def cli(verbose: bool) -> None:
 
 cli.add_command(broker)
 cli.add_command(doctor)
+cli.add_command(demo)
 for command in SHOP_COMMANDS:
     cli.add_command(command)
 
@@ -31,7 +34,7 @@ def main() -> None:
     try:
         cli(standalone_mode=False)
     except FishchipsError as exc:
-        console.print(f"[red]✗ {exc}[/]", highlight=False)
+        console.print(Text(f"✗ {exc}", style="red"))
         raise SystemExit(1) from None
     except click.exceptions.Abort:
         console.print("[yellow]interrupted[/]")

@@ -21,6 +21,8 @@ PRODUCER_SETTINGS = {
     "enable.idempotence": True,
     # gather orders for a few ms into one request: far more throughput, little latency
     "linger.ms": 5,
+    # a transaction left open by a crashed role is aborted after 10 s, so readers are not held up long
+    "transaction.timeout.ms": 10000,
 }
 
 CONSUMER_SETTINGS = {
@@ -30,6 +32,9 @@ CONSUMER_SETTINGS = {
     "auto.offset.reset": "earliest",
     # only see the results of committed transactions
     "isolation.level": "read_committed",
+    # a member that crashed is noticed (and its partitions moved) within 10 s, not the default 45 s
+    "session.timeout.ms": 10000,
+    "heartbeat.interval.ms": 2000,
 }
 
 

@@ -34,6 +34,7 @@ def check(settings: ConnectionSettings, timeout: float = CONNECT_TIMEOUT) -> Clu
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
+        admin.poll(0)  # the error callback runs only when the client is polled: collect the real cause
         raise ConnectionFailed(_explain(settings, exc.args[0], errors, timeout)) from None
     return Cluster(settings, len(metadata.brokers), embedded=False)
 

@@ -3,15 +3,18 @@ topics and their partitions' end offsets, consumer groups, their members and ass
 committed offsets and lag.
 """
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from fishchips.errors import FishchipsError
 
 TIMEOUT = 10.0
+# what a broker answers about a partition whose leader it is still electing
+NOT_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,19 @@ class ClusterView:
 
 def end_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
     """The offset the next event on each partition will get (its high watermark)."""
+    topics = list(topics)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return _end_offsets(admin, topics)
+        except KafkaException as exc:
+            # a partition created a moment ago may not have its leader yet: ask again
+            if exc.args[0].code() not in NOT_YET or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _end_offsets(admin: AdminClient, topics: list[str]) -> dict[str, dict[int, int]]:
     metadata = admin.list_topics(timeout=TIMEOUT).topics
     request = {TopicPartition(t, p): OffsetSpec.latest() for t in topics if t in metadata for p in metadata[t].partitions}
     result: dict[str, dict[int, int]] = {t: {} for t in topics if t in metadata}

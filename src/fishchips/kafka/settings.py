@@ -118,6 +118,8 @@ def _read_config_file(path: Path) -> dict[str, object]:
         raise SettingsError(f"cannot read the config file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"the config file {path} is not valid TOML: {exc}") from exc
+    if not isinstance(data.get("librdkafka", {}), dict):
+        raise SettingsError(f"the config file {path}: librdkafka must be a table of settings, e.g. [librdkafka] linger.ms = 5")
     unknown = set(data) - set(ENVIRONMENT) - {"librdkafka"}
     if unknown:
         raise SettingsError(f"the config file {path} has unknown keys {sorted(unknown)}; known: {sorted(ENVIRONMENT)} and [librdkafka]")

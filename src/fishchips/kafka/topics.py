@@ -1,5 +1,6 @@
 """Creating the topics the shop needs, or checking that existing ones fit."""
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,15 +33,33 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int], replication: in
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another process made it first: fine
                     raise TopicError(f"cannot create topic {name}: {exc.args[0].str()}") from None
         existing = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
-    grow = [NewPartitions(name, count) for name, count in wanted.items() if existing[name] < count]
+    grow = [NewPartitions(name, count) for name, count in wanted.items() if existing.get(name, 0) < count]
     if grow:  # Kafka can add partitions (never remove them): keyed events may then map elsewhere
         for name, future in admin.create_partitions(grow, operation_timeout=TIMEOUT, request_timeout=TIMEOUT).items():
             try:
                 future.result()
             except KafkaException as exc:
-                raise TopicError(f"topic {name} has {existing[name]} partitions, fewer than needed, and cannot grow: {exc.args[0].str()}") from None
+                raise TopicError(
+                    f"topic {name} has {existing[name]} partitions, fewer than needed, and cannot grow: {exc.args[0].str()}"
+                ) from None
             existing[name] = wanted[name]
+    if missing or grow:
+        _await_leaders(admin, wanted)
     return {name: existing[name] for name in wanted}
+
+
+def _await_leaders(admin: AdminClient, wanted: Mapping[str, int]) -> None:
+    """A new partition takes a moment to get a leader; until then reads and writes to it fail."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=TIMEOUT).topics
+        if all(
+            name in topics and len(topics[name].partitions) >= count and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name, count in wanted.items()
+        ):
+            return
+        time.sleep(0.05)
+    raise TopicError(f"the topics {', '.join(wanted)} have no leader after {TIMEOUT:.0f} s: see `fishchips broker logs`")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up (a virtualenv, fishchips, the Kafka jars, a local broker) and opens the shop.
+# Arguments go to `fishchips demo`, e.g. ./run-shop.sh demo3
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/setup-venv.sh
+exec .venv/bin/fishchips demo "$@"

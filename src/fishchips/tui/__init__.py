@@ -1,0 +1,1 @@
+"""The live shop in the terminal (Textual)."""

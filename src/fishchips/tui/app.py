@@ -1,0 +1,291 @@
+"""The live shop: a Textual app with a panel per role and Kafka's own view beside it.
+
+Roles run in their own threads (see roles/base.py) and post their events to the app;
+Kafka's view is read from the admin API once a second in a worker thread. Nothing
+blocking ever runs on the app's event loop, and every log line goes to the log file.
+"""
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, RichLog, Static
+
+from fishchips.errors import FishchipsError
+from fishchips.floor import ShopFloor
+from fishchips.kafka import clients
+from fishchips.kafka.connect import connect
+from fishchips.kafka.inspect import ClusterView, snapshot
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.roles.base import ShopEvent
+from fishchips.roles.cook import Cook
+from fishchips.roles.preparer import FoodPreparer
+from fishchips.scenarios import SCENARIOS, Scenario
+from fishchips.tui.kafka_view import render
+
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+PANEL_KINDS = ("tills", "preparers", "cooks", "boards", "readers")  # panels are grouped in this order
+
+
+def words(event: ShopEvent) -> Text | None:
+    """An event in the talk's words, or None for events the panels do not show."""
+    order = event.order
+    if order is None:
+        if event.kind in ("assigned", "revoked"):
+            return Text(f"{'holds' if event.kind == 'assigned' else 'gave up'} {event.detail}", style="dim italic")
+        if event.kind == "failed":
+            return Text(f"failed: {event.detail}", style="bold red")
+        return None
+    parts = order.describe().split(": ", 1)[1]
+    said = {
+        "took": f"Order {order.order}: {parts}",
+        "served": f"Order {order.order} ready",
+        "to-cook": f"COOK {order.order} {parts}",
+        "cooked": f"Cooked {order.order}: {parts}",
+        "called": f"Order {order.order}, please!",
+        "seen": f"Order {order.order}: {parts}",
+        "dead-letter": f"set aside {order.order}: {event.detail}",
+    }.get(event.kind)
+    if said is None:
+        return None
+    style = {"to-cook": "yellow", "cooked": "yellow", "served": "green", "called": "bold green"}.get(event.kind, "")
+    return Text.assemble((said, style), (f" · p{event.partition}@{event.offset}", "dim"))
+
+
+class ShopEventPosted(Message):
+    """A role's event, posted from its thread to the app."""
+
+    def __init__(self, event: ShopEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class KafkaViewRead(Message):
+    def __init__(self, view: ClusterView) -> None:
+        super().__init__()
+        self.view = view
+
+
+class StatusChanged(Message):
+    def __init__(self, text: str, error: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Control:
+    key: str
+    action: str
+    label: str
+    help: str
+
+
+CONTROLS = (
+    Control("t", "add_till", "Till", "Open another till: more orders per second"),
+    Control("p", "add_preparer", "Prep+", "Add a food preparer to the group: watch the partitions re-route"),
+    Control("s", "stop_preparer", "Prep-", "Stop the newest preparer: its partitions move to the others"),
+    Control("l", "late_consumer", "Late", "Start a consumer that reads orders from the very first one"),
+    Control("c", "toggle_cook", "Cook", "Pause or resume the cook"),
+    Control("f", "faster", "Fast", "Run the shop faster"),
+    Control("d", "slower", "Slow", "Run the shop slower"),
+    Control("n", "next_scenario", "Next", "Switch to the next scenario"),
+    Control("q", "quit", "Quit", "Stop every role cleanly and quit"),
+)
+
+
+class ShopApp(App[None]):
+    """fishchips: the shop, live, with Kafka's view of it."""
+
+    TITLE = "fishchips"
+    CSS = """
+    #lesson { height: auto; padding: 0 1; color: $text-muted; }
+    #status { height: 1; padding: 0 1; background: $boost; }
+    #status.error { color: $error; text-style: bold; }
+    #body { height: 1fr; }
+    #shop { width: 1fr; }
+    #kafka-pane { width: 1fr; border-left: solid $primary; }
+    #kafka { padding: 0 1; }
+    .kind { height: auto; }
+    RichLog.role { height: 6; border: round $primary; padding: 0 1; scrollbar-size: 0 0; }
+    RichLog.role.tills { border: round $success; }
+    RichLog.role.cooks { border: round $warning; }
+    """
+    BINDINGS: ClassVar = [Binding(c.key, c.action, c.label) for c in CONTROLS]
+
+    def __init__(
+        self, scenario: Scenario, settings: ConnectionSettings, topics: Topics | None = None, speed: float = 1.0, log_path: str = ""
+    ) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.settings = settings
+        self.topics = topics or Topics()
+        self.speed = speed
+        self.log_path = log_path
+        self.floor: ShopFloor | None = None
+        self.kafka_view: ClusterView | None = None
+        self.panels: dict[str, RichLog] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="lesson")
+        with Horizontal(id="body"):
+            with VerticalScroll(id="shop"):
+                for kind in PANEL_KINDS:
+                    yield Vertical(id=kind, classes="kind")
+            with VerticalScroll(id="kafka-pane"):
+                yield Static("waiting for Kafka…", id="kafka")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_scenario()
+        self.open_shop()
+        self.set_interval(1.0, self.read_kafka_view)
+
+    def show_scenario(self) -> None:
+        self.sub_title = f"{self.scenario.name}: {self.scenario.title}"
+        self.query_one("#lesson", Static).update(Text(self.scenario.lesson))
+
+    # opening and closing the shop (in threads: Kafka calls block) --------------------------------
+    @work(thread=True, exclusive=True, group="shop")
+    def open_shop(self) -> None:
+        self.post_message(StatusChanged("connecting to Kafka…"))
+        try:
+            cluster = connect(self.settings, notice=lambda phase: self.post_message(StatusChanged(f"embedded broker: {phase}…")))
+            floor = ShopFloor(
+                self.scenario, cluster.settings, self.topics, listener=lambda e: self.post_message(ShopEventPosted(e)), speed=self.speed
+            )
+            self.settings = cluster.settings
+            self.floor = floor
+            floor.start()
+        except FishchipsError as exc:
+            self.post_message(StatusChanged(f"✗ {exc}", error=True))
+            return
+        self.post_message(StatusChanged(f"Kafka {cluster.settings.bootstrap_servers} · x{self.speed:g} · log {self.log_path}"))
+
+    async def close_shop(self) -> None:
+        floor, self.floor = self.floor, None
+        if floor is not None:
+            await asyncio.to_thread(floor.stop)
+
+    # what the roles and Kafka tell us ------------------------------------------------------------
+    @on(ShopEventPosted)
+    def show_event(self, message: ShopEventPosted) -> None:
+        event = message.event
+        said = words(event)
+        if said is None:
+            return
+        self.panel(event.role).write(said)
+        if event.kind in ("assigned", "revoked") and self.floor is not None:
+            role = next((r for r in self.floor.consuming_roles() if r.name == event.role), None)
+            if role is not None:
+                self.panel(event.role).border_subtitle = f"partitions {','.join(map(str, role.assignment)) or '-'}"
+
+    def panel(self, role: str) -> RichLog:
+        if role not in self.panels:
+            kind = role.rsplit("-", 1)[0] + "s"
+            log = RichLog(max_lines=200, classes=f"role {kind}", id=f"panel-{role}")
+            log.border_title = role
+            self.panels[role] = log
+            self.query_one(f"#{kind if kind in PANEL_KINDS else 'readers'}", Vertical).mount(log)
+        return self.panels[role]
+
+    @on(StatusChanged)
+    def show_status(self, message: StatusChanged) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Text(message.text))
+        status.set_class(message.error, "error")
+
+    @work(thread=True, exclusive=True, group="kafka-view")
+    def read_kafka_view(self) -> None:
+        if self.floor is None:
+            return
+        groups = [self.topics.group(FoodPreparer.group_role)] + ([self.topics.group(Cook.group_role)] if self.scenario.cooks else [])
+        try:
+            view = snapshot(clients.admin(self.settings), [self.topics.orders, self.topics.cook, self.topics.served], groups)
+        except FishchipsError as exc:
+            self.post_message(StatusChanged(f"✗ {exc}", error=True))
+            return
+        self.post_message(KafkaViewRead(view))
+
+    @on(KafkaViewRead)
+    def show_kafka_view(self, message: KafkaViewRead) -> None:
+        self.kafka_view = message.view
+        self.query_one("#kafka", Static).update(render(message.view))
+
+    # the controls --------------------------------------------------------------------------------
+    def _in_thread(self, what: str) -> None:
+        """Run a floor action off the event loop (starting a client can block for a moment)."""
+        if self.floor is not None:
+            self.run_worker(lambda: getattr(self.floor, what)(), thread=True, group="controls")
+
+    def action_add_till(self) -> None:
+        self._in_thread("add_till")
+
+    def action_add_preparer(self) -> None:
+        self._in_thread("add_preparer")
+
+    def action_stop_preparer(self) -> None:
+        self._in_thread("stop_preparer")
+
+    def action_late_consumer(self) -> None:
+        self._in_thread("start_late_consumer")
+
+    def action_toggle_cook(self) -> None:
+        if self.floor is None or not self.floor.cooks:
+            self.notify("this scenario has no cook")
+            return
+        pause = not self.floor.cooks[0].paused.is_set()
+        for cook in self.floor.cooks:
+            (cook.paused.set if pause else cook.paused.clear)()
+        self.notify("cook paused" if self.floor.cooks[0].paused.is_set() else "cook back at work")
+
+    def _set_speed(self, step: int) -> None:
+        index = min(max(SPEEDS.index(self.speed) + step if self.speed in SPEEDS else 1, 0), len(SPEEDS) - 1)
+        self.speed = SPEEDS[index]
+        if self.floor is not None:
+            self.floor.set_speed(self.speed)
+        self.notify(f"speed x{self.speed:g}")
+
+    def action_faster(self) -> None:
+        self._set_speed(+1)
+
+    def action_slower(self) -> None:
+        self._set_speed(-1)
+
+    async def action_next_scenario(self) -> None:
+        names = list(SCENARIOS)
+        await self.switch_to(names[(names.index(self.scenario.name) + 1) % len(names)])
+
+    async def switch_to(self, name: str) -> None:
+        self.notify(f"closing the shop for {name}…")
+        await self.close_shop()
+        for panel in self.panels.values():
+            await panel.remove()
+        self.panels.clear()
+        self.scenario = SCENARIOS[name]
+        self.show_scenario()
+        self.open_shop()
+
+    async def action_quit(self) -> None:
+        self.query_one("#status", Static).update("closing the shop: every role leaves its group…")
+        await self.close_shop()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for control in CONTROLS:
+            yield SystemCommand(control.label, control.help, lambda action=control.action: self.run_action(action))
+        for name, scenario in SCENARIOS.items():
+            if name != self.scenario.name:
+                yield SystemCommand(f"Switch to {name}", scenario.title, lambda name=name: self.switch_to(name))

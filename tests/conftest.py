@@ -1,0 +1,65 @@
+"""One real Kafka broker for the whole test run, on a free port with a throw-away data dir."""
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything imports fishchips.paths users: keep the user's own broker, books and log out of the tests.
+_TEST_HOME = Path(tempfile.mkdtemp(prefix="fishchips-tests-"))
+os.environ["FISHCHIPS_DATA_DIR"] = str(_TEST_HOME / "data")
+for _variable in (
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_CERTS_DIR",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_USERNAME",
+    "KAFKA_PASSWORD",
+    "FISHCHIPS_CONFIG",
+):
+    os.environ.pop(_variable, None)
+
+from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker  # noqa: E402
+from fishchips.kafka.settings import ConnectionSettings  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def embedded_broker() -> Iterator[EmbeddedBroker]:
+    """The session's broker; stopped (and checked gone) when the run ends."""
+    broker = EmbeddedBroker(_TEST_HOME / "broker")
+    broker.start(port=free_port(), timeout=120)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_status(embedded_broker: EmbeddedBroker) -> BrokerStatus:
+    return embedded_broker.status()
+
+
+@pytest.fixture(scope="session")
+def kafka(broker_status: BrokerStatus) -> ConnectionSettings:
+    """Connection settings for the session's broker."""
+    assert broker_status.bootstrap_servers
+    return ConnectionSettings(bootstrap_servers=broker_status.bootstrap_servers)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A fresh topic and group prefix per test, so tests never see each other's events."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def test_home() -> Path:
+    return _TEST_HOME

@@ -1,0 +1,163 @@
+"""The four demos on the real broker: every order taken is served exactly once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+
+from fishchips.floor import ShopFloor, Summary
+from fishchips.kafka import clients
+from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.scenarios import scenario
+from fishchips.shop import Menu, Order
+
+pytestmark = pytest.mark.kafka
+
+
+def run_demo(kafka: ConnectionSettings, prefix: str, name: str, orders: int, speed: float, **options: object) -> tuple[ShopFloor, Summary]:
+    floor = ShopFloor(scenario(name), kafka, Topics(prefix), speed=speed, orders=orders, seed=7, **options)  # type: ignore[arg-type]
+    floor.start()
+    try:
+        assert floor.wait(idle_timeout=30), f"not all served: {floor.failures()}"
+    finally:
+        floor.stop()
+    return floor, floor.summary()
+
+
+def read_all(kafka: ConnectionSettings, topic: str) -> list[Order]:
+    """Every order ever written to a topic, read straight from Kafka."""
+    consumer = clients.consumer(kafka, f"reader-{time.monotonic_ns()}", **{"enable.partition.eof": True})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    orders, ended = [], set()
+    deadline = time.monotonic() + 30
+    while len(ended) < len(partitions) and time.monotonic() < deadline:
+        message = consumer.poll(1)
+        if message is None:
+            continue
+        if message.error():
+            if message.error().code() == KafkaError._PARTITION_EOF:
+                ended.add(message.partition())
+            continue
+        orders.append(Order.from_json(message.value(), Menu.load()))
+    consumer.close()
+    assert len(ended) == len(partitions), "could not read the topic to its end"
+    return orders
+
+
+@pytest.mark.parametrize("name", ["demo1", "demo2", "demo3", "demo4"])
+def test_every_order_is_served_exactly_once(kafka: ConnectionSettings, prefix: str, name: str) -> None:
+    _, summary = run_demo(kafka, prefix, name, orders=60, speed=40)
+    assert summary.taken == 60
+    assert summary.served == 60
+    assert (summary.missing, summary.duplicates) == (0, 0)
+    served_ids = Counter(order.id for order in read_all(kafka, Topics(prefix).served))
+    assert len(served_ids) == 60 and set(served_ids.values()) == {1}
+
+
+def test_demo3_both_preparers_hold_partitions(kafka: ConnectionSettings, prefix: str) -> None:
+    _, summary = run_demo(kafka, prefix, "demo3", orders=90, speed=40)
+    assert len(summary.taken_by_partition) == 3  # each till writes its own partition
+    assert set(summary.served_by_preparer) == {"preparer-1", "preparer-2"}
+    assert all(count > 0 for count in summary.served_by_preparer.values())
+
+
+def test_demo4_plaice_passes_the_cook_exactly_once(kafka: ConnectionSettings, prefix: str) -> None:
+    topics = Topics(prefix)
+    _, summary = run_demo(kafka, prefix, "demo4", orders=60, speed=40)
+    menu = Menu.load()
+    plaice = {order.id for order in read_all(kafka, topics.orders) if any(menu.items[i].needs_cook for part in order.parts for i in part)}
+    assert plaice, "the seeded orders should include plaice"
+    to_cook = Counter(order.id for order in read_all(kafka, topics.cook))
+    assert set(to_cook) == plaice  # orders without plaice never visit the cook
+    assert set(to_cook.values()) == {1}  # and each plaice order goes there once: no loop
+    on_orders = Counter(order.id for order in read_all(kafka, topics.orders))
+    assert all(on_orders[order_id] == 2 for order_id in plaice)  # taken, then back ready
+    assert summary.cooked == len(plaice)
+    assert all(order.ready for order in read_all(kafka, topics.served) if order.id in plaice)
+
+
+def lag_when_tills_finish(kafka: ConnectionSettings, prefix: str, name: str) -> int:
+    floor = ShopFloor(scenario(name), kafka, Topics(prefix), speed=5, orders=120, seed=3)
+    floor.start()
+    try:
+        wait_for(floor.tills_done, 60)
+        lag = floor.sample_lag()
+        assert floor.wait(idle_timeout=30)
+    finally:
+        floor.stop()
+    assert floor.summary().ok
+    return lag
+
+
+def test_demo2_falls_behind_while_demo3_keeps_up(kafka: ConnectionSettings, prefix: str) -> None:
+    behind = lag_when_tills_finish(kafka, prefix + "a", "demo2")
+    keeping_up = lag_when_tills_finish(kafka, prefix + "b", "demo3")
+    # demo2: 3 tills offer 3 orders/s, one preparer manages 2.5/s: after 40 s a backlog of ~20
+    assert behind >= 10
+    assert keeping_up < behind
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(every)
+
+
+def members(kafka: ConnectionSettings, topics: Topics) -> dict[str, set[int]]:
+    group = topics.group("preparers")
+    view = snapshot(clients.admin(kafka), [topics.orders], [group]).groups[group]
+    return {m.client_id: {p for _, p in m.partitions} for m in view.members}
+
+
+def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_back(kafka: ConnectionSettings, prefix: str) -> None:
+    topics = Topics(prefix)
+    floor = ShopFloor(scenario("demo3").override(preparers=1), kafka, topics, speed=4, orders=200, seed=5)
+    floor.start()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fishchips",
+            "preparer",
+            "-b",
+            str(kafka.bootstrap_servers),
+            "--prefix",
+            prefix,
+            "--name",
+            "visitor",
+            "--speed",
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: members(kafka, topics).get("visitor"), 30)  # it joined and holds partitions
+        assert len(members(kafka, topics)["preparer-1"]) < 3  # so the first preparer gave some up
+        wait_for(lambda: floor.events["called"] > 40, 60)  # let it serve a while
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        wait_for(lambda: members(kafka, topics) == {"preparer-1": {0, 1, 2}}, 40)  # its partitions came back
+        assert floor.wait(idle_timeout=40), floor.failures()
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+        floor.stop()
+    summary = floor.summary()
+    assert summary.taken == 200
+    assert summary.missing == 0  # at-least-once: a kill may re-serve, never lose
+    output = process.stdout.read() if process.stdout else ""
+    assert "now holds" in output

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup-venv.sh
+.venv/bin/fishchips broker start
 exec .venv/bin/fishchips demo "$@"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import move_group_to_end, snapshot
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.roles.base import ConsumingRole, Listener, Role, ShopEvent, ignore
 from fishchips.roles.board import Board, Reader
 from fishchips.roles.cook import Cook
@@ -98,7 +98,7 @@ class ShopFloor:
     # setting up ------------------------------------------------------------------
     def setup(self) -> None:
         """Create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
-        ensure_topics(self.admin, self.topics.partitions(self.scenario.partitions))
+        ensure_shop_topics(self.admin, self.topics, self.scenario.partitions)
         if not self.resume:
             move_group_to_end(self.admin, self.topics.group(FoodPreparer.group_role), [self.topics.orders])
             move_group_to_end(self.admin, self.topics.group(Cook.group_role), [self.topics.cook])

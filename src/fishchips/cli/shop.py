@@ -18,7 +18,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.roles.base import Role, ShopEvent
 from fishchips.roles.board import Board
 from fishchips.roles.cook import Cook
@@ -173,7 +173,7 @@ def run(
 
 def run_role(role: Role, topics: Topics, settings: ConnectionSettings, partitions: int) -> None:
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
-    ensure_topics(clients.admin(settings), topics.partitions(partitions))
+    ensure_shop_topics(clients.admin(settings), topics, partitions)
     with until_interrupted() as interrupted:
         role.start()
         while role.running and not interrupted.is_set():
@@ -278,7 +278,6 @@ def board(settings: ConnectionSettings, from_beginning: bool, prefix: str, parti
     """Show orders as they are served (reads the served topic; joins no group)."""
     topics = Topics(prefix)
     with connected(settings) as cluster:
-        ensure_topics(clients.admin(cluster), topics.partitions(partitions))
         start = None if from_beginning else end_offsets(clients.admin(cluster), [topics.served]).get(topics.served, {})
         role = Board(cluster, topics, Menu.load(), printer(), topic=topics.served, start=start)
         run_role(role, topics, cluster, partitions)

@@ -91,3 +91,11 @@ class Topics:
     def group(self, role: str) -> str:
         """The consumer group of a role: all preparers share one, so they share the partitions."""
         return f"{self.prefix}.{role}"
+
+
+def ensure_shop_topics(admin: AdminClient, topics: Topics, partitions: int) -> dict[str, int]:
+    """The shop's topics, with `served` split at least as finely as `orders` (preparers mirror the partition)."""
+    counts = ensure_topics(admin, topics.partitions(partitions))
+    if counts[topics.served] < counts[topics.orders]:
+        counts.update(ensure_topics(admin, {topics.served: counts[topics.orders]}))
+    return counts

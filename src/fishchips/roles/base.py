@@ -111,6 +111,19 @@ class Output:
     headers: Sequence[tuple[str, bytes]] = ()
     kind: str = ""  # what the role says it did, e.g. "served"
     order: Order | None = None
+    partition: int | None = None  # None: chosen by the key
+
+
+def dead_letter(topics: Topics, role: str, message: Message, reason: str) -> Output:
+    """An unreadable event goes aside with the reason and where it came from; the shop carries on."""
+    headers = [
+        ("reason", reason.encode()),
+        ("source.topic", message.topic().encode()),
+        ("source.partition", str(message.partition()).encode()),
+        ("source.offset", str(message.offset()).encode()),
+        ("role", role.encode()),
+    ]
+    return Output(topics.dead_letters, message.value() or b"", message.key(), headers, kind="dead-letter")
 
 
 class ConsumingRole(Role):
@@ -178,6 +191,7 @@ class ConsumingRole(Role):
                     output.key,
                     headers=list(output.headers),
                     on_delivery=lambda error, _: failed.append(error) if error else None,
+                    **({} if output.partition is None else {"partition": output.partition}),
                 )
                 done.append((message, output))
             producer.poll(0)
@@ -207,20 +221,9 @@ class ConsumingRole(Role):
         try:
             order = Order.from_json(message.value(), self.menu)
         except InvalidOrder as bad:
-            return [self._dead_letter(message, bad.reason)]
+            return [dead_letter(self.topics, self.name, message, bad.reason)]
         self.pause(self.work_seconds)  # when stopping, returns at once: the batch finishes and commits
         return self.handle(order, message)
-
-    def _dead_letter(self, message: Message, reason: str) -> Output:
-        """An unreadable event goes aside with the reason and where it came from; the shop carries on."""
-        headers = [
-            ("reason", reason.encode()),
-            ("source.topic", message.topic().encode()),
-            ("source.partition", str(message.partition()).encode()),
-            ("source.offset", str(message.offset()).encode()),
-            ("role", self.name.encode()),
-        ]
-        return Output(self.topics.dead_letters, message.value() or b"", message.key(), headers, kind="dead-letter")
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assignment = sorted(p.partition for p in partitions if p.topic == self.source_topics()[0])

@@ -28,4 +28,5 @@ class FoodPreparer(ConsumingRole):
         if preparer_action(order, self.menu) is Action.COOK:
             return [Output(self.topics.cook, message.value(), message.key(), kind="to-cook", order=order)]
         headers = [("preparer", self.name.encode())]
-        return [Output(self.topics.served, message.value(), message.key(), headers, kind="served", order=order)]
+        # served mirrors orders partition by partition: the board's view lines up with the tills'
+        return [Output(self.topics.served, message.value(), message.key(), headers, kind="served", order=order, partition=message.partition())]

@@ -183,21 +183,26 @@ class ShopApp(App[None]):
     def show_event(self, message: ShopEventPosted) -> None:
         event = message.event
         said = words(event)
-        if said is None:
+        panel = self.panel(event.role) if said is not None else None
+        if panel is None:
             return
-        self.panel(event.role).write(said)
+        panel.write(said)
         if event.kind in ("assigned", "revoked") and self.floor is not None:
             role = next((r for r in self.floor.consuming_roles() if r.name == event.role), None)
             if role is not None:
-                self.panel(event.role).border_subtitle = f"partitions {','.join(map(str, role.assignment)) or '-'}"
+                panel.border_subtitle = f"partitions {','.join(map(str, role.assignment)) or '-'}"
 
-    def panel(self, role: str) -> RichLog:
+    def panel(self, role: str) -> RichLog | None:
+        """The role's panel, made on its first event; None while the app is closing."""
         if role not in self.panels:
             kind = role.rsplit("-", 1)[0] + "s"
+            container = self.query_one(f"#{kind if kind in PANEL_KINDS else 'readers'}", Vertical)
+            if not container.is_attached:
+                return None
             log = RichLog(max_lines=200, classes=f"role {kind}", id=f"panel-{role}")
             log.border_title = role
             self.panels[role] = log
-            self.query_one(f"#{kind if kind in PANEL_KINDS else 'readers'}", Vertical).mount(log)
+            container.mount(log)
         return self.panels[role]
 
     @on(StatusChanged)

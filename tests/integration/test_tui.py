@@ -1,0 +1,109 @@
+"""The live shop, driven with Textual's pilot against the real broker."""
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from fishchips.kafka import clients
+from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.scenarios import SCENARIOS
+from fishchips.tui.app import ShopApp
+
+pytestmark = pytest.mark.kafka
+
+
+@asynccontextmanager
+async def running(app: ShopApp, size: tuple[int, int] = (100, 40)) -> AsyncIterator[Pilot]:
+    """Run the app; whatever the test does, close the shop so no client outlives the test."""
+    async with app.run_test(size=size) as pilot:
+        try:
+            yield pilot
+        finally:
+            await app.close_shop()
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Let the app run until the condition holds (the app keeps working meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        await pilot.pause(0.1)
+
+
+def lines(app: ShopApp, role: str) -> list[str]:
+    panel = app.panels.get(role)
+    return [strip.text for strip in panel.lines] if panel else []
+
+
+def holders(app: ShopApp, topics: Topics) -> dict[str, set[int]]:
+    view = app.kafka_view
+    group = view.groups.get(topics.group("preparers")) if view else None
+    return {m.client_id: {p for _, p in m.partitions} for m in group.members} if group else {}
+
+
+async def test_panels_fill_with_orders_in_the_talks_words(kafka: ConnectionSettings, prefix: str) -> None:
+    app = ShopApp(SCENARIOS["demo4"], kafka, Topics(prefix), speed=8)
+    async with running(app) as pilot:
+        await until(pilot, lambda: any("ready" in line for line in lines(app, "preparer-1")))
+        await until(pilot, lambda: any(line.startswith("Cooked") for line in lines(app, "cook-1")))
+        assert any(line.startswith("Order 1:") for line in lines(app, "till-1"))
+
+
+async def test_adding_and_stopping_a_preparer_moves_partitions(kafka: ConnectionSettings, prefix: str) -> None:
+    topics = Topics(prefix)
+    app = ShopApp(SCENARIOS["demo3"], kafka, topics, speed=4)
+    async with running(app) as pilot:
+        await until(pilot, lambda: set(holders(app, topics)) == {"preparer-1", "preparer-2"})
+        await pilot.press("p")
+        await until(pilot, lambda: bool(holders(app, topics).get("preparer-3")))  # Kafka gave it partitions
+        assert sum(len(held) for held in holders(app, topics).values()) == 3
+        await pilot.press("s")
+        # its partitions go back to the two that remain
+        await until(pilot, lambda: holders(app, topics).keys() == {"preparer-1", "preparer-2"} and set().union(*holders(app, topics).values()) == {0, 1, 2})
+
+
+async def test_the_late_consumer_reads_from_the_first_order(kafka: ConnectionSettings, prefix: str) -> None:
+    app = ShopApp(SCENARIOS["demo1"], kafka, Topics(prefix), speed=8)
+    async with running(app) as pilot:
+        await until(pilot, lambda: len(lines(app, "till-1")) >= 5)
+        await pilot.press("l")
+        await until(pilot, lambda: len(lines(app, "late-1")) >= 5)
+        assert lines(app, "late-1")[0].startswith("Order 1:")
+
+
+async def test_quitting_leaves_no_group_member(kafka: ConnectionSettings, prefix: str) -> None:
+    topics = Topics(prefix)
+    app = ShopApp(SCENARIOS["demo4"], kafka, topics, speed=4)
+    async with running(app) as pilot:
+        await until(pilot, lambda: bool(holders(app, topics)))
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, timeout=60)
+    view = snapshot(clients.admin(kafka), [topics.orders], [topics.group("preparers"), topics.group("cooks")])
+    assert [g.members for g in view.groups.values()] == [(), ()]
+
+
+async def test_a_bad_setting_is_a_message_in_the_app_not_a_traceback(tmp_path: Path) -> None:
+    settings = ConnectionSettings(bootstrap_servers="127.0.0.1:1", certs_dir=tmp_path / "no-such-certs")
+    app = ShopApp(SCENARIOS["demo1"], settings)
+    async with app.run_test() as pilot:
+        status = app.query_one("#status")
+        await until(pilot, lambda: "error" in status.classes, timeout=10)
+        assert "no-such-certs does not exist" in str(status.render())
+
+
+def test_layout_snapshot(snap_compare: Callable[..., bool]) -> None:
+    """The layout at 80x24, in a state that does not change: a setting the app cannot use."""
+    settings = ConnectionSettings(bootstrap_servers="127.0.0.1:1", certs_dir=Path("/nonexistent/certs"))
+    app = ShopApp(SCENARIOS["demo3"], settings, log_path="fishchips.log")
+
+    async def settle(pilot: Pilot) -> None:
+        await until(pilot, lambda: "error" in app.query_one("#status").classes, timeout=10)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settle)

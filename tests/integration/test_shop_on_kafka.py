@@ -9,11 +9,11 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import scenario
@@ -34,23 +34,7 @@ def run_demo(kafka: ConnectionSettings, prefix: str, name: str, orders: int, spe
 
 def read_all(kafka: ConnectionSettings, topic: str) -> list[Order]:
     """Every order ever written to a topic, read straight from Kafka."""
-    consumer = clients.consumer(kafka, f"reader-{time.monotonic_ns()}", **{"enable.partition.eof": True})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    orders, ended = [], set()
-    deadline = time.monotonic() + 30
-    while len(ended) < len(partitions) and time.monotonic() < deadline:
-        message = consumer.poll(1)
-        if message is None:
-            continue
-        if message.error():
-            if message.error().code() == KafkaError._PARTITION_EOF:
-                ended.add(message.partition())
-            continue
-        orders.append(Order.from_json(message.value(), Menu.load()))
-    consumer.close()
-    assert len(ended) == len(partitions), "could not read the topic to its end"
-    return orders
+    return [Order.from_json(message.value(), Menu.load()) for message in read_to_end(kafka, topic)]
 
 
 @pytest.mark.parametrize("name", ["demo1", "demo2", "demo3", "demo4"])

@@ -9,6 +9,7 @@ from fishchips import __version__
 from fishchips.cli.broker import broker
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.demo import demo
+from fishchips.cli.dlq import dlq
 from fishchips.cli.doctor import doctor
 from fishchips.cli.shop import SHOP_COMMANDS
 from fishchips.errors import FishchipsError
@@ -25,6 +26,7 @@ def cli(verbose: bool) -> None:
 cli.add_command(broker)
 cli.add_command(doctor)
 cli.add_command(demo)
+cli.add_command(dlq)
 for command in SHOP_COMMANDS:
     cli.add_command(command)
 

@@ -1,0 +1,36 @@
+"""Reading a whole topic, from its first event to the end it has now: for checks and listings."""
+
+import time
+import uuid
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
+
+from fishchips.errors import FishchipsError
+from fishchips.kafka import clients
+from fishchips.kafka.settings import ConnectionSettings
+
+
+def read_to_end(settings: ConnectionSettings, topic: str, timeout: float = 30.0) -> list[Message]:
+    """Every committed event on the topic, in partition order; no group joined, nothing committed."""
+    consumer = clients.consumer(settings, f"fishchips-reader-{uuid.uuid4().hex[:8]}", **{"enable.partition.eof": True})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        if metadata.error is not None:
+            raise FishchipsError(f"cannot read {topic}: {metadata.error.str()}")
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
+        messages: list[Message] = []
+        ended: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while len(ended) < len(metadata.partitions):
+            if time.monotonic() > deadline:
+                raise FishchipsError(f"could not read {topic} to its end within {timeout:.0f} s")
+            for message in consumer.consume(1000, 0.5):
+                if message.error() is None:
+                    messages.append(message)
+                elif message.error().code() == KafkaError._PARTITION_EOF:
+                    ended.add(message.partition())
+                else:
+                    raise FishchipsError(f"cannot read {topic}: {message.error().str()}")
+        return messages
+    finally:
+        consumer.close()

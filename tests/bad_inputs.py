@@ -1,0 +1,51 @@
+"""A corpus of events no role can use, each written straight onto a topic as raw bytes.
+
+Every one must end in the dead-letter topic with a reason, and nothing may crash.
+"""
+
+import json
+
+GOOD = {"order": 1, "till": 1, "parts": [["cod", "chips"]], "ready": False, "id": "good-1", "placed_at": 1.0}
+
+
+def with_(**changes: object) -> bytes:
+    return json.dumps({**GOOD, **changes}).encode()
+
+
+def without(field: str) -> bytes:
+    return json.dumps({k: v for k, v in GOOD.items() if k != field}).encode()
+
+
+# name -> (key, value); value None is a key with no value (a tombstone)
+CORPUS: dict[str, tuple[bytes | None, bytes | None]] = {
+    "not json": (b"1", b"plaice and chips please"),
+    "truncated json": (b"1", with_()[:-5]),
+    "json array": (b"1", b"[271, 3]"),
+    "json string": (b"1", b'"cod & chips"'),
+    "json null": (b"1", b"null"),
+    "empty value": (b"1", b""),
+    "key with no value": (b"1", None),
+    "invalid utf-8": (b"1", b'{"order": 1, "till": \xff\xfe}'),
+    "missing order": (b"1", without("order")),
+    "missing parts": (b"1", without("parts")),
+    "missing id": (b"1", without("id")),
+    "order as text": (b"1", with_(order="271")),
+    "order as bool": (b"1", with_(order=True)),
+    "negative order": (b"1", with_(order=-5)),
+    "till zero": (b"1", with_(till=0)),
+    "absurd till type": (b"1", with_(till=[1])),
+    "no parts": (b"1", with_(parts=[])),
+    "empty part": (b"1", with_(parts=[[]])),
+    "unknown item": (b"1", with_(parts=[["haddock", "chips"]])),
+    "item not text": (b"1", with_(parts=[[7]])),
+    "parts not a list": (b"1", with_(parts="cod")),
+    "too many parts": (b"1", with_(parts=[["chips"]] * 21)),
+    "absurd quantity": (b"1", with_(parts=[["chips"] * 500])),
+    "ready as text": (b"1", with_(ready="yes")),
+    "empty id": (b"1", with_(id="")),
+    "huge id": (b"1", with_(id="x" * 5000)),
+    "placed_at not a number": (b"1", with_(placed_at="noon")),
+    "placed_at infinite": (b"1", b'{"order":1,"till":1,"parts":[["cod"]],"ready":false,"id":"x","placed_at":Infinity}'),
+    "deeply nested": (b"1", b"[" * 100_000 + b"]" * 100_000),
+    "huge message": (b"1", with_(note="x" * 200_000)),
+}

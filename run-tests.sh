@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 EXTRAS=dev source scripts/setup-venv.sh
-.venv/bin/ruff check src tests scripts benchmarks
+.venv/bin/ruff check .
 .venv/bin/fishchips broker fetch
 exec .venv/bin/python -m pytest "$@"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from tests.conftest import free_port
 
-from conftest import free_port
 from fishchips.broker import jars, java
 from fishchips.broker.embedded import BrokerAlreadyRunning, BrokerError, EmbeddedBroker, answers_metadata
 from fishchips.broker.jars import REPOSITORY_ENV, Jar, JarError, ensure_jars, libs_dir, locked_jars, missing_jars, sha256_of

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import free_port
 
-from conftest import free_port
 from fishchips.broker.embedded import BrokerStatus
 
 

@@ -266,7 +266,9 @@ class EmbeddedBroker:
         return properties
 
     def _format(self, java: Java, classpath: str, properties: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")  # Kafka's Uuid form
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # as Kafka's own Uuid does: a leading '-' would read as an option
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
             [str(java.path), "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
             capture_output=True,

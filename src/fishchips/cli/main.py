@@ -6,6 +6,7 @@ import click
 from rich.text import Text
 
 from fishchips import __version__
+from fishchips.cli.accounts import ACCOUNTS_COMMANDS
 from fishchips.cli.broker import broker
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.demo import demo
@@ -27,7 +28,7 @@ cli.add_command(broker)
 cli.add_command(doctor)
 cli.add_command(demo)
 cli.add_command(dlq)
-for command in SHOP_COMMANDS:
+for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS]:
     cli.add_command(command)
 
 

@@ -32,6 +32,7 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int], replication: in
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another process made it first: fine
                     raise TopicError(f"cannot create topic {name}: {exc.args[0].str()}") from None
+        _await_leaders(admin, {topic.topic: 1 for topic in missing})  # metadata can lag a creation: else "fewer" and a needless grow
         existing = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
     grow = [NewPartitions(name, count) for name, count in wanted.items() if existing.get(name, 0) < count]
     if grow:  # Kafka can add partitions (never remove them): keyed events may then map elsewhere

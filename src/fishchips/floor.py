@@ -14,6 +14,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import move_group_to_end, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.roles.accountant import Accountant
 from fishchips.roles.base import ConsumingRole, Listener, Role, ShopEvent, ignore
 from fishchips.roles.board import Board, Reader
 from fishchips.roles.cook import Cook
@@ -87,6 +88,7 @@ class ShopFloor:
         self.preparers: list[FoodPreparer] = []
         self.cooks: list[Cook] = []
         self.readers: list[Reader] = []
+        self.accountant: Accountant | None = None
         self.board: Board | None = None
         self.taken: dict[str, ShopEvent] = {}
         self.events: Counter[str] = Counter()
@@ -184,6 +186,11 @@ class ShopFloor:
         self.readers.append(reader)
         return reader.start()
 
+    def add_accountant(self, db: str | None = None) -> Accountant:
+        """The accountant's own group books every served order, from the first one ever, into `db`."""
+        self.accountant = Accountant(self.settings, self.topics, self.menu, self._hear, db=db)
+        return self.accountant.start()
+
     def set_speed(self, speed: float) -> None:
         self.speed = speed
         for till in self.tills:
@@ -196,7 +203,8 @@ class ShopFloor:
         return [*self.preparers, *self.cooks]
 
     def roles(self) -> list[Role]:
-        return [*self.tills, *self.preparers, *self.cooks, *self.readers, *([self.board] if self.board else [])]
+        others = [role for role in (self.accountant, self.board) if role is not None]
+        return [*self.tills, *self.preparers, *self.cooks, *self.readers, *others]
 
     # watching --------------------------------------------------------------------------
     def _hear(self, event: ShopEvent) -> None:
@@ -243,7 +251,7 @@ class ShopFloor:
 
     def stop(self) -> None:
         """Stop every role, tills first so nothing new arrives; each leaves its group as it closes."""
-        for role in [*self.tills, *self.preparers, *self.cooks, *self.readers, *([self.board] if self.board else [])]:
+        for role in self.roles():
             role.stop()
 
     def summary(self) -> Summary:

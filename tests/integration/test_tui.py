@@ -54,6 +54,10 @@ async def test_panels_fill_with_orders_in_the_talks_words(kafka: ConnectionSetti
         await until(pilot, lambda: any("ready" in line for line in lines(app, "preparer-1")))
         await until(pilot, lambda: any(line.startswith("Cooked") for line in lines(app, "cook-1")))
         assert any(line.startswith("Order 1:") for line in lines(app, "till-1"))
+        # the accounts panel: the accountant's own group books what was served
+        await until(pilot, lambda: app.books_summary is not None and app.books_summary.orders > 0)
+        assert app.books_summary is not None and app.books_summary.takings_pence > 0
+        assert "orders" in str(app.query_one("#accounts").render())
 
 
 async def test_adding_and_stopping_a_preparer_moves_partitions(kafka: ConnectionSettings, prefix: str) -> None:
@@ -66,7 +70,12 @@ async def test_adding_and_stopping_a_preparer_moves_partitions(kafka: Connection
         assert sum(len(held) for held in holders(app, topics).values()) == 3
         await pilot.press("s")
         # its partitions go back to the two that remain
-        await until(pilot, lambda: holders(app, topics).keys() == {"preparer-1", "preparer-2"} and set().union(*holders(app, topics).values()) == {0, 1, 2})
+        await until(
+            pilot,
+            lambda: (
+                holders(app, topics).keys() == {"preparer-1", "preparer-2"} and set().union(*holders(app, topics).values()) == {0, 1, 2}
+            ),
+        )
 
 
 async def test_the_late_consumer_reads_from_the_first_order(kafka: ConnectionSettings, prefix: str) -> None:

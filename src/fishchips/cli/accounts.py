@@ -38,7 +38,7 @@ def accounts(
     settings: ConnectionSettings, db_url: str | None, from_beginning: bool, until_idle: float | None, partitions: int, prefix: str
 ) -> None:
     """Run the accountant: its own consumer group books every served order into the database."""
-    with open_books(db_url) as books:  # a wrong URL or a database that is down: one line now, not a failed role later
+    with open_books(db_url, prefix) as books:  # a wrong URL or a database that is down: one line now, not a failed role later
         where = books.where
     topics = Topics(prefix)
     with connected(settings) as cluster:
@@ -58,9 +58,10 @@ def accounts(
 @click.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the books as one JSON object.")
-def report(db_url: str | None, as_json: bool) -> None:
+@prefix_option
+def report(db_url: str | None, as_json: bool, prefix: str) -> None:
     """Print the books: orders, takings and portions, per till and per hour, and the rejected events."""
-    with open_books(db_url) as books:
+    with open_books(db_url, prefix) as books:
         summary = books.summary()
         where = books.where
     menu_items = list(Menu.load().items)

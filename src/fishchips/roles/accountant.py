@@ -72,7 +72,7 @@ class Accountant(Role):
         return 0.0 if self.idle_since is None else time.monotonic() - self.idle_since
 
     def run(self) -> None:
-        with open_books(self.db) as books:  # this thread's own connection
+        with open_books(self.db, self.topics.prefix) as books:  # this thread's own connection
             consumer = clients.consumer(self.settings, self.topics.group(self.group_role), **{"client.id": self.name})
             producer = clients.producer(self.settings, **{"client.id": self.name})
             consumer.subscribe([self.topics.served], on_assign=partial(self._on_assign, books), on_revoke=self._on_revoke)

@@ -242,17 +242,18 @@ class Books:
         return self._connection.execute(sql.replace("?", self._dialect.marker), parameters)
 
 
-def default_path() -> Path:
-    return data_dir() / "books.sqlite"
+def default_path(prefix: str = "fishchips") -> Path:
+    """One book per shop: the default shop's is books.sqlite, another prefix's books-<prefix>.sqlite."""
+    return data_dir() / ("books.sqlite" if prefix == "fishchips" else f"books-{prefix}.sqlite")
 
 
-def open_books(url: str | None = None) -> Books:
-    """The books at `postgresql://...`, `sqlite:///path` or a file path; none given: books.sqlite in the data dir."""
+def open_books(url: str | None = None, prefix: str = "fishchips") -> Books:
+    """The books at `postgresql://...`, `sqlite:///path` or a file path; none given: the shop's file in the data dir."""
     if url and url.startswith(("postgresql://", "postgres://")):
         return _open_postgres(url)
     if url and "://" in url and not url.startswith("sqlite:///"):
         raise BooksError(f"cannot use the database {url!r}: give postgresql://user@host/db, sqlite:///path or a file path")
-    path = Path(url.removeprefix("sqlite:///")).expanduser() if url else default_path()
+    path = Path(url.removeprefix("sqlite:///")).expanduser() if url else default_path(prefix)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit (isolation_level=None): transactions are begun and ended by Books, the same way as on PostgreSQL

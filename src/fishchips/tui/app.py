@@ -30,6 +30,8 @@ from fishchips.roles.base import ShopEvent
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
+from fishchips.shop import format_pence
+from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.tui.kafka_view import render
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -75,6 +77,12 @@ class KafkaViewRead(Message):
         self.view = view
 
 
+class BooksRead(Message):
+    def __init__(self, books: BooksSummary) -> None:
+        super().__init__()
+        self.books = books
+
+
 class StatusChanged(Message):
     def __init__(self, text: str, error: bool = False) -> None:
         super().__init__()
@@ -115,6 +123,7 @@ class ShopApp(App[None]):
     #shop { width: 1fr; }
     #kafka-pane { width: 1fr; border-left: solid $primary; }
     #kafka { padding: 0 1; }
+    #accounts { padding: 0 1; margin-top: 1; border-top: solid $primary; }
     .kind { height: auto; }
     RichLog.role { height: 6; border: round $primary; padding: 0 1; scrollbar-size: 0 0; }
     RichLog.role.tills { border: round $success; }
@@ -123,7 +132,13 @@ class ShopApp(App[None]):
     BINDINGS: ClassVar = [Binding(c.key, c.action, c.label) for c in CONTROLS]
 
     def __init__(
-        self, scenario: Scenario, settings: ConnectionSettings, topics: Topics | None = None, speed: float = 1.0, log_path: str = ""
+        self,
+        scenario: Scenario,
+        settings: ConnectionSettings,
+        topics: Topics | None = None,
+        speed: float = 1.0,
+        log_path: str = "",
+        books: str | None = None,
     ) -> None:
         super().__init__()
         self.scenario = scenario
@@ -131,6 +146,8 @@ class ShopApp(App[None]):
         self.topics = topics or Topics()
         self.speed = speed
         self.log_path = log_path
+        self.books = books  # where the accountant keeps the books (None: the default file)
+        self.books_summary: BooksSummary | None = None
         self.floor: ShopFloor | None = None
         self.kafka_view: ClusterView | None = None
         self.panels: dict[str, RichLog] = {}
@@ -143,7 +160,8 @@ class ShopApp(App[None]):
                 for kind in PANEL_KINDS:
                     yield Vertical(id=kind, classes="kind")
             with VerticalScroll(id="kafka-pane"):
-                yield Static("waiting for Kafka…", id="kafka")
+                yield Static("Kafka's own view appears here once the shop is connected", id="kafka")
+                yield Static("accounts: the books appear here", id="accounts")
         yield Static(id="status")
         yield Footer()
 
@@ -168,6 +186,7 @@ class ShopApp(App[None]):
             self.settings = cluster.settings
             self.floor = floor
             floor.start()
+            floor.add_accountant(self.books)
         except FishchipsError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
@@ -222,11 +241,27 @@ class ShopApp(App[None]):
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
         self.post_message(KafkaViewRead(view))
+        try:
+            with open_books(self.books, self.topics.prefix) as books:
+                self.post_message(BooksRead(books.summary()))
+        except BooksError as exc:
+            self.post_message(StatusChanged(f"✗ {exc}", error=True))
 
     @on(KafkaViewRead)
     def show_kafka_view(self, message: KafkaViewRead) -> None:
         self.kafka_view = message.view
         self.query_one("#kafka", Static).update(render(message.view))
+
+    @on(BooksRead)
+    def show_books(self, message: BooksRead) -> None:
+        self.books_summary = books = message.books
+        items = " · ".join(f"{name} {count}" for name, count in books.items.items())
+        text = Text.assemble(
+            ("accounts ", "bold"), f"{books.orders} orders · ", (format_pence(books.takings_pence), "bold green"), f"\n{items}"
+        )
+        if books.rejected:
+            text.append(f" · rejected {books.rejected}", style="red")
+        self.query_one("#accounts", Static).update(text)
 
     # the controls --------------------------------------------------------------------------------
     def _in_thread(self, what: str) -> None:

@@ -1,10 +1,10 @@
 """One real Kafka broker for the whole test run, on a free port with a throw-away data dir."""
 
 import os
-import socket
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +23,17 @@ for _variable in (
 ):
     os.environ.pop(_variable, None)
 
-from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker  # noqa: E402
+from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker, free_port  # noqa: E402
 from fishchips.kafka.settings import ConnectionSettings  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1) -> None:
+    """Poll until the condition holds: the tests wait for what they need, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(every)
 
 
 @pytest.fixture(scope="session")

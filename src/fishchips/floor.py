@@ -4,12 +4,14 @@ The headless `fishchips run` and the Textual app both drive a ShopFloor, so the 
 behave the same on screen and in tests. Roles can be added and stopped while it runs.
 """
 
+import logging
 import statistics
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import move_group_to_end, snapshot
 from fishchips.kafka.settings import ConnectionSettings
@@ -22,6 +24,8 @@ from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets, Till
 from fishchips.scenarios import Scenario
 from fishchips.shop import Menu, new_run_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -120,10 +124,14 @@ class ShopFloor:
             self.add_till()
 
     def _await_assignments(self, timeout: float = 30.0) -> None:
-        """Tills open only once the group has shared out the partitions, so lag measures the preparers, not the join."""
+        """Tills open only once each group has shared out its partitions, so lag measures the preparers, not the join."""
+
+        def shared(roles: list[FoodPreparer] | list[Cook], partitions: int) -> bool:
+            return sum(1 for role in roles if role.assignment) >= min(len(roles), partitions)
+
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(role.assignment for role in self.consuming_roles()[:1]):
-            if self.failures():
+        while not (shared(self.preparers, self.scenario.partitions) and shared(self.cooks, 1)):
+            if self.failures() or time.monotonic() > deadline:
                 return
             time.sleep(0.05)
 
@@ -217,6 +225,7 @@ class ShopFloor:
         self.listener(event)
 
     def sample_lag(self) -> int:
+        """The preparers' lag as Kafka reports it now; the greatest seen goes in the summary."""
         view = snapshot(self.admin, [self.topics.orders], [self.topics.group(FoodPreparer.group_role)])
         lag = view.groups[self.topics.group(FoodPreparer.group_role)].total_lag
         self.max_lag = max(self.max_lag, lag)
@@ -244,9 +253,11 @@ class ShopFloor:
                 last_progress, last_count = time.monotonic(), count
             elif time.monotonic() - last_progress > idle_timeout:
                 return False
-            self.sample_lag()
+            try:
+                self.sample_lag()
+            except FishchipsError as exc:  # the lag is only watched: a broker down a moment must not end the wait
+                log.warning("no lag sample: %s", exc)
             time.sleep(sample_every)  # the lag sampling interval; the condition above is what we wait for
-        self.sample_lag()
         return True
 
     def stop(self) -> None:

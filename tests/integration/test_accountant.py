@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, ConsumerGroupTopicPartitions, KafkaError, Message, TopicPartition
+from tests.conftest import wait_for
 
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
@@ -94,12 +95,6 @@ def books_of(url: str) -> BooksSummary:
 
 
 # Kafka, read and written directly -----------------------------------------------------------
-def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(every)
 
 
 def read_topic(kafka: ConnectionSettings, topic: str) -> list[Message]:
@@ -232,7 +227,10 @@ def test_the_books_match_the_topic_resume_where_they_say_and_a_replay_rebuilds_t
         group = topics.group(Accountant.group_role)
         ends = end_offsets(admin, [topics.served])[topics.served]
         # Kafka is told the offsets too, after the books: the group tools show the accountant caught up
-        wait_for(lambda: snapshot(admin, [topics.served], [group]).groups[group].committed == {(topics.served, p): n for p, n in ends.items()}, 30)
+        wait_for(
+            lambda: snapshot(admin, [topics.served], [group]).groups[group].committed == {(topics.served, p): n for p, n in ends.items()},
+            30,
+        )
     expected = tally(kafka, topics.served)
     assert (expected.orders, expected.rejected) == (40, len(BAD))
     assert expected.matches(books_of(live))

@@ -176,7 +176,7 @@ def test_broker_stop_and_logs_without_a_broker(data: Path) -> None:
     broker_dir = data / "nothing-here"
     stopped = run(["broker", "stop", "--data-dir", str(broker_dir)], data)
     assert stopped.returncode == 0
-    assert "the broker was not running" in stopped.stderr
+    assert "no broker was running" in stopped.stderr
     logs = run(["broker", "logs", "--data-dir", str(broker_dir)], data)
     assert logs.returncode == 0
     assert "(the broker wrote no log)" in logs.stdout

@@ -3,11 +3,10 @@
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
+from tests.conftest import wait_for
 
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
@@ -19,13 +18,6 @@ from fishchips.scenarios import scenario
 from fishchips.shop import Menu, Order
 
 pytestmark = pytest.mark.kafka
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
-        time.sleep(0.2)
 
 
 def test_every_demo_is_exact_with_transactions(kafka: ConnectionSettings, prefix: str) -> None:

@@ -4,11 +4,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
+from tests.conftest import wait_for
 
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
@@ -88,14 +87,6 @@ def test_demo2_falls_behind_while_demo3_keeps_up(kafka: ConnectionSettings, pref
     # demo2: 3 tills offer 3 orders/s, one preparer manages 2.5/s: after 40 s a backlog of ~20
     assert behind >= 10
     assert keeping_up < behind
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(every)
 
 
 def members(kafka: ConnectionSettings, topics: Topics) -> dict[str, set[int]]:

@@ -3,26 +3,33 @@
 fishchips starts it as a detached Java process so it outlives the command that
 started it; a small state file in its data dir says which pid and ports it has.
 The data dir is formatted once and reused, so the log survives restarts.
+
+Besides its PLAINTEXT port it can listen with TLS (client certificates required) and
+with SASL_SSL (SCRAM users, ACLs enforced), so the shop can be run against it exactly
+as against a managed, secured Kafka service.
 """
 
 import base64
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from fishchips.broker.certs import CLIENT_FILES, CLIENT_NAME, TlsFiles, ensure_tls
 from fishchips.broker.jars import KAFKA_VERSION, Progress, ensure_jars
 from fishchips.broker.java import Java, find_java
+from fishchips.broker.users import ADMIN, MECHANISM, create_scram_users, read_passwords
 from fishchips.errors import FishchipsError
 from fishchips.paths import cache_dir, data_dir
 
@@ -33,22 +40,65 @@ HEAP = "512m"  # fits a laptop and a 2-core CI; Kafka's own default is 1 GB
 # Settings for one small local node. Each is what a laptop wants rather than a data centre.
 SERVER_SETTINGS = {
     "process.roles": "broker,controller",
-    "node.id": "1",
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-    # one node: internal topics cannot have more replicas than that
-    "offsets.topic.replication.factor": "1",
-    "transaction.state.log.replication.factor": "1",
-    "transaction.state.log.min.isr": "1",
-    "share.coordinator.state.topic.replication.factor": "1",
-    "share.coordinator.state.topic.min.isr": "1",
     # a consumer group forms at once instead of waiting 3 s for more members
     "group.initial.rebalance.delay.ms": "0",
     # the shop creates its topics with the partitions each demo needs
     "auto.create.topics.enable": "false",
     "num.network.threads": "2",
     "num.io.threads": "4",
+}
+
+
+def replication_settings(nodes: int) -> dict[str, str]:
+    """Internal topics get a replica per node, up to three; with three, a write needs two of them."""
+    replicas, in_sync = str(min(nodes, 3)), str(2 if nodes >= 3 else 1)
+    return {
+        "offsets.topic.replication.factor": replicas,
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": in_sync,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": in_sync,
+        "default.replication.factor": replicas,
+        "min.insync.replicas": in_sync,
+    }
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """This node's place in a KRaft cluster of several nodes, each a broker and a controller."""
+
+    node_id: int
+    voters: dict[int, int]  # node id -> its controller port
+    cluster_id: str
+
+
+def new_cluster_id() -> str:
+    cluster_id = "-"
+    while cluster_id.startswith("-"):  # as Kafka's own Uuid does: a leading '-' would read as an option
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    return cluster_id
+
+
+# The TLS listener: the broker shows its certificate, and insists on the client's.
+TLS_SETTINGS = {
+    "ssl.keystore.type": "PEM",  # Kafka reads the PEM files itself: no keytool, no keystore passwords
+    "ssl.truststore.type": "PEM",
+    # no client certificate, or one the local CA did not sign, or an expired one: refused in the handshake
+    "listener.name.ssl.ssl.client.auth": "required",
+}
+
+# The SASL_SSL listener: SCRAM logins, and ACLs decide what each user may do.
+SASL_SETTINGS = {
+    "sasl.enabled.mechanisms": MECHANISM,
+    # the broker checks SCRAM passwords against the credentials in its metadata: the login module needs no options
+    f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    # ANONYMOUS is who connects on PLAINTEXT and CONTROLLER: the node itself and local tools, which must keep working;
+    # the TLS client certificate may do anything too: the per-role limits are for the SASL users
+    "super.users": f"User:ANONYMOUS;User:{ADMIN};User:CN={CLIENT_NAME}",
 }
 
 LOG4J = """status = error
@@ -86,6 +136,8 @@ class BrokerState:
     kafka_version: str
     java: str
     started_at: float
+    ssl_port: int | None = None
+    sasl_port: int | None = None
 
 
 @dataclass
@@ -98,18 +150,39 @@ class BrokerStatus:
     def bootstrap_servers(self) -> str | None:
         return f"127.0.0.1:{self.state.port}" if self.state else None
 
+    @property
+    def tls_bootstrap(self) -> str | None:
+        """The TLS listener (with --tls or --sasl): connect with the client certificates folder."""
+        return f"127.0.0.1:{self.state.ssl_port}" if self.state and self.state.ssl_port else None
+
+    @property
+    def sasl_bootstrap(self) -> str | None:
+        """The SASL_SSL listener (with --sasl): connect with the certificates folder, a username and a password."""
+        return f"127.0.0.1:{self.state.sasl_port}" if self.state and self.state.sasl_port else None
+
 
 def default_data_dir() -> Path:
     return data_dir() / "broker"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port() -> int:
+    """A free port on 127.0.0.1 below the kernel's ephemeral range.
+
+    A broker restarted after a crash wants its old port back; an ephemeral port might meanwhile
+    be the local end of some client's connection, and then the broker could not have it.
+    """
+    try:
+        ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_start = 32768
+    for _ in range(100):
+        port = random.randrange(10000, max(ephemeral_start, 10001))
+        if not port_taken(port):
+            return port
+    raise BrokerError("found no free port on 127.0.0.1 below the ephemeral range")
 
 
-def _port_taken(port: int) -> bool:
+def port_taken(port: int) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -134,14 +207,19 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def answers_metadata(bootstrap: str, timeout: float) -> bool:
+def _reuse_or_free(previous: int | None) -> int:
+    """Last time's port if it is still free (so handed-out addresses keep working), else any free one."""
+    return previous if previous and not port_taken(previous) else free_port()
+
+
+def answers_metadata(bootstrap: str, timeout: float, security: Mapping[str, str] | None = None) -> bool:
     """True when a broker at `bootstrap` answers a metadata request (the readiness test)."""
     host, _, port = bootstrap.rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError:
         return False  # nothing listening yet: skip the client, it would only log connection errors
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _quiet})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _quiet, **(security or {})})
     try:
         return bool(admin.list_topics(timeout=timeout).brokers)
     except KafkaException:
@@ -160,9 +238,10 @@ def _is_our_broker(pid: int, data: Path) -> bool:
 class EmbeddedBroker:
     """Start, stop and inspect the local broker whose data lives in `data`."""
 
-    def __init__(self, data: Path | None = None, cache: Path | None = None) -> None:
+    def __init__(self, data: Path | None = None, cache: Path | None = None, quorum: Quorum | None = None) -> None:
         self.data = (data or default_data_dir()).resolve()
         self.cache = cache or cache_dir()
+        self.quorum = quorum  # None: a cluster of this one node
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -172,6 +251,18 @@ class EmbeddedBroker:
     @property
     def log_file(self) -> Path:
         return self.data / "logs" / "server.log"
+
+    @property
+    def tls_files(self) -> TlsFiles:
+        return TlsFiles(self.data / "tls", client_dir=self.data / "client-certs")
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.data / "users.json"
+
+    def passwords(self) -> dict[str, str]:
+        """Each SASL user's password (made on first use, kept in the data dir with mode 0600)."""
+        return read_passwords(self.passwords_file)
 
     def _read_state(self) -> BrokerState | None:
         try:
@@ -190,24 +281,49 @@ class EmbeddedBroker:
         timeout: float = 60.0,
         progress: Progress | None = None,
         on_phase: Callable[[str], None] | None = None,
+        tls: bool = False,
+        sasl: bool = False,
     ) -> BrokerStatus:
-        """Start the broker and return once it answers a metadata request."""
+        """Start the broker and return once it answers a metadata request on every listener.
+
+        tls adds a TLS listener; sasl adds a SASL_SSL one too (so implies tls), with SCRAM users and ACLs.
+        """
+        state = self.launch(port, progress, on_phase, tls, sasl)
+        return self.await_ready(state, time.monotonic() + timeout, on_phase)
+
+    def launch(
+        self,
+        port: int | None = None,
+        progress: Progress | None = None,
+        on_phase: Callable[[str], None] | None = None,
+        tls: bool = False,
+        sasl: bool = False,
+    ) -> BrokerState:
+        """Start the broker's process, not waiting for it: the nodes of a cluster need each other to get ready."""
         phase = on_phase or (lambda what: None)
         current = self.status()
         if current.running:
             raise BrokerAlreadyRunning(current)
         previous = current.state
         port = port or (previous.port if previous else DEFAULT_PORT)
-        if _port_taken(port):
+        if port_taken(port):
             raise BrokerError(f"port {port} on 127.0.0.1 is taken by another program: stop it, or choose another port with --port")
-        controller_port = previous.controller_port if previous and not _port_taken(previous.controller_port) else _free_port()
+        controller_port = (
+            self.quorum.voters[self.quorum.node_id] if self.quorum else _reuse_or_free(previous.controller_port if previous else None)
+        )
+        tls = tls or sasl  # SASL here is SASL_SSL: a password never crosses the wire in the clear
+        ssl_port = _reuse_or_free(previous.ssl_port if previous else None) if tls else None
+        sasl_port = _reuse_or_free(previous.sasl_port if previous else None) if sasl else None
         self._prepare_data_dir()
+        if tls:
+            phase("making the certificates")
+            ensure_tls(self.tls_files)
         phase("finding Java")
         java = find_java()
         phase("fetching the Kafka jars")
         libs = ensure_jars(self.cache, progress)
         classpath = f"{libs}/*"
-        properties = self._write_config(port, controller_port)
+        properties = self._write_config(port, controller_port, ssl_port, sasl_port)
         if not (self.data / "kraft" / "meta.properties").exists():
             phase("formatting the data dir")
             self._format(java, classpath, properties)
@@ -233,11 +349,39 @@ class EmbeddedBroker:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # not killed by the terminal's Ctrl-C: it outlives this command
             )
-        state = BrokerState(self._process.pid, port, controller_port, KAFKA_VERSION, java.describe(), time.time())
+        state = BrokerState(self._process.pid, port, controller_port, KAFKA_VERSION, java.describe(), time.time(), ssl_port, sasl_port)
         self.state_file.write_text(json.dumps(asdict(state)))
+        return state
+
+    def await_ready(self, state: BrokerState, deadline: float, on_phase: Callable[[str], None] | None = None) -> BrokerStatus:
+        """Return once every listener of the launched broker answers; stop it and say why if it cannot."""
+        phase = on_phase or (lambda what: None)
         phase("waiting for the broker to answer")
-        self._await_ready(state, timeout)
-        return self.status()
+        port = state.port
+        self._await_ready(state, f"127.0.0.1:{port}", {}, deadline)
+        if state.sasl_port:
+            phase("creating the SASL users")
+            try:
+                create_scram_users(AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "logger": _quiet}), self.passwords())
+            except FishchipsError:
+                self.stop()  # half-started is worse than not started: the SASL port would refuse everyone
+                raise
+        status = self.status()
+        for bootstrap, security in self._secure_listeners(status):
+            self._await_ready(state, bootstrap, security, deadline)
+        return status
+
+    def _secure_listeners(self, status: BrokerStatus) -> list[tuple[str, dict[str, str]]]:
+        """Each secure listener with the client settings that should get an answer from it."""
+        ca, cert, key = (str(self.tls_files.client_dir / name) for name in CLIENT_FILES)
+        listeners = []
+        if status.tls_bootstrap:
+            tls = {"security.protocol": "SSL", "ssl.ca.location": ca, "ssl.certificate.location": cert, "ssl.key.location": key}
+            listeners.append((status.tls_bootstrap, tls))
+        if status.sasl_bootstrap:
+            login = {"sasl.mechanism": MECHANISM, "sasl.username": ADMIN, "sasl.password": self.passwords()[ADMIN]}
+            listeners.append((status.sasl_bootstrap, {"security.protocol": "SASL_SSL", "ssl.ca.location": ca, **login}))
+        return listeners
 
     def _prepare_data_dir(self) -> None:
         try:
@@ -250,25 +394,34 @@ class EmbeddedBroker:
                 f"the data dir {self.data} is not writable ({exc.strerror}): fix its permissions or choose another with --data-dir"
             ) from exc
 
-    def _write_config(self, port: int, controller_port: int) -> Path:
-        settings = dict(SERVER_SETTINGS)
+    def _write_config(self, port: int, controller_port: int, ssl_port: int | None, sasl_port: int | None) -> Path:
+        # a listener's name is its security protocol, so listener.name.ssl.* and listener.name.sasl_ssl.* apply to it
+        listeners = {name: p for name, p in (("PLAINTEXT", port), ("SSL", ssl_port), ("SASL_SSL", sasl_port)) if p}
+        voters = self.quorum.voters if self.quorum else {1: controller_port}
+        settings = {**SERVER_SETTINGS, **replication_settings(len(voters))}
         settings.update(
             {
-                "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-                "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+                "node.id": str(self.quorum.node_id if self.quorum else 1),
+                "controller.quorum.voters": ",".join(f"{node}@127.0.0.1:{p}" for node, p in sorted(voters.items())),
+                "listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in {**listeners, "CONTROLLER": controller_port}.items()),
+                "advertised.listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in listeners.items()),
+                "listener.security.protocol.map": ",".join([*(f"{name}:{name}" for name in listeners), "CONTROLLER:PLAINTEXT"]),
                 "log.dirs": str(self.data / "kraft"),
             }
         )
+        if ssl_port:
+            files = self.tls_files
+            settings.update(TLS_SETTINGS)
+            settings.update({"ssl.keystore.location": str(files.broker), "ssl.truststore.location": str(files.ca)})
+        if sasl_port:
+            settings.update(SASL_SETTINGS)
         properties = self.data / "server.properties"
         properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         (self.data / "log4j2.properties").write_text(LOG4J.format(log=self.log_file))
         return properties
 
     def _format(self, java: Java, classpath: str, properties: Path) -> None:
-        cluster_id = "-"
-        while cluster_id.startswith("-"):  # as Kafka's own Uuid does: a leading '-' would read as an option
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self.quorum.cluster_id if self.quorum else new_cluster_id()
         result = subprocess.run(
             [str(java.path), "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
             capture_output=True,
@@ -279,17 +432,18 @@ class EmbeddedBroker:
             last = (result.stdout + result.stderr).strip().splitlines()[-3:]
             raise BrokerError("could not format the data dir: " + " | ".join(last))
 
-    def _await_ready(self, state: BrokerState, timeout: float) -> None:
-        """Poll until the broker answers a metadata request; fail fast if it dies."""
-        deadline = time.monotonic() + timeout
+    def _await_ready(self, state: BrokerState, bootstrap: str, security: Mapping[str, str], deadline: float) -> None:
+        """Poll until the listener at `bootstrap` answers a metadata request; fail fast if the broker dies."""
         while time.monotonic() < deadline:
             if not self._running(state.pid):
                 raise BrokerError(f"the broker exited during start; the last lines of {self.log_file}:\n{self.tail(15)}")
-            if answers_metadata(f"127.0.0.1:{state.port}", timeout=1.0):
+            if answers_metadata(bootstrap, timeout=1.0, security=security):
                 return
             time.sleep(0.1)
         self.stop()
-        raise BrokerError(f"the broker did not answer within {timeout:.0f} s; the last lines of {self.log_file}:\n{self.tail(15)}")
+        raise BrokerError(
+            f"the broker did not answer at {bootstrap} in time (see --timeout); the last lines of {self.log_file}:\n{self.tail(15)}"
+        )
 
     def _running(self, pid: int) -> bool:
         if self._process is not None and self._process.pid == pid:
@@ -298,14 +452,24 @@ class EmbeddedBroker:
 
     def stop(self, grace: float = 30.0) -> bool:
         """Stop cleanly (SIGTERM), then SIGKILL after `grace` s. True if a broker was stopped."""
+        pid = self.terminate()
+        if pid is not None:
+            self.finish_stopping(pid, grace)
+        return pid is not None
+
+    def terminate(self) -> int | None:
+        """Ask the broker to shut down (SIGTERM) without waiting; its pid, or None if it was not running."""
         state = self._read_state()
         if state is None or not self._running(state.pid) or not _is_our_broker(state.pid, self.data):
-            return False
+            return None
         os.kill(state.pid, signal.SIGTERM)
-        if not self._wait_gone(state.pid, grace):
-            os.kill(state.pid, signal.SIGKILL)
-            self._wait_gone(state.pid, 10)
-        return True
+        return state.pid
+
+    def finish_stopping(self, pid: int, grace: float = 30.0) -> None:
+        """Wait for a terminated broker to go; SIGKILL it if it takes longer than `grace` s."""
+        if not self._wait_gone(pid, grace):
+            os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pid, 10)
 
     def _wait_gone(self, pid: int, seconds: float) -> bool:
         deadline = time.monotonic() + seconds

@@ -6,10 +6,17 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from fishchips.broker.embedded import DEFAULT_PORT, BrokerAlreadyRunning, EmbeddedBroker
+from fishchips.broker.cluster import EmbeddedCluster
+from fishchips.broker.embedded import DEFAULT_PORT, BrokerAlreadyRunning, BrokerStatus, EmbeddedBroker
 from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
+from fishchips.broker.users import ADMIN, ROLE_USERS
 from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.errors import FishchipsError
+from fishchips.kafka import clients
+from fishchips.kafka.acls import open_shop
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
 
 data_dir_option = click.option(
@@ -26,19 +33,51 @@ def broker() -> None:
 @click.option("--port", type=int, default=None, help=f"Port for clients (default {DEFAULT_PORT}, or the port it had last time).")
 @data_dir_option
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the broker to answer.")
-def start(port: int | None, data_dir: Path | None, timeout: float) -> None:
-    """Start the broker and wait until it answers."""
-    broker = EmbeddedBroker(data_dir)
+@click.option(
+    "--tls", is_flag=True, help="Also listen with TLS (client certificates required); the client files go in <data>/client-certs."
+)
+@click.option("--sasl", is_flag=True, help="Also listen with SASL_SSL: SCRAM users per role, and ACLs (implies --tls).")
+@click.option(
+    "--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="3: a cluster of three nodes, each its own process."
+)
+def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sasl: bool, nodes: str) -> None:
+    """Start the broker (or a three-node cluster) and wait until it answers."""
     started = time.monotonic()
+    if nodes == "3":
+        if tls or sasl:
+            raise FishchipsError("--tls and --sasl run on one node: start the three-node cluster without them")
+        with BrokerProgress() as progress:
+            cluster = EmbeddedCluster(data_dir)
+            cluster.start(port=port, timeout=max(timeout, 120), progress=progress.jars, on_phase=progress.phase)
+        console.print(
+            f"[green]✓[/] a three-node Kafka cluster is ready at [bold]{cluster.bootstrap_servers()}[/] in {time.monotonic() - started:.1f} s"
+        )
+        return
+    broker = EmbeddedBroker(data_dir)
     try:
         with BrokerProgress() as progress:
-            status = broker.start(port=port, timeout=timeout, progress=progress.jars, on_phase=progress.phase)
+            status = broker.start(port=port, timeout=timeout, progress=progress.jars, on_phase=progress.phase, tls=tls, sasl=sasl)
+            if sasl:
+                progress.phase("granting the roles their ACLs")
+                _open_shop(status, Topics(), partitions=3)
     except BrokerAlreadyRunning as already:
         console.print(f"[yellow]•[/] {already}")
         return
     console.print(
         f"[green]✓[/] Kafka is ready at [bold]{status.bootstrap_servers}[/] in {time.monotonic() - started:.1f} s (data: {status.data_dir})"
     )
+    if status.tls_bootstrap:
+        console.print(f"  TLS at [bold]{status.tls_bootstrap}[/]: connect with --certs-dir {broker.tls_files.client_dir}", highlight=False)
+    if status.sasl_bootstrap:
+        console.print(
+            f"  SASL_SSL at [bold]{status.sasl_bootstrap}[/]: `fishchips broker users` prints each user's settings", highlight=False
+        )
+
+
+def _open_shop(status: BrokerStatus, topics: Topics, partitions: int) -> int:
+    """The shop's topics and ACLs, made over PLAINTEXT, where the local connection is the super user ANONYMOUS."""
+    assert status.bootstrap_servers is not None
+    return open_shop(clients.admin(ConnectionSettings(bootstrap_servers=status.bootstrap_servers)), topics, partitions)
 
 
 @broker.command()
@@ -50,26 +89,43 @@ def fetch() -> None:
     console.print(f"[green]✓[/] Kafka {KAFKA_VERSION} jars in {libs}")
 
 
+def _cluster(data_dir: Path | None) -> EmbeddedCluster | None:
+    """The three-node cluster in the data dir (or the default one), if one was ever started there."""
+    cluster = EmbeddedCluster(data_dir)
+    return cluster if cluster.exists() else None
+
+
 @broker.command()
 @data_dir_option
 def stop(data_dir: Path | None) -> None:
-    """Stop the broker cleanly (its data is kept)."""
-    if EmbeddedBroker(data_dir).stop():
-        console.print("[green]✓[/] the broker has stopped")
-    else:
-        console.print("the broker was not running")
+    """Stop the broker, and the three-node cluster if there is one, cleanly (their data is kept)."""
+    cluster = _cluster(data_dir)
+    stopped = cluster.stop() if cluster else 0
+    single = EmbeddedBroker(data_dir)
+    stopped += single.stop() if not (data_dir and cluster) else 0
+    console.print(f"[green]✓[/] stopped {stopped} broker process{'es' if stopped != 1 else ''}" if stopped else "no broker was running")
 
 
 @broker.command()
 @data_dir_option
 def status(data_dir: Path | None) -> None:
-    """Say whether the broker runs, and where and how."""
+    """Say whether the broker (and a three-node cluster) runs, and where and how."""
+    cluster = _cluster(data_dir)
+    if cluster is not None:
+        out.print(cluster_table(cluster))
+        if data_dir:
+            return
     current = EmbeddedBroker(data_dir).status()
     table = Table(show_header=False, box=None)
     table.add_row("state", "[green]running[/]" if current.running else "[red]stopped[/]")
     if current.state:
         table.add_row("pid", str(current.state.pid) if current.running else "-")
         table.add_row("bootstrap", current.bootstrap_servers or "-")
+        if current.tls_bootstrap:
+            table.add_row("tls", current.tls_bootstrap)
+            table.add_row("client certs", str(EmbeddedBroker(data_dir).tls_files.client_dir))
+        if current.sasl_bootstrap:
+            table.add_row("sasl_ssl", current.sasl_bootstrap)
         table.add_row("kafka", current.state.kafka_version)
     table.add_row("data dir", str(current.data_dir))
     try:
@@ -77,6 +133,22 @@ def status(data_dir: Path | None) -> None:
     except JavaNotFound as exc:
         table.add_row("java", f"[red]{exc}[/]")
     out.print(table)
+
+
+def cluster_table(cluster: EmbeddedCluster) -> Table:
+    table = Table(title=f"three-node cluster in {cluster.data}", title_justify="left", box=None)
+    for column in ("node", "state", "pid", "bootstrap", "controller"):
+        table.add_column(column)
+    for node, status in zip(cluster.nodes(), cluster.status(), strict=True):
+        state = status.state
+        table.add_row(
+            node.data.name,
+            "[green]running[/]" if status.running else "[red]stopped[/]",
+            str(state.pid) if state and status.running else "-",
+            status.bootstrap_servers or "-",
+            str(state.controller_port) if state else "-",
+        )
+    return table
 
 
 @broker.command()
@@ -87,3 +159,35 @@ def logs(data_dir: Path | None, lines: int) -> None:
     broker = EmbeddedBroker(data_dir)
     console.print(f"[dim]{broker.log_file}[/]")
     out.print(broker.tail(lines), markup=False, highlight=False)
+
+
+def _sasl_status(data_dir: Path | None) -> tuple[EmbeddedBroker, BrokerStatus]:
+    broker = EmbeddedBroker(data_dir)
+    status = broker.status()
+    if not status.running or not status.sasl_bootstrap:
+        raise FishchipsError("the broker is not running with SASL: start it with `fishchips broker start --sasl`")
+    return broker, status
+
+
+@broker.command()
+@data_dir_option
+@click.option("--user", type=click.Choice([ADMIN, *ROLE_USERS]), default=None, help="Only this user's line, e.g. for eval.")
+def users(data_dir: Path | None, user: str | None) -> None:
+    """Print each SASL user's connection settings as shell lines: eval "$(fishchips broker users --user till)"."""
+    broker, status = _sasl_status(data_dir)
+    certs = broker.tls_files.client_dir
+    for name, password in broker.passwords().items():
+        if user in (None, name):
+            line = f"export KAFKA_BOOTSTRAP_SERVERS={status.sasl_bootstrap} KAFKA_CERTS_DIR={certs} KAFKA_USERNAME={name} KAFKA_PASSWORD={password}"
+            out.print(line, markup=False, highlight=False)
+
+
+@broker.command()
+@data_dir_option
+@click.option("--prefix", default="fishchips", show_default=True, help="The shop's topic and group name prefix.")
+@click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of orders, if it must be created.")
+def grant(data_dir: Path | None, prefix: str, partitions: int) -> None:
+    """Let the role users work on another shop prefix: create its topics and the roles' ACLs (start --sasl does fishchips)."""
+    _, status = _sasl_status(data_dir)
+    count = _open_shop(status, Topics(prefix), partitions)
+    console.print(f"[green]✓[/] {count} ACLs for the roles on the {prefix}.* topics and groups")

@@ -1,10 +1,12 @@
 """The terminal: one Rich console, logging to a file, and progress for long work."""
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from fishchips.paths import data_dir
 
@@ -51,3 +53,13 @@ class BrokerProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+
+def figures_table(title: str, rows: Iterable[tuple[str, object]]) -> Table:
+    """A summary as two columns, what and how many: the end of a run, a chaos report."""
+    table = Table(title=title)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    for what, figure in rows:
+        table.add_row(what, str(figure))
+    return table

@@ -1,6 +1,8 @@
 """The `fishchips` command: every subcommand hangs off this group."""
 
+import faulthandler
 import logging
+import signal
 
 import click
 from rich.text import Text
@@ -8,6 +10,7 @@ from rich.text import Text
 from fishchips import __version__
 from fishchips.cli.accounts import ACCOUNTS_COMMANDS
 from fishchips.cli.broker import broker
+from fishchips.cli.chaos import chaos
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.demo import demo
 from fishchips.cli.dlq import dlq
@@ -28,12 +31,14 @@ cli.add_command(broker)
 cli.add_command(doctor)
 cli.add_command(demo)
 cli.add_command(dlq)
+cli.add_command(chaos)
 for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS]:
     cli.add_command(command)
 
 
 def main() -> None:
     """Run the command; a problem the user can fix is one red line and exit code 1, never a traceback."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where is every thread right now?
     try:
         cli(standalone_mode=False)
     except FishchipsError as exc:

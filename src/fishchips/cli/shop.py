@@ -11,7 +11,7 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
-from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.cli.console import BrokerProgress, console, figures_table, out
 from fishchips.cli.options import connection_options
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
@@ -84,10 +84,8 @@ def until_interrupted() -> Iterator[threading.Event]:
 
 
 def summary_table(summary: Summary) -> Table:
-    table = Table(title=f"{summary.scenario}: {'[green]taken = served, none twice' if summary.ok else '[red]orders missing or doubled'}[/]")
-    table.add_column("what")
-    table.add_column("figure", justify="right")
-    rows = [
+    title = f"{summary.scenario}: {'[green]taken = served, none twice' if summary.ok else '[red]orders missing or doubled'}[/]"
+    rows: list[tuple[str, object]] = [
         ("orders taken", summary.taken),
         ("orders served", summary.served),
         ("plaice cooked", summary.cooked),
@@ -102,9 +100,7 @@ def summary_table(summary: Summary) -> Table:
     rows += [(f"taken on partition {p}", n) for p, n in summary.taken_by_partition.items()]
     rows += [(f"served by {who}", n) for who, n in sorted(summary.served_by_preparer.items())]
     rows += [(f"latency {name} (ms)", value) for name, value in summary.latency_ms.items()]
-    for what, figure in rows:
-        table.add_row(what, str(figure))
-    return table
+    return figures_table(title, rows)
 
 
 @click.command()

@@ -16,14 +16,26 @@ class TopicError(FishchipsError):
     """A topic could not be created, or exists with a shape the scenario cannot use."""
 
 
-def ensure_topics(admin: AdminClient, wanted: Mapping[str, int], replication: int = 1) -> dict[str, int]:
+def durability(brokers: int) -> tuple[int, dict[str, str]]:
+    """Replicas and settings for a new topic: three copies where there are three brokers, and a write
+    is acknowledged only once two hold it, so losing any one broker loses no order and stops no till."""
+    if brokers >= 3:
+        return 3, {"min.insync.replicas": "2"}
+    return brokers, {}
+
+
+def ensure_topics(admin: AdminClient, wanted: Mapping[str, int]) -> dict[str, int]:
     """Create missing topics with the wanted partitions; return each topic's partition count.
 
     An existing topic with more partitions than wanted still works; one with fewer is grown.
     """
-    existing = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
+    metadata = admin.list_topics(timeout=TIMEOUT)
+    existing = _partition_counts(admin)
+    replication, config = durability(len(metadata.brokers))
     missing = [
-        NewTopic(name, num_partitions=count, replication_factor=replication) for name, count in wanted.items() if name not in existing
+        NewTopic(name, num_partitions=count, replication_factor=replication, config=config)
+        for name, count in wanted.items()
+        if name not in existing
     ]
     if missing:
         for name, future in admin.create_topics(missing, operation_timeout=TIMEOUT, request_timeout=TIMEOUT).items():
@@ -32,21 +44,26 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int], replication: in
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another process made it first: fine
                     raise TopicError(f"cannot create topic {name}: {exc.args[0].str()}") from None
-        _await_leaders(admin, {topic.topic: 1 for topic in missing})  # metadata can lag a creation: else "fewer" and a needless grow
-        existing = {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
-    grow = [NewPartitions(name, count) for name, count in wanted.items() if existing.get(name, 0) < count]
+        # a new topic takes a moment to show in every broker's metadata: wait, or it would look too small and be "grown"
+        _await_leaders(admin, {topic.topic: topic.num_partitions for topic in missing})
+        existing = _partition_counts(admin)
+    grow = [NewPartitions(name, count) for name, count in wanted.items() if existing[name] < count]
     if grow:  # Kafka can add partitions (never remove them): keyed events may then map elsewhere
         for name, future in admin.create_partitions(grow, operation_timeout=TIMEOUT, request_timeout=TIMEOUT).items():
             try:
                 future.result()
             except KafkaException as exc:
-                raise TopicError(
-                    f"topic {name} has {existing[name]} partitions, fewer than needed, and cannot grow: {exc.args[0].str()}"
-                ) from None
-            existing[name] = wanted[name]
-    if missing or grow:
+                if exc.args[0].code() != KafkaError.INVALID_PARTITIONS:  # another process grew it first: fine
+                    raise TopicError(
+                        f"topic {name} has {existing[name]} partitions, fewer than needed, and cannot grow: {exc.args[0].str()}"
+                    ) from None
         _await_leaders(admin, wanted)
+        existing = _partition_counts(admin)
     return {name: existing[name] for name in wanted}
+
+
+def _partition_counts(admin: AdminClient) -> dict[str, int]:
+    return {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
 
 
 def _await_leaders(admin: AdminClient, wanted: Mapping[str, int]) -> None:

@@ -15,6 +15,7 @@ from typing import Self
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -47,6 +48,10 @@ def ignore(event: ShopEvent) -> None:
     """The listener of a role nobody watches."""
 
 
+class Refused(FishchipsError):
+    """The cluster's ACLs do not let a role do its work: retrying cannot help, so the role stops and says what."""
+
+
 class Role:
     """An actor with its own thread: start() it, stop() it, read its counters."""
 
@@ -62,8 +67,12 @@ class Role:
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def emit(self, kind: str, order: Order | None = None, message: Message | None = None, detail: str = "") -> None:
-        where = {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()} if message else {}
-        self.listener(ShopEvent(self.name, kind, order, detail=detail, **where))
+        if self.listener is ignore:  # nobody watches: at rush hour, building the event is most of its cost
+            return
+        if message is None:
+            self.listener(ShopEvent(self.name, kind, order, detail=detail))
+        else:
+            self.listener(ShopEvent(self.name, kind, order, message.topic(), message.partition(), message.offset(), detail))
 
     def start(self) -> Self:
         self._thread.start()
@@ -86,6 +95,17 @@ class Role:
     def pause(self, seconds: float) -> bool:
         """Wait as if working; True if asked to stop meanwhile."""
         return self._stopping.wait(seconds) if seconds > 0 else self._stopping.is_set()
+
+    def refusal(self, error: KafkaError, operation: str, topic: str, group: str = "") -> Refused | None:
+        """The error as one line naming the role, its user, the operation and the topic or group; None if it is no refusal."""
+        if error.code() in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+            what = f"{operation} topic {topic}"  # cluster: an idempotent producer whose user may write no topic gets no id
+        elif error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+            what = f"use the consumer group {group}"
+        else:
+            return None
+        user = f" (user {self.settings.username})" if self.settings.username else ""
+        return Refused(f"{self.name}{user} is not allowed to {what}: {error.str()}")
 
     def _main(self) -> None:
         try:
@@ -167,7 +187,9 @@ class ConsumingRole(Role):
                     consumer.poll(0.2)  # keeps the membership alive while paused
                     continue
                 consumer.resume(consumer.assignment())
-                messages = consumer.consume(1 if self.work_seconds else self.batch, 0.2)
+                messages = consumer.consume(1, 0.2)  # wait for the first order only...
+                if messages and not self.work_seconds:  # ...then take what has already arrived, without waiting for a full batch
+                    messages += consumer.consume(self.batch - 1, 0)
                 if messages:
                     self._process(messages, consumer, producer)
         finally:
@@ -175,12 +197,20 @@ class ConsumingRole(Role):
             producer.flush(10)
 
     def _process(self, messages: list[Message], consumer: Consumer, producer: Producer) -> None:
-        failed: list[KafkaError] = []
+        failed: list[tuple[KafkaError, str]] = []
         if self.exactly_once:
             producer.begin_transaction()
         done: list[tuple[Message, Output]] = []
+
+        def delivered(error: KafkaError | None, sent: Message) -> None:
+            if error is not None:
+                failed.append((error, sent.topic()))
+
         for message in messages:
             if message.error():
+                group = self.topics.group(self.group_role)
+                if refusal := self.refusal(message.error(), "read", message.topic() or self.source_topics()[0], group):
+                    raise refusal
                 if message.error().code() != KafkaError._PARTITION_EOF:
                     log.warning("%s: %s", self.name, message.error().str())
                 continue
@@ -190,32 +220,44 @@ class ConsumingRole(Role):
                     output.value,
                     output.key,
                     headers=list(output.headers),
-                    on_delivery=lambda error, _: failed.append(error) if error else None,
+                    on_delivery=delivered,
                     **({} if output.partition is None else {"partition": output.partition}),
                 )
                 done.append((message, output))
-            producer.poll(0)
+        # no poll per message: each would hand the GIL to the other roles' threads; flush and commit serve the reports
         offsets = _next_offsets(messages)
         try:
             if self.exactly_once:
-                producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
-                producer.commit_transaction(30)
+                # a broker that went away (the coordinator moving) is waited out: the same call again is safe
+                _retrying(lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30))
+                _retrying(lambda: producer.commit_transaction(30))
             else:
                 if producer.flush(30) or failed:
-                    reason = failed[0].str() if failed else "not acknowledged within 30 s"
+                    reason = failed[0][0].str() if failed else "not acknowledged within 30 s"
                     raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"results not written: {reason}"))
-                consumer.commit(offsets=offsets, asynchronous=False)
+                self._commit(consumer, offsets)
         except KafkaException as exc:
+            for error, topic in failed:
+                if refusal := self.refusal(error, "write to", topic):
+                    raise refusal from None  # reading the batch again would be refused again, for ever
             if not (self.exactly_once and exc.args[0].txn_requires_abort()):
                 raise
-            producer.abort_transaction(30)  # nothing of the batch happened: read it again
-            for offset in _first_offsets(messages):
-                consumer.seek(offset)
+            _retrying(lambda: producer.abort_transaction(30))  # nothing of the batch happened: read it again
+            _rewind(consumer, messages)
             return
         for message, output in done:
             if output.kind:
                 self.counters[output.kind] += 1
                 self.emit(output.kind, output.order, message)
+
+    def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
+        """Commit after the work; if the partitions moved meanwhile, their new owner does the batch again (at-least-once)."""
+        try:
+            _retrying(lambda: consumer.commit(offsets=offsets, asynchronous=False))
+        except KafkaException as exc:
+            if exc.args[0].code() not in MOVED:
+                raise
+            log.warning("%s: partitions moved before the commit, their new owner re-does the batch: %s", self.name, exc.args[0].str())
 
     def _outputs(self, message: Message) -> Sequence[Output]:
         try:
@@ -241,6 +283,33 @@ def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
         if not message.error():
             last[(message.topic(), message.partition())] = message.offset()
     return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()]
+
+
+# what the group coordinator says when this member's partitions have been given to another
+MOVED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS, KafkaError._NO_OFFSET}
+RETRY_FOR = 120.0  # seconds a role waits out an unreachable broker before it gives up
+
+
+def _retrying(call: Callable[[], object]) -> None:
+    """Call again while Kafka says the error is worth retrying (a broker restarting, a coordinator moving)."""
+    deadline = time.monotonic() + RETRY_FOR
+    while True:
+        try:
+            call()
+            return
+        except KafkaException as exc:
+            if not exc.args[0].retriable() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _rewind(consumer: Consumer, messages: list[Message]) -> None:
+    """Read the batch again from its first message, on the partitions this member still holds."""
+    for offset in _first_offsets(messages):
+        try:
+            consumer.seek(offset)
+        except KafkaException:  # no longer ours: its new owner starts from the committed offset
+            log.info("not rewinding %s[%d]: the partition has moved", offset.topic, offset.partition)
 
 
 def _first_offsets(messages: list[Message]) -> list[TopicPartition]:

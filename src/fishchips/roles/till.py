@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from fishchips.kafka import clients
-from fishchips.roles.base import Role
+from fishchips.roles.base import Refused, Role
 from fishchips.scenarios import Keying
 from fishchips.shop import Order, OrderGenerator, new_order_id
+
+RUSH_HOUR_POLL_EVERY = 500  # orders between delivery-report polls when the till goes as fast as it can
 
 
 class Tickets:
@@ -55,18 +57,40 @@ class Till(Role):
         self.partitions = partitions
         self.orders_per_second = orders_per_second
         self.generator = OrderGenerator(self.menu, None if seed is None else seed * 1000 + number, plaice_share)
+        self.refused: Refused | None = None  # set by a delivery report: the till may not write orders
 
     def run(self) -> None:
         producer = clients.producer(self.settings, **{"client.id": self.name})
         interval = 1 / self.orders_per_second if self.orders_per_second > 0 else 0.0
         next_at = time.monotonic()
-        while not self.stopping and (number := self.tickets.take()) is not None:
-            order = Order(number, self.number, self.generator.parts(), new_order_id(self.run_id, self.number, number), time.time())
-            self._produce(producer, order)
-            if interval:
-                next_at += interval
-                self.pause(next_at - time.monotonic())
-        producer.flush(30)
+        try:
+            while not self.stopping and (number := self.tickets.take()) is not None:
+                order = Order(number, self.number, self.generator.parts(), new_order_id(self.run_id, self.number, number), time.time())
+                self._produce(producer, order)
+                if interval or number % RUSH_HOUR_POLL_EVERY == 0:
+                    producer.poll(0)  # serve delivery reports ("took"); each poll hands the GIL to other threads, so at rush hour seldom
+                if self.refused:
+                    raise self.refused
+                if interval:
+                    next_at += interval
+                    self.pause(next_at - time.monotonic())
+            producer.flush(30)
+        except KafkaException as exc:
+            raise self._explain(producer, exc.args[0]) from None
+        if self.refused:
+            raise self.refused
+
+    def _explain(self, producer: Producer, error: KafkaError) -> Exception:
+        """A producer error as the refusal it may be.
+
+        A user that may write no topic at all gets no producer id: a 'fatal' error, whose cause the next poll raises.
+        """
+        if error.code() == KafkaError._FATAL:
+            try:
+                producer.poll(0)
+            except KafkaException as cause:
+                error = cause.args[0]
+        return self.refused or self.refusal(error, "write to", self.topics.orders) or KafkaException(error)
 
     def _produce(self, producer: Producer, order: Order) -> None:
         key = str(self.number).encode()  # with keying by till, one till's orders keep their order
@@ -79,11 +103,12 @@ class Till(Role):
                 break
             except BufferError:  # the local queue is full at rush hour: let deliveries drain, then retry
                 producer.poll(0.05)
-        producer.poll(0)
 
     def _delivered(self, order: Order) -> Callable[[KafkaError | None, Message], None]:
         def report(error: KafkaError | None, message: Message) -> None:
-            if error is not None:
+            if error is not None and (refusal := self.refusal(error, "write to", message.topic())):
+                self.refused = self.refused or refusal  # one line for the role, not one per order behind it
+            elif error is not None:
                 self.counters["failed"] += 1
                 self.emit("failed", order, detail=error.str())
             else:

@@ -4,7 +4,7 @@ import json
 import math
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +16,7 @@ MAX_ITEMS_PER_PART = 6
 MAX_ID_LENGTH = 200
 
 Part = tuple[str, ...]
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every order: json.dumps builds one per call
 
 
 class InvalidOrder(ValueError):
@@ -42,12 +43,12 @@ class Order:
         message = {
             "order": self.order,
             "till": self.till,
-            "parts": [list(part) for part in self.parts],
+            "parts": self.parts,  # tuples are JSON arrays too
             "ready": self.ready,
             "id": self.id,
             "placed_at": self.placed_at,
         }
-        return json.dumps(message, separators=(",", ":")).encode("utf-8")
+        return _ENCODE(message).encode("utf-8")
 
     @classmethod
     def from_json(cls, data: bytes | None, menu: Menu) -> "Order":
@@ -174,17 +175,18 @@ def _parts(message: dict[str, Any], menu: Menu) -> tuple[Part, ...]:
         raise InvalidOrder(f"parts: expected an array, got {_json_type(value)}")
     if not 1 <= len(value) <= MAX_PARTS:
         raise InvalidOrder(f"parts: must have 1 to {MAX_PARTS} parts, got {len(value)}")
-    return tuple(_part(part, f"parts[{i}]", menu) for i, part in enumerate(value))
+    return tuple(_part(part, i, menu.items) for i, part in enumerate(value))
 
 
-def _part(value: object, where: str, menu: Menu) -> Part:
+def _part(value: object, index: int, items: Mapping[str, object]) -> Part:
+    """One part, checked item by item; the messages are built only for a bad part (every order passes here twice)."""
     if not isinstance(value, list):
-        raise InvalidOrder(f"{where}: expected an array, got {_json_type(value)}")
+        raise InvalidOrder(f"parts[{index}]: expected an array, got {_json_type(value)}")
     if not 1 <= len(value) <= MAX_ITEMS_PER_PART:
-        raise InvalidOrder(f"{where}: must have 1 to {MAX_ITEMS_PER_PART} items, got {len(value)}")
+        raise InvalidOrder(f"parts[{index}]: must have 1 to {MAX_ITEMS_PER_PART} items, got {len(value)}")
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise InvalidOrder(f"{where}[{i}]: expected a string, got {_json_type(item)}")
-        if item not in menu:
-            raise InvalidOrder(f"{where}[{i}]: unknown item {item!r}")
+            raise InvalidOrder(f"parts[{index}][{i}]: expected a string, got {_json_type(item)}")
+        if item not in items:
+            raise InvalidOrder(f"parts[{index}][{i}]: unknown item {item!r}")
     return tuple(value)

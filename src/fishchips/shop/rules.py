@@ -22,7 +22,7 @@ def item_counts(parts: Iterable[Sequence[str]]) -> collections.Counter[str]:
 
 def preparer_action(order: Order, menu: Menu) -> Action:
     """Serve from the hot cabinet unless something still has to be cooked to order."""
-    if order.ready or not any(menu.items[name].needs_cook for name in item_counts(order.parts)):
+    if order.ready or not any(menu.items[name].needs_cook for part in order.parts for name in part):
         return Action.SERVE
     return Action.COOK
 

@@ -1,0 +1,80 @@
+"""`fishchips chaos`: kill roles and brokers while the shop runs, then prove nothing was lost or doubled."""
+
+import json
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from fishchips.broker.cluster import EmbeddedCluster
+from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
+from fishchips.chaos import Chaos, ChaosReport
+from fishchips.cli.console import BrokerProgress, console, figures_table, out
+from fishchips.errors import FishchipsError
+from fishchips.kafka.settings import ConnectionSettings
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    for _ in range(50):
+        base = free_port()
+        if not any(port_taken(base + offset) for offset in range(1, count)):
+            return base
+    raise FishchipsError(f"found no {count} consecutive free ports on 127.0.0.1")
+
+
+def report_table(report: ChaosReport) -> Table:
+    ledger = report.ledger
+    title = f"chaos on {report.nodes} node(s): {'[green]nothing lost, nothing twice' if report.ok else '[red]the promise was broken'}[/]"
+    rows: list[tuple[str, object]] = [(f"kill -9 {name}", n) for name, n in sorted(report.kills.items())]
+    rows += [("kill -9 a broker", report.broker_kills), ("role processes restarted", report.restarts), ("seconds", report.seconds)]
+    if ledger is not None:
+        rows += [
+            ("orders taken", ledger.taken),
+            ("served", ledger.served),
+            ("lost", ledger.lost),
+            ("served twice", ledger.served_twice),
+            ("plaice orders", ledger.plaice),
+            ("cooked", ledger.cooked),
+            ("cooked twice", ledger.cooked_twice),
+        ]
+    return figures_table(title, rows)
+
+
+@click.command()
+@click.option("--orders", type=click.IntRange(10), default=600, show_default=True, help="Orders the till takes.")
+@click.option("--rate", type=click.FloatRange(min=1), default=20.0, show_default=True, help="Orders per second.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for when and whom to kill.")
+@click.option("--max-seconds", type=float, default=600.0, show_default=True, help="Give up after this long.")
+@click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
+def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, as_json: bool) -> None:
+    """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger."""
+    workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
+    # brokers of its own, on free ports: your shop's data is never touched
+    cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
+    with BrokerProgress() as progress:
+        if cluster is not None:
+            cluster.start(port=free_ports(3), on_phase=progress.phase, progress=progress.jars)
+            brokers, bootstrap = cluster.nodes(), cluster.bootstrap_servers()
+        else:
+            brokers = [EmbeddedBroker(workdir / "node-1")]
+            bootstrap = brokers[0].start(port=free_port(), on_phase=progress.phase, progress=progress.jars).bootstrap_servers
+    try:
+        settings = ConnectionSettings(bootstrap_servers=bootstrap)
+        say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
+        report = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say).run(max_seconds)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        else:
+            brokers[0].stop()
+    if as_json:
+        out.print_json(json.dumps({**asdict(report), "ok": report.ok}))
+    else:
+        out.print(report_table(report))
+        console.print(f"role logs: {workdir}")
+    if not report.ok:
+        raise SystemExit(1)

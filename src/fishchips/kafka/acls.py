@@ -1,0 +1,96 @@
+"""What each role of the shop may do on a secured cluster, as Kafka ACLs.
+
+The rule is least privilege, read straight off the shop's flow of events: a till only
+writes orders; a preparer reads orders, writes cook and served, and uses its group; a
+cook reads cook and writes orders back; the board and the accountant only read. Every
+role may describe the shop's topics, so it can check they exist, but none may create
+them: `open_shop` creates a shop's topics and writes the rules for its prefix.
+"""
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from fishchips.broker.users import ROLE_USERS
+from fishchips.errors import FishchipsError
+from fishchips.kafka.topics import Topics, ensure_topics
+
+TIMEOUT = 15.0
+
+READ, WRITE, DESCRIBE = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE
+TOPIC, GROUP, TRANSACTION, CLUSTER = ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID, ResourceType.BROKER
+EXACT, PREFIX = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
+
+Rule = tuple[ResourceType, str, ResourcePatternType, AclOperation]
+
+
+def role_rules(role: str, topics: Topics) -> list[Rule]:
+    """The (resource, name, pattern, operation) triples a role's user is allowed."""
+    every_role: list[Rule] = [
+        (TOPIC, f"{topics.prefix}.", PREFIX, DESCRIBE),
+        # every producer of the shop is idempotent and so asks for a producer id first; WRITE on any topic implies
+        # this, but a read-only user without it fails "fatally" on its first write instead of being told which topic
+        (CLUSTER, "kafka-cluster", EXACT, AclOperation.IDEMPOTENT_WRITE),
+    ]
+    rules: dict[str, list[Rule]] = {
+        "till": [(TOPIC, topics.orders, EXACT, WRITE)],
+        "preparer": [
+            (TOPIC, topics.orders, EXACT, READ),
+            (TOPIC, topics.cook, EXACT, WRITE),
+            (TOPIC, topics.served, EXACT, WRITE),
+            (TOPIC, topics.dead_letters, EXACT, WRITE),
+            (GROUP, topics.group("preparers"), EXACT, READ),
+            # with --exactly-once its transactional id is <group>.<name>
+            (TRANSACTION, f"{topics.group('preparers')}.", PREFIX, WRITE),
+        ],
+        "cook": [
+            (TOPIC, topics.cook, EXACT, READ),
+            (TOPIC, topics.orders, EXACT, WRITE),
+            (TOPIC, topics.dead_letters, EXACT, WRITE),
+            (GROUP, topics.group("cooks"), EXACT, READ),
+            (TRANSACTION, f"{topics.group('cooks')}.", PREFIX, WRITE),
+        ],
+        # the board reads served from given offsets; its client still asks for its own throw-away group, board-<id>
+        "board": [(TOPIC, topics.served, EXACT, READ), (GROUP, "board-", PREFIX, READ)],
+        # the accountant reads; its one write sets an unreadable event aside, as every consumer of the shop does
+        "accountant": [
+            (TOPIC, topics.served, EXACT, READ),
+            (GROUP, topics.group("accountant"), EXACT, READ),
+            (TOPIC, topics.dead_letters, EXACT, WRITE),
+        ],
+    }
+    return [*every_role, *rules[role]]
+
+
+def role_acls(topics: Topics, roles: Iterable[str] = ROLE_USERS) -> list[AclBinding]:
+    """The ACL bindings for the roles' users (each user is named after its role)."""
+    return [
+        AclBinding(resource, name, pattern, f"User:{role}", "*", operation, AclPermissionType.ALLOW)
+        for role in roles
+        for resource, name, pattern, operation in role_rules(role, topics)
+    ]
+
+
+def grant(admin: AdminClient, topics: Topics) -> int:
+    """Create every role's ACLs for one shop prefix (creating an existing ACL again is harmless); return how many."""
+    bindings = role_acls(topics)
+    for binding, future in admin.create_acls(bindings, request_timeout=TIMEOUT).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise FishchipsError(f"cannot create the ACL {binding}: {exc.args[0].str()}") from None
+    return len(bindings)
+
+
+def open_shop(admin: AdminClient, topics: Topics, partitions: int) -> int:
+    """Create a shop's topics and its roles' ACLs (with a super user's admin client); return how many ACLs."""
+    ensure_topics(admin, topics.partitions(partitions))
+    return grant(admin, topics)

@@ -1,0 +1,70 @@
+"""Three local nodes: the shop's topics get three replicas, and one node can die without losing an order."""
+
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import ConfigResource
+from tests.conftest import wait_for
+
+from fishchips.broker.cluster import EmbeddedCluster
+from fishchips.cli.chaos import free_ports
+from fishchips.floor import ShopFloor
+from fishchips.kafka import clients
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.scenarios import scenario
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[EmbeddedCluster]:
+    cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="fishchips-cluster-")))
+    cluster.start(port=free_ports(3), timeout=180)
+    yield cluster
+    pids = [status.state.pid for status in cluster.status() if status.state]
+    assert cluster.stop() >= 2
+    assert not any(Path(f"/proc/{pid}").exists() and b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pids)
+
+
+def test_three_nodes_each_their_own_process_and_port(cluster: EmbeddedCluster) -> None:
+    statuses = cluster.status()
+    assert [s.running for s in statuses] == [True, True, True]
+    assert len({s.state.pid for s in statuses if s.state}) == 3
+    assert len({s.bootstrap_servers for s in statuses}) == 3
+    metadata = clients.admin(ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers())).list_topics(timeout=10)
+    assert sorted(metadata.brokers) == [1, 2, 3]
+
+
+def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster, prefix: str) -> None:
+    admin = clients.admin(ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers()))
+    topics = Topics(prefix)
+    ensure_shop_topics(admin, topics, 3)
+    def replicas() -> set[int]:  # as each broker's metadata learns of the new topic
+        return {len(p.replicas) for p in admin.list_topics(topics.orders, timeout=10).topics[topics.orders].partitions.values()}
+
+    wait_for(lambda: replicas() == {3}, 30)
+    config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topics.orders)])
+    (future,) = config.values()
+    assert future.result()["min.insync.replicas"].value == "2"
+
+
+def test_a_node_killed_mid_run_loses_no_order(cluster: EmbeddedCluster, prefix: str) -> None:
+    settings = ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers())
+    floor = ShopFloor(scenario("demo3"), settings, Topics(prefix), speed=10, orders=150, seed=2, exactly_once=True)
+    floor.start()
+    victim = cluster.nodes()[1]
+    try:
+        wait_for(lambda: floor.events["called"] >= 30, 60)  # let the shop get going
+        state = victim.status().state
+        assert state is not None
+        os.kill(state.pid, signal.SIGKILL)
+        assert floor.wait(idle_timeout=60), floor.failures()
+    finally:
+        floor.stop()  # the last test of the module: the cluster is stopped after it, the dead node with it
+    summary = floor.summary()
+    assert (summary.taken, summary.missing, summary.duplicates) == (150, 0, 0)

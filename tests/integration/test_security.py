@@ -1,0 +1,379 @@
+"""TLS, SASL and per-role ACLs against a real broker of this module's own, started with the real command.
+
+The broker starts with --tls; the SASL tests restart the same data dir with --sasl (which keeps
+the TLS listener), so they also prove that turning SASL on keeps the data. Bad certificates and
+credentials go through the real `fishchips` command: one line, exit code 1, within 10 s.
+"""
+
+import datetime
+import json
+import logging
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType
+
+from fishchips.broker import certs
+from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.kafka import clients
+from fishchips.kafka.acls import open_shop
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.roles.base import Refused, Role
+from fishchips.roles.board import Board
+from fishchips.roles.cook import Cook
+from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.till import Tickets, Till
+from fishchips.shop import Menu, new_run_id
+
+pytestmark = pytest.mark.kafka
+
+FAST = 10.0  # seconds: the most a refused connection may take to be explained
+KEPT_TOPIC = "written-before-sasl"
+KEPT = [f"kept {i}".encode() for i in range(5)]
+
+
+def fishchips(args: list[str], env: dict[str, str] | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """The real command, wide so that a message stays on one line."""
+    return subprocess.run(
+        [sys.executable, "-m", "fishchips", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "400", **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def lines_with(result: subprocess.CompletedProcess[str], text: str) -> list[str]:
+    return [line for line in (result.stdout + result.stderr).splitlines() if text in line]
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@dataclass(frozen=True)
+class Secured:
+    """The module's broker and the ways in."""
+
+    broker: EmbeddedBroker
+
+    @property
+    def client_certs(self) -> Path:
+        return self.broker.tls_files.client_dir
+
+    @property
+    def plaintext(self) -> ConnectionSettings:
+        return ConnectionSettings(bootstrap_servers=self.broker.status().bootstrap_servers)
+
+    @property
+    def tls(self) -> ConnectionSettings:
+        return ConnectionSettings(bootstrap_servers=self.broker.status().tls_bootstrap, certs_dir=self.client_certs)
+
+    def sasl(self, user: str, password: str | None = None) -> ConnectionSettings:
+        return ConnectionSettings(
+            bootstrap_servers=self.broker.status().sasl_bootstrap,
+            certs_dir=self.client_certs,
+            username=user,
+            password=password or self.broker.passwords()[user],
+        )
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+    """This module's broker, started with `fishchips broker start --tls`; stopped at the end, whatever happens."""
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("secure") / "broker")
+    try:
+        result = fishchips(["broker", "start", "--tls", "--port", str(free_port()), "--data-dir", str(broker.data)], timeout=150)
+        assert result.returncode == 0, result.stderr
+        assert lines_with(result, f"--certs-dir {broker.tls_files.client_dir}"), result.stderr
+        yield Secured(broker)
+    finally:
+        broker.stop()
+    assert not broker.status().running
+
+
+@pytest.fixture(scope="module")
+def with_sasl(secured: Secured) -> Secured:
+    """The same data dir, with events written over PLAINTEXT, restarted with `fishchips broker start --sasl`."""
+    plaintext = secured.plaintext
+    ensure_topics(clients.admin(plaintext), {KEPT_TOPIC: 1})
+    producer = clients.producer(plaintext)
+    for value in KEPT:
+        producer.produce(KEPT_TOPIC, value)
+    assert producer.flush(15) == 0
+    tls_port = secured.broker.status().tls_bootstrap
+    assert secured.broker.stop()
+    result = fishchips(["broker", "start", "--sasl", "--data-dir", str(secured.broker.data)], timeout=150)
+    assert result.returncode == 0, result.stderr
+    status = secured.broker.status()
+    assert status.sasl_bootstrap and status.tls_bootstrap == tls_port  # the folder handed out still fits the same port
+    return secured
+
+
+@pytest.fixture
+def shop(with_sasl: Secured, prefix: str) -> Topics:
+    """A fresh shop prefix whose topics exist and whose roles' users have their ACLs."""
+    topics = Topics(prefix)
+    assert open_shop(clients.admin(with_sasl.plaintext), topics, partitions=3) > 0
+    return topics
+
+
+@pytest.fixture(scope="module")
+def bad_certs(secured: Secured, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Certificate folders that must be turned away, each in the layout managed services use."""
+    base = tmp_path_factory.mktemp("bad-certs")
+    ours = certs.load_issuer(secured.broker.tls_files)
+    stranger = certs.new_issuer("a CA nobody here trusts")
+    yesterday = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    folders = {
+        "untrusted-ca": certs.write_client_files(base / "untrusted-ca", stranger.cert, *certs.issue(ours, certs.CLIENT_NAME)),
+        "untrusted-client": certs.write_client_files(base / "untrusted-client", ours.cert, *certs.issue(stranger, certs.CLIENT_NAME)),
+        "expired": certs.write_client_files(base / "expired", ours.cert, *certs.issue(ours, certs.CLIENT_NAME, not_valid_after=yesterday)),
+    }
+    folders["no-key"] = Path(shutil.copytree(secured.client_certs, base / "no-key"))
+    (folders["no-key"] / "service.key").unlink()
+    return folders
+
+
+def run_role(role: Role, seconds: float = 20.0) -> Role:
+    """Start a role and wait (polling, with a deadline) until it stops by itself; then stop it anyway."""
+    role.start()
+    deadline = time.monotonic() + seconds
+    while role.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    role.stop()
+    return role
+
+
+# --- TLS ------------------------------------------------------------------------------------------
+
+
+def test_tls_round_trip_with_the_client_files(secured: Secured) -> None:
+    folder = secured.client_certs
+    assert sorted(p.name for p in folder.iterdir()) == ["ca.pem", "service.cert", "service.key"]
+    assert stat.S_IMODE((folder / "service.key").stat().st_mode) == 0o600
+
+    result = fishchips(["doctor", "-b", str(secured.tls.bootstrap_servers), "--certs-dir", str(folder)])
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lines_with(result, f"✓ broker: cluster at {secured.tls.bootstrap_servers} answers")
+    assert lines_with(result, "✓ round trip: produced and consumed one event")
+    status = fishchips(["broker", "status", "--data-dir", str(secured.broker.data)])
+    rows = {line.split()[0]: line.split()[-1] for line in status.stdout.splitlines() if line.split()}
+    assert rows["tls"] == secured.tls.bootstrap_servers
+    assert rows["client"] == str(folder)  # the "client certs" row
+
+
+def run_demo4(env: dict[str, str], prefix: str) -> dict[str, object]:
+    result = fishchips(["run", "demo4", "--orders", "40", "--speed", "40", "--seed", "3", "--json", "--prefix", prefix], env, timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["taken"] == summary["served"] == 40
+    assert (summary["missing"], summary["duplicates"]) == (0, 0)
+    assert summary["cooked"] > 0
+    return summary
+
+
+def test_demo4_over_tls(secured: Secured, prefix: str) -> None:
+    run_demo4({"KAFKA_BOOTSTRAP_SERVERS": str(secured.tls.bootstrap_servers), "KAFKA_CERTS_DIR": str(secured.client_certs)}, prefix)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("untrusted-ca", "not signed by the ca.pem in --certs-dir"),
+        ("untrusted-client", "the broker refused the client certificate"),
+        ("expired", "service.cert expired on"),
+        ("no-key", "service.key is missing"),
+        ("plaintext", "this port wants TLS or SASL"),
+    ],
+)
+def test_a_bad_certificate_is_one_line_within_10_s(secured: Secured, bad_certs: dict[str, Path], case: str, expected: str) -> None:
+    certs_dir = ["--certs-dir", str(bad_certs[case])] if case in bad_certs else []
+    began = time.monotonic()
+    result = fishchips(["doctor", "-b", str(secured.tls.bootstrap_servers), *certs_dir], timeout=30)
+    elapsed = time.monotonic() - began
+
+    assert result.returncode == 1
+    no_traceback(result)
+    broker_lines = lines_with(result, "✗ broker:")
+    assert len(broker_lines) == 1, result.stdout
+    assert expected in broker_lines[0]
+    assert elapsed < FAST, f"{case}: {elapsed:.1f} s"
+
+
+def test_the_broker_itself_refuses_an_expired_client_certificate(secured: Secured, bad_certs: dict[str, Path]) -> None:
+    """fishchips spots the expired certificate before connecting; without that check, the broker says no."""
+    folder = bad_certs["expired"]
+    errors: list[KafkaError] = []
+    admin = AdminClient(
+        {
+            "bootstrap.servers": secured.tls.bootstrap_servers,
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(folder / "ca.pem"),
+            "ssl.certificate.location": str(folder / "service.cert"),
+            "ssl.key.location": str(folder / "service.key"),
+            "error_cb": errors.append,
+            "logger": logging.getLogger("fishchips.tests.expired"),  # to the log, not the test's output
+        }
+    )
+    with pytest.raises(KafkaException):
+        admin.list_topics(timeout=3)
+    admin.poll(0)
+    assert any("alert" in error.str() for error in errors), [error.str() for error in errors]
+
+
+# --- SASL and ACLs ---------------------------------------------------------------------------------
+
+
+def test_turning_sasl_on_keeps_the_data(with_sasl: Secured) -> None:
+    consumer = clients.consumer(with_sasl.sasl("admin"), f"kept-{uuid.uuid4().hex[:8]}")
+    try:
+        consumer.assign([TopicPartition(KEPT_TOPIC, 0, OFFSET_BEGINNING)])
+        got: list[bytes] = []
+        deadline = time.monotonic() + 20
+        while len(got) < len(KEPT) and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                got.append(message.value())
+    finally:
+        consumer.close()
+    assert got == KEPT
+
+
+def user_env(secured: Secured, user: str) -> dict[str, str]:
+    """The environment `fishchips broker users --user NAME` prints."""
+    result = fishchips(["broker", "users", "--user", user, "--data-dir", str(secured.broker.data)])
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("export ")
+    return dict(pair.split("=", 1) for pair in line.removeprefix("export ").split())
+
+
+def test_sasl_round_trip_with_credentials_from_the_environment(with_sasl: Secured) -> None:
+    env = user_env(with_sasl, "admin")
+    assert env["KAFKA_USERNAME"] == "admin" and env["KAFKA_PASSWORD"] == with_sasl.broker.passwords()["admin"]
+    assert stat.S_IMODE(with_sasl.broker.passwords_file.stat().st_mode) == 0o600
+
+    result = fishchips(["doctor"], env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lines_with(result, f"✓ broker: cluster at {env['KAFKA_BOOTSTRAP_SERVERS']} answers")
+    assert lines_with(result, "✓ round trip: produced and consumed one event")
+
+
+def test_demo4_over_sasl_with_acls(with_sasl: Secured, prefix: str) -> None:
+    run_demo4(user_env(with_sasl, "admin"), prefix)
+
+
+def test_a_wrong_password_is_one_line_within_10_s(with_sasl: Secured, prefix: str) -> None:
+    env = {**user_env(with_sasl, "till"), "KAFKA_PASSWORD": "not-the-password"}
+    began = time.monotonic()
+    result = fishchips(["run", "demo4", "--orders", "5", "--prefix", prefix], env, timeout=30)
+    elapsed = time.monotonic() - began
+
+    assert result.returncode == 1
+    no_traceback(result)
+    errors = lines_with(result, "✗")
+    assert len(errors) == 1, result.stderr
+    assert "SASL authentication" in errors[0]
+    assert "check the username and password" in errors[0]
+    assert elapsed < FAST, f"{elapsed:.1f} s"
+
+
+def test_every_role_does_its_work_with_its_own_user(with_sasl: Secured, shop: Topics) -> None:
+    """The ACLs are enough: a till, a preparer, a cook and the board, each as its own user, serve every order."""
+    menu = Menu.load()
+    board = Board(with_sasl.sasl("board"), shop, menu, topic=shop.served).start()
+    roles: list[Role] = [
+        board,
+        FoodPreparer("preparer-1", with_sasl.sasl("preparer"), shop, menu).start(),
+        Cook("cook-1", with_sasl.sasl("cook"), shop, menu).start(),
+    ]
+    till = Till(
+        1, with_sasl.sasl("till"), shop, menu, tickets=Tickets(20), run_id=new_run_id(), partitions=3, orders_per_second=0, plaice_share=0.5
+    )
+    roles.append(till.start())
+    try:
+        deadline = time.monotonic() + 30
+        while len(board.ids) < 20 and time.monotonic() < deadline and not any(role.failure for role in roles):
+            time.sleep(0.05)
+    finally:
+        for role in roles:
+            role.stop()
+    assert [role.failure for role in roles] == [None] * len(roles)
+    assert till.counters["took"] == 20
+    assert len(board.ids) == 20 and set(board.ids.values()) == {1}
+    assert roles[2].counters["cooked"] > 0
+
+
+def test_a_till_cannot_read_orders(with_sasl: Secured, shop: Topics) -> None:
+    menu = Menu.load()
+    as_till = with_sasl.sasl("till")
+    began = time.monotonic()
+    preparer = run_role(FoodPreparer("preparer-1", as_till, shop, menu))
+    assert isinstance(preparer.failure, Refused)
+    assert str(preparer.failure).startswith(f"preparer-1 (user till) is not allowed to use the consumer group {shop.group('preparers')}")
+
+    # even given the preparers' group, the till may not read the orders themselves
+    admin = clients.admin(with_sasl.plaintext)
+    group = AclBinding(
+        ResourceType.GROUP,
+        shop.group("preparers"),
+        ResourcePatternType.LITERAL,
+        "User:till",
+        "*",
+        AclOperation.READ,
+        AclPermissionType.ALLOW,
+    )
+    admin.create_acls([group])[group].result()
+    preparer = run_role(FoodPreparer("preparer-2", as_till, shop, menu))
+    assert isinstance(preparer.failure, Refused)
+    assert str(preparer.failure).startswith(f"preparer-2 (user till) is not allowed to read topic {shop.orders}")
+    assert "Topic authorization failed" in str(preparer.failure)
+    assert time.monotonic() - began < 2 * FAST
+
+
+@pytest.mark.parametrize("user", ["preparer", "accountant"])
+def test_a_preparer_and_the_accountant_cannot_write_orders(with_sasl: Secured, shop: Topics, user: str) -> None:
+    till = Till(1, with_sasl.sasl(user), shop, Menu.load(), tickets=Tickets(3), run_id=new_run_id(), partitions=3, orders_per_second=0)
+    run_role(till)
+    assert isinstance(till.failure, Refused)
+    assert str(till.failure).startswith(f"till-1 (user {user}) is not allowed to write to topic {shop.orders}: ")
+    assert str(till.failure).endswith("Broker: Topic authorization failed")
+    assert till.counters["took"] == 0
+
+
+def test_a_refused_role_process_says_so_in_one_line(with_sasl: Secured, shop: Topics) -> None:
+    env = user_env(with_sasl, "preparer")
+    began = time.monotonic()
+    result = fishchips(["till", "--orders", "3", "--rate", "0", "--prefix", shop.prefix], env, timeout=30)
+    elapsed = time.monotonic() - began
+
+    assert result.returncode == 1
+    no_traceback(result)
+    refusals = lines_with(result, "is not allowed to")
+    assert len(refusals) == 1, result.stdout + result.stderr
+    assert f"till-1 (user preparer) is not allowed to write to topic {shop.orders}" in refusals[0]
+    assert elapsed < FAST, f"{elapsed:.1f} s"
+
+
+def test_grant_opens_another_prefix_for_the_roles(with_sasl: Secured, prefix: str) -> None:
+    result = fishchips(["broker", "grant", "--prefix", prefix, "--partitions", "2", "--data-dir", str(with_sasl.broker.data)])
+    assert result.returncode == 0, result.stderr
+    topics = Topics(prefix)
+    listed = clients.admin(with_sasl.sasl("till")).list_topics(timeout=10).topics
+    assert {topics.orders, topics.cook, topics.served, topics.dead_letters} <= set(listed)  # the till may see them, not create them
+    assert len(listed[topics.orders].partitions) == 2

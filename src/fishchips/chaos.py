@@ -21,6 +21,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.ledger import Ledger, check
+from fishchips.stores.books import open_books
 
 Say = Callable[[str], None]
 
@@ -68,10 +69,17 @@ class ChaosReport:
     restarts: int = 0  # role processes started again (after a kill, or after dying of a broker outage)
     broker_kills: int = 0
     ledger: Ledger | None = None
+    books_orders: int = 0
+    books_takings_pence: int = 0
+
+    @property
+    def books_ok(self) -> bool:
+        """The accountant's books hold exactly the served orders, at exactly their price."""
+        return self.ledger is not None and (self.books_orders, self.books_takings_pence) == (self.ledger.served, self.ledger.takings_pence)
 
     @property
     def ok(self) -> bool:
-        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders
+        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.books_ok
 
 
 def fishchips(*args: str) -> list[str]:
@@ -99,11 +107,13 @@ class Chaos:
         self.topics = Topics(prefix)
         self.say = say
         self.report = ChaosReport(len(nodes), orders)
+        self.books = workdir / "books.sqlite"
         self.till = self._role("till", "till", "--orders", str(orders), "--rate", str(rate), "--plaice-share", "0.4", "--keying", "none")
         self.victims = [
             self._role("preparer-1", "preparer", "--exactly-once", "--name", "preparer-1", "--speed", "50"),
             self._role("preparer-2", "preparer", "--exactly-once", "--name", "preparer-2", "--speed", "50"),
             self._role("cook", "cook", "--exactly-once", "--name", "cook", "--speed", "50"),
+            self._role("accountant", "accounts", "--db", str(self.books)),
         ]
 
     def _role(self, name: str, *args: str) -> RoleProcess:
@@ -122,6 +132,7 @@ class Chaos:
             self._restart_the_dead()
             self.say("the tills are done: no more chaos, waiting for the shop to catch up")
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)
+            self._await_books(self.report.ledger, deadline=started + max_seconds)
         finally:
             for process in [self.till, *self.victims]:
                 process.stop()
@@ -162,6 +173,16 @@ class Chaos:
         self._wait(self.random.uniform(1.0, 3.0))
         node.start(port=status.state.port, timeout=120)
         self.say(f"broker {node.data.name} is back")
+
+    def _await_books(self, ledger: Ledger, deadline: float) -> None:
+        """Until the accountant has booked every served order (or time is up): then the books are compared."""
+        while True:
+            with open_books(str(self.books)) as books:
+                summary = books.summary()
+            self.report.books_orders, self.report.books_takings_pence = summary.orders, summary.takings_pence
+            if summary.orders >= ledger.served or time.monotonic() > deadline:
+                return
+            self._wait(1)
 
     def _await_ledger(self, deadline: float) -> Ledger:
         ledger = check(self.settings, self.topics)

@@ -25,6 +25,7 @@ class Ledger:
     cooked_twice: int
     never_taken: int  # served, but no till took it
     unreadable: int
+    takings_pence: int  # what the served orders are worth at the menu's prices: the books must say the same
 
     @property
     def ok(self) -> bool:
@@ -59,4 +60,5 @@ def check(settings: ConnectionSettings, topics: Topics, menu: Menu | None = None
         cooked_twice=sum(count - 1 for count in cooked.values() if count > 1),
         never_taken=sum(1 for order_id in served if order_id not in taken),
         unreadable=bad_orders + bad_served,
+        takings_pence=sum(menu.price(order.parts) for order_id, order in taken.items() if served[order_id]),
     )

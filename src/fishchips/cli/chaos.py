@@ -39,6 +39,8 @@ def report_table(report: ChaosReport) -> Table:
             ("plaice orders", ledger.plaice),
             ("cooked", ledger.cooked),
             ("cooked twice", ledger.cooked_twice),
+            ("books: orders", report.books_orders),
+            ("books: takings (pence)", f"{report.books_takings_pence} of {ledger.takings_pence}"),
         ]
     return figures_table(title, rows)
 

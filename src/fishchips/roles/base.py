@@ -192,9 +192,17 @@ class ConsumingRole(Role):
                     messages += consumer.consume(self.batch - 1, 0)
                 if messages:
                     self._process(messages, consumer, producer)
-        finally:
-            consumer.close()  # leaves the group at once, so its partitions move now, not after a timeout
-            producer.flush(10)
+        except Stuck:
+            raise  # the clients are wedged: closing them could hang as well; the process ends and a new one takes over
+        except BaseException:
+            self._close(consumer, producer)
+            raise
+        self._close(consumer, producer)
+
+    @staticmethod
+    def _close(consumer: Consumer, producer: Producer) -> None:
+        consumer.close()  # leaves the group at once, so its partitions move now, not after a timeout
+        producer.flush(10)
 
     def _process(self, messages: list[Message], consumer: Consumer, producer: Producer) -> None:
         failed: list[tuple[KafkaError, str]] = []
@@ -228,8 +236,8 @@ class ConsumingRole(Role):
         offsets = _next_offsets(messages)
         try:
             if self.exactly_once:
-                # a broker that went away (the coordinator moving) is waited out: the same call again is safe
-                _retrying(lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30))
+                _bounded(lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30), 60)
+                # a commit that timed out may have happened on the broker: the same call again is the one safe answer
                 _retrying(lambda: producer.commit_transaction(30))
             else:
                 if producer.flush(30) or failed:
@@ -240,9 +248,11 @@ class ConsumingRole(Role):
             for error, topic in failed:
                 if refusal := self.refusal(error, "write to", topic):
                     raise refusal from None  # reading the batch again would be refused again, for ever
-            if not (self.exactly_once and exc.args[0].txn_requires_abort()):
+            if not self.exactly_once or exc.args[0].fatal():
                 raise
-            _retrying(lambda: producer.abort_transaction(30))  # nothing of the batch happened: read it again
+            # a broker gone, a coordinator moving, our membership lost before the commit: undo the batch, read it again
+            log.warning("%s: aborting the batch's transaction: %s", self.name, exc.args[0].str())
+            _retrying(lambda: producer.abort_transaction(30))
             _rewind(consumer, messages)
             return
         for message, output in done:
@@ -301,6 +311,36 @@ def _retrying(call: Callable[[], object]) -> None:
             if not exc.args[0].retriable() or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+class Stuck(FishchipsError):
+    """A Kafka call did not come back: the role stops, so that it can be restarted."""
+
+
+def _bounded(call: Callable[[], object], seconds: float) -> None:
+    """Run a call that should time out by itself, but may not.
+
+    Seen in chaos runs: after a broker restart that cost the consumer its group membership,
+    librdkafka's send_offsets_to_transaction can block far past its own timeout. Failing the
+    role then is better than a role that holds its partitions and does nothing for ever:
+    a restarted process fences the old transaction and carries on where the last commit was.
+    """
+    outcome: list[BaseException | None] = []
+    worker = threading.Thread(target=lambda: outcome.append(_caught(call)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise Stuck(f"a Kafka call did not return within {seconds:.0f} s; restart this role")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
+def _caught(call: Callable[[], object]) -> BaseException | None:
+    try:
+        call()
+    except BaseException as exc:  # handed back to the role's thread, which raises it there
+        return exc
+    return None
 
 
 def _rewind(consumer: Consumer, messages: list[Message]) -> None:

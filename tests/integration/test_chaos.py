@@ -1,0 +1,28 @@
+"""A short chaos run: roles killed -9 and restarted, the broker killed and restarted, then the ledger."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.chaos import Chaos
+from fishchips.kafka.settings import ConnectionSettings
+
+pytestmark = pytest.mark.kafka
+
+
+def test_a_short_chaos_run_loses_nothing_and_serves_nothing_twice() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-test-"))
+    broker = EmbeddedBroker(workdir / "node-1")  # its own broker: this one gets killed
+    status = broker.start(port=free_port(), timeout=120)
+    try:
+        chaos = Chaos([broker], ConnectionSettings(bootstrap_servers=status.bootstrap_servers), workdir, orders=200, rate=25, seed=1)
+        report = chaos.run(max_seconds=240)
+    finally:
+        broker.stop()
+    assert sum(report.kills.values()) >= 3 and report.broker_kills >= 1  # seed 1 strikes roles and the broker
+    assert report.ledger is not None
+    assert (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (200, 0, 0)
+    assert (report.ledger.cooked, report.ledger.cooked_twice) == (report.ledger.plaice, 0)
+    assert report.ok

@@ -120,15 +120,18 @@ class Chaos:
         connection = ["-b", str(self.settings.bootstrap_servers), "--prefix", self.topics.prefix, "--partitions", "3"]
         return RoleProcess(name, fishchips(*args, *connection), self.workdir / f"{name}.log")
 
-    def run(self, max_seconds: float = 600.0) -> ChaosReport:
+    def run(self, max_seconds: float = 600.0, min_strikes: int = 4) -> ChaosReport:
+        """Strike every few seconds while the till works (and at least `min_strikes` times); every fourth strike is a broker."""
         started = time.monotonic()
         ensure_shop_topics(clients.admin(self.settings), self.topics, 3)
         for process in [*self.victims, self.till]:
             process.start()
         try:
-            while self.till.alive and time.monotonic() - started < max_seconds:
+            strikes = 0
+            while (self.till.alive or strikes < min_strikes) and time.monotonic() - started < max_seconds:
                 self._wait(self.random.uniform(1.5, 4.0))
-                self._strike()
+                strikes += 1
+                self._strike(broker=strikes % 4 == 0)
             self._restart_the_dead()
             self.say("the tills are done: no more chaos, waiting for the shop to catch up")
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)
@@ -152,8 +155,8 @@ class Chaos:
                 process.start()
                 self.report.restarts += 1
 
-    def _strike(self) -> None:
-        if self.random.random() < 0.2:
+    def _strike(self, broker: bool) -> None:
+        if broker:
             self._kill_a_broker()
             return
         victim = self.random.choice(self.victims)

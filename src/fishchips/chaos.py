@@ -110,9 +110,9 @@ class Chaos:
         self.books = workdir / "books.sqlite"
         self.till = self._role("till", "till", "--orders", str(orders), "--rate", str(rate), "--plaice-share", "0.4", "--keying", "none")
         self.victims = [
-            self._role("preparer-1", "preparer", "--exactly-once", "--name", "preparer-1", "--speed", "50"),
-            self._role("preparer-2", "preparer", "--exactly-once", "--name", "preparer-2", "--speed", "50"),
-            self._role("cook", "cook", "--exactly-once", "--name", "cook", "--speed", "50"),
+            self._role("preparer-1", "preparer", "--name", "preparer-1", "--speed", "50"),
+            self._role("preparer-2", "preparer", "--name", "preparer-2", "--speed", "50"),
+            self._role("cook", "cook", "--name", "cook", "--speed", "50"),
             self._role("accountant", "accounts", "--db", str(self.books)),
         ]
 

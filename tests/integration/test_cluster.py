@@ -55,7 +55,9 @@ def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster
 
 def test_a_node_killed_mid_run_loses_no_order(cluster: EmbeddedCluster, prefix: str) -> None:
     settings = ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers())
-    floor = ShopFloor(scenario("demo3"), settings, Topics(prefix), speed=10, orders=150, seed=2, exactly_once=True)
+    # at-least-once: librdkafka's transactional producer was seen to abort the whole process during a node
+    # failover (docs/design.md); the transactional roles are put through node kills by `fishchips chaos`, as processes
+    floor = ShopFloor(scenario("demo3"), settings, Topics(prefix), speed=10, orders=150, seed=2, exactly_once=False)
     floor.start()
     victim = cluster.nodes()[1]
     try:
@@ -67,4 +69,4 @@ def test_a_node_killed_mid_run_loses_no_order(cluster: EmbeddedCluster, prefix: 
     finally:
         floor.stop()  # the last test of the module: the cluster is stopped after it, the dead node with it
     summary = floor.summary()
-    assert (summary.taken, summary.missing, summary.duplicates) == (150, 0, 0)
+    assert (summary.taken, summary.missing) == (150, 0)  # at-least-once: nothing lost; a batch may be served again

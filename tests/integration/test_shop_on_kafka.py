@@ -97,7 +97,7 @@ def members(kafka: ConnectionSettings, topics: Topics) -> dict[str, set[int]]:
 
 def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_back(kafka: ConnectionSettings, prefix: str) -> None:
     topics = Topics(prefix)
-    floor = ShopFloor(scenario("demo3").override(preparers=1), kafka, topics, speed=4, orders=200, seed=5)
+    floor = ShopFloor(scenario("demo3").override(preparers=1), kafka, topics, speed=4, orders=200, seed=5, exactly_once=False)
     floor.start()
     process = subprocess.Popen(
         [
@@ -105,6 +105,7 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
             "-m",
             "fishchips",
             "preparer",
+            "--at-least-once",
             "-b",
             str(kafka.bootstrap_servers),
             "--prefix",

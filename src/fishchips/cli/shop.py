@@ -115,7 +115,9 @@ def summary_table(summary: Summary) -> Table:
     "--keying", type=click.Choice([k.value for k in Keying]), help="How tills pick partitions: by till, explicit partition, or none."
 )
 @click.option("--resume", is_flag=True, help="Also serve orders left over from earlier runs.")
-@click.option("--exactly-once", is_flag=True, help="Preparers and cooks use Kafka transactions.")
+@click.option(
+    "--exactly-once/--at-least-once", default=True, show_default=True, help="Preparers and cooks use Kafka transactions, or commit after the work."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as one JSON object.")
 @prefix_option
 @connection_options
@@ -235,7 +237,7 @@ def till(
 
 @click.command()
 @click.option("--name", default=None, help="This preparer's name (default: preparer-<pid>).")
-@click.option("--exactly-once", is_flag=True, help="Use Kafka transactions.")
+@click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
 @with_role_options
 def preparer(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
     """Run one food preparer: join the group on orders, serve, send plaice to the cook."""
@@ -255,7 +257,7 @@ def preparer(settings: ConnectionSettings, name: str | None, exactly_once: bool,
 
 @click.command()
 @click.option("--name", default=None, help="This cook's name (default: cook-<pid>).")
-@click.option("--exactly-once", is_flag=True, help="Use Kafka transactions.")
+@click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
 @with_role_options
 def cook(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
     """Run the cook: consume the cook topic and send orders back marked ready."""

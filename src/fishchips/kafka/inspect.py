@@ -15,6 +15,13 @@ from fishchips.errors import FishchipsError
 TIMEOUT = 10.0
 # what a broker answers about a partition whose leader it is still electing
 NOT_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART}
+# ... and about a consumer group whose coordinator is still being chosen or loaded
+COORDINATOR_NOT_YET = {
+    KafkaError._TIMED_OUT,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+}
 
 
 @dataclass(frozen=True)
@@ -105,10 +112,16 @@ def move_group_to_end(admin: AdminClient, group: str, topics: Iterable[str]) -> 
     partitions = [TopicPartition(t, p, end) for t, offsets in ends.items() for p, end in offsets.items()]
     if not partitions:
         return
-    future = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)], request_timeout=TIMEOUT)[group]
-    try:
-        future.result()
-    except KafkaException as exc:
-        raise FishchipsError(
-            f"cannot skip the orders left in {group}: {exc.args[0].str()}; stop its other members first, or pass --resume to serve them"
-        ) from None
+    deadline = time.monotonic() + 3 * TIMEOUT
+    while True:
+        future = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)], request_timeout=TIMEOUT)[group]
+        try:
+            future.result()
+            return
+        except KafkaException as exc:
+            # a young cluster may still be electing the group's coordinator: ask again
+            if exc.args[0].code() in COORDINATOR_NOT_YET and time.monotonic() < deadline:
+                continue
+            raise FishchipsError(
+                f"cannot skip the orders left in {group}: {exc.args[0].str()}; stop its other members first, or pass --resume to serve them"
+            ) from None

@@ -30,7 +30,7 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int]) -> dict[str, in
     An existing topic with more partitions than wanted still works; one with fewer is grown.
     """
     metadata = admin.list_topics(timeout=TIMEOUT)
-    existing = _partition_counts(admin)
+    existing = {name: len(meta.partitions) for name, meta in metadata.topics.items()}
     replication, config = durability(len(metadata.brokers))
     missing = [
         NewTopic(name, num_partitions=count, replication_factor=replication, config=config)
@@ -45,8 +45,7 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int]) -> dict[str, in
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another process made it first: fine
                     raise TopicError(f"cannot create topic {name}: {exc.args[0].str()}") from None
         # a new topic takes a moment to show in every broker's metadata: wait, or it would look too small and be "grown"
-        _await_leaders(admin, {topic.topic: topic.num_partitions for topic in missing})
-        existing = _partition_counts(admin)
+        existing = _await_leaders(admin, {topic.topic: topic.num_partitions for topic in missing})
     grow = [NewPartitions(name, count) for name, count in wanted.items() if existing[name] < count]
     if grow:  # Kafka can add partitions (never remove them): keyed events may then map elsewhere
         for name, future in admin.create_partitions(grow, operation_timeout=TIMEOUT, request_timeout=TIMEOUT).items():
@@ -57,17 +56,16 @@ def ensure_topics(admin: AdminClient, wanted: Mapping[str, int]) -> dict[str, in
                     raise TopicError(
                         f"topic {name} has {existing[name]} partitions, fewer than needed, and cannot grow: {exc.args[0].str()}"
                     ) from None
-        _await_leaders(admin, wanted)
-        existing = _partition_counts(admin)
+        existing = _await_leaders(admin, wanted)
     return {name: existing[name] for name in wanted}
 
 
-def _partition_counts(admin: AdminClient) -> dict[str, int]:
-    return {name: len(meta.partitions) for name, meta in admin.list_topics(timeout=TIMEOUT).topics.items()}
+def _await_leaders(admin: AdminClient, wanted: Mapping[str, int]) -> dict[str, int]:
+    """A new partition takes a moment to get a leader; until then reads and writes to it fail.
 
-
-def _await_leaders(admin: AdminClient, wanted: Mapping[str, int]) -> None:
-    """A new partition takes a moment to get a leader; until then reads and writes to it fail."""
+    Returns the partition counts of the metadata that showed them all: each broker learns of a
+    new topic in its own time, so asking again might meet one that has not yet.
+    """
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         topics = admin.list_topics(timeout=TIMEOUT).topics
@@ -75,7 +73,7 @@ def _await_leaders(admin: AdminClient, wanted: Mapping[str, int]) -> None:
             name in topics and len(topics[name].partitions) >= count and all(p.leader >= 0 for p in topics[name].partitions.values())
             for name, count in wanted.items()
         ):
-            return
+            return {name: len(meta.partitions) for name, meta in topics.items()}
         time.sleep(0.05)
     raise TopicError(f"the topics {', '.join(wanted)} have no leader after {TIMEOUT:.0f} s: see `fishchips broker logs`")
 

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from fishchips import __version__
 from fishchips.cli.accounts import ACCOUNTS_COMMANDS
+from fishchips.cli.bench import bench
 from fishchips.cli.broker import broker
 from fishchips.cli.chaos import chaos
 from fishchips.cli.console import console, setup_logging
@@ -27,6 +28,7 @@ def cli(verbose: bool) -> None:
     setup_logging(logging.DEBUG if verbose else logging.INFO)
 
 
+cli.add_command(bench)
 cli.add_command(broker)
 cli.add_command(doctor)
 cli.add_command(demo)

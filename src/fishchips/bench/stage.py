@@ -1,0 +1,162 @@
+"""The preparer stage alone, shop against peer: the same orders, the same broker, the same processes.
+
+The tills fill one orders topic first. Then each stage (the shop's FoodPreparer, or the
+Quix Streams port) runs as M processes of one consumer group, reading that topic from its
+start and writing its own served topic. Those served topics stamp each record with the
+broker's append time (LogAppendTime), so both stages are timed by the broker's clock from
+their first served order to their last, whatever timestamps the writers set.
+"""
+
+import json
+import multiprocessing
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from fishchips.bench.isolate import Report
+from fishchips.bench.plan import Plan
+from fishchips.kafka import clients
+from fishchips.kafka.inspect import end_offsets
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import TIMEOUT, Topics, ensure_topics
+from fishchips.roles.base import ignore
+from fishchips.roles.till import Tickets, Till
+from fishchips.shop import Menu, new_run_id
+
+REPORT_EVERY = 0.25
+SPAWN = multiprocessing.get_context("spawn")  # a clean interpreter per worker, never a fork of a process with threads
+Worker = Callable[..., None]  # worker(settings, topics, name, done, results): serves until `done` is set
+
+
+@dataclass(frozen=True)
+class StageTopics(Topics):
+    """A stage's own topic names, except that orders come from the one shared, pre-filled topic."""
+
+    source: str = ""
+
+    @property
+    def orders(self) -> str:
+        return self.source
+
+
+def stage_topics(plan: Plan) -> Topics:
+    return Topics(plan.phase_prefix("stage"))
+
+
+def fill(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[str, Any]:
+    """The tills write plan.orders orders to the stage's orders topic, as fast as they can."""
+    topics = stage_topics(plan)
+    ensure_topics(clients.admin(settings), {topics.orders: plan.partitions})
+    tickets, run_id, menu = Tickets(plan.orders), new_run_id(), Menu.load()
+    scenario = plan.scenario()
+    tills = [
+        Till(
+            n,
+            settings,
+            topics,
+            menu,
+            ignore,
+            tickets=tickets,
+            run_id=run_id,
+            keying=scenario.keying,
+            partitions=plan.partitions,
+            orders_per_second=0,
+            seed=plan.seed,
+        )
+        for n in range(1, plan.tills + 1)
+    ]
+    for till in tills:
+        till.start()
+    while any(till.running for till in tills):
+        report(sum(till.counters["took"] for till in tills))
+        time.sleep(REPORT_EVERY)
+    if failures := [f"{till.name}: {till.failure}" for till in tills if till.failure]:
+        raise RuntimeError("; ".join(failures))
+    taken = sum(till.counters["took"] for till in tills)
+    if taken != plan.orders:
+        raise RuntimeError(f"the tills took {taken} orders of {plan.orders}")
+    return {"orders": taken, "topic": topics.orders}
+
+
+def run_stage(settings: ConnectionSettings, plan: Plan, name: str, worker: Worker, report: Report) -> dict[str, Any]:
+    """M workers serve the filled orders topic; orders/s between the first and last record on their served topic."""
+    topics = stage_topics(plan)
+    own = Topics(plan.phase_prefix(f"stage-{name}"))
+    admin = clients.admin(settings)
+    appended = {"message.timestamp.type": "LogAppendTime"}
+    create(admin, [NewTopic(own.served, plan.partitions, 1, config=appended), NewTopic(own.dead_letters, 1, 1)])
+    results, done = SPAWN.Queue(), SPAWN.Event()
+    workers = [
+        SPAWN.Process(target=worker, args=(settings, StageTopics(own.prefix, source=topics.orders), f"{name}-{n}", done, results))
+        for n in range(1, plan.preparers + 1)
+    ]
+    for process in workers:
+        process.start()
+    try:
+        while (written := sum(end_offsets(admin, [own.served]).get(own.served, {}).values())) < plan.orders:
+            if dead := [p for p in workers if not p.is_alive()]:
+                raise RuntimeError(f"{len(dead)} {name} worker(s) stopped early (exit code {dead[0].exitcode})")
+            report(written)
+            time.sleep(REPORT_EVERY)
+        report(written)
+        done.set()  # each worker stops cleanly, leaves the group and reports
+        finals = [results.get(timeout=60) for _ in workers]
+    finally:
+        done.set()
+        for process in workers:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+    if failures := [f"{who}: {failure}" for who, _, failure in finals if failure]:
+        raise RuntimeError("; ".join(failures))
+    ids, first_ms, last_ms = read_served(settings, own.served)
+    return {
+        "served": sum(ids.values()),
+        "distinct": len(ids),
+        "duplicates": sum(count - 1 for count in ids.values()),
+        "missing": plan.orders - len(ids),
+        "seconds": round((last_ms - first_ms) / 1000, 3),
+        "orders_per_s": round(len(ids) / max(last_ms - first_ms, 1) * 1000, 1),
+        "worker_peak_rss_mb": max(rss for _, rss, _ in finals),
+    }
+
+
+def create(admin: AdminClient, topics: list[NewTopic]) -> None:
+    """Create topics and wait until each partition has a leader (a new topic is not writable before)."""
+    for future in admin.create_topics(topics, operation_timeout=TIMEOUT).values():
+        future.result()
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        listed = admin.list_topics(timeout=TIMEOUT).topics
+        if all(t.topic in listed and all(p.leader >= 0 for p in listed[t.topic].partitions.values()) for t in topics):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the topics {', '.join(t.topic for t in topics)} have no leader after {TIMEOUT:.0f} s")
+
+
+def read_served(settings: ConnectionSettings, topic: str) -> tuple[Counter[str], int, int]:
+    """Every order id on a topic, with the first and last record's timestamps (ms)."""
+    ends = end_offsets(clients.admin(settings), [topic])[topic]
+    consumer = clients.consumer(settings, f"{topic}.check", **{"client.id": "bench-check"})
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p, end in ends.items() if end > 0])
+    ids: Counter[str] = Counter()
+    first_ms, last_ms = 2**63, 0
+    positions = dict.fromkeys(ends, 0)
+    deadline = time.monotonic() + 120
+    while any(positions[p] < end for p, end in ends.items()) and time.monotonic() < deadline:
+        for message in consumer.consume(1000, 0.5):
+            if message.error():
+                if message.error().code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(message.error().str())
+                continue
+            positions[message.partition()] = message.offset() + 1
+            ids[json.loads(message.value())["id"]] += 1
+            _, stamp = message.timestamp()
+            first_ms, last_ms = min(first_ms, stamp), max(last_ms, stamp)
+    consumer.close()
+    return ids, first_ms, last_ms

@@ -9,7 +9,6 @@ from confluent_kafka.admin import ConfigResource
 from tests.conftest import wait_for
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.chaos import Chaos
 from fishchips.cli.chaos import free_ports
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
@@ -48,15 +47,3 @@ def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster
     config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topics.orders)])
     (future,) = config.values()
     assert future.result()["min.insync.replicas"].value == "2"
-
-
-def test_nodes_killed_mid_run_lose_no_order(cluster: EmbeddedCluster, prefix: str, tmp_path: Path) -> None:
-    """The roles run as processes (a librdkafka client has been seen to abort its whole process in a
-    failover: a process can be restarted, a test run cannot), and every fourth strike kills a node."""
-    settings = ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers())
-    chaos = Chaos(cluster.nodes(), settings, tmp_path, orders=150, rate=25, seed=2, prefix=prefix)
-    report = chaos.run(max_seconds=300, min_strikes=4)
-    assert report.broker_kills >= 1
-    assert report.ledger is not None
-    assert (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (150, 0, 0)
-    assert report.ok

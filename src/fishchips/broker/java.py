@@ -28,7 +28,7 @@ class Java:
 
 def _major_version(java: Path) -> int | None:
     try:
-        result = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=15)
+        result = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=60)  # a busy machine starts a JVM slowly
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)

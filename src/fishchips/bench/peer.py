@@ -22,9 +22,9 @@ SAME_READING = ("isolation.level", "session.timeout.ms", "heartbeat.interval.ms"
 
 
 def require_quixstreams() -> None:
-    """Fail early, in one line, when the dev extra is missing."""
+    """Fail early, in one line, when the bench extra is missing."""
     if importlib.util.find_spec("quixstreams") is None:
-        raise BenchFailed("the peer needs Quix Streams, a dev-only dependency: pip install -e '.[bench]' (or '.[dev]')")
+        raise BenchFailed("the peer needs Quix Streams, a dev-only dependency: pip install -e '.[bench]'")
 
 
 def quix_preparer(settings: ConnectionSettings, topics: Topics, name: str, done: Any, results: Any) -> None:

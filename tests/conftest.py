@@ -1,6 +1,8 @@
 """One real Kafka broker for the whole test run, on a free port with a throw-away data dir."""
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -34,6 +36,12 @@ def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(every)
+
+
+def visiting_preparer(kafka: ConnectionSettings, prefix: str, guarantee: str) -> subprocess.Popen[str]:
+    """`fishchips preparer` as a process of its own, named "visitor", joining the shop's group."""
+    command = ["preparer", guarantee, "-b", str(kafka.bootstrap_servers), "--prefix", prefix, "--name", "visitor", "--speed", "4"]
+    return subprocess.Popen([sys.executable, "-m", "fishchips", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.fixture(scope="session")

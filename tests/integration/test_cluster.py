@@ -40,6 +40,7 @@ def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster
     admin = clients.admin(ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers()))
     topics = Topics(prefix)
     ensure_shop_topics(admin, topics, 3)
+
     def replicas() -> set[int]:  # as each broker's metadata learns of the new topic
         return {len(p.replicas) for p in admin.list_topics(topics.orders, timeout=10).topics[topics.orders].partitions.values()}
 

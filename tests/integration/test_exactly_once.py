@@ -1,12 +1,10 @@
 """Transactions: a preparer killed between reading and writing never makes an order served twice."""
 
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
-from tests.conftest import wait_for
+from tests.conftest import visiting_preparer, wait_for
 
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
@@ -36,26 +34,7 @@ def test_a_transactional_preparer_killed_mid_order_serves_nothing_twice(kafka: C
     topics = Topics(prefix)
     floor = ShopFloor(scenario("demo3").override(preparers=1), kafka, topics, speed=4, orders=150, seed=5, exactly_once=True)
     floor.start()
-    visitor = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fishchips",
-            "preparer",
-            "--exactly-once",
-            "-b",
-            str(kafka.bootstrap_servers),
-            "--prefix",
-            prefix,
-            "--name",
-            "visitor",
-            "--speed",
-            "4",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    visitor = visiting_preparer(kafka, prefix, "--exactly-once")
     try:
         group = topics.group("preparers")
         wait_for(

@@ -2,12 +2,10 @@
 
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
-from tests.conftest import wait_for
+from tests.conftest import visiting_preparer, wait_for
 
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
@@ -99,26 +97,7 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
     topics = Topics(prefix)
     floor = ShopFloor(scenario("demo3").override(preparers=1), kafka, topics, speed=4, orders=200, seed=5, exactly_once=False)
     floor.start()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "fishchips",
-            "preparer",
-            "--at-least-once",
-            "-b",
-            str(kafka.bootstrap_servers),
-            "--prefix",
-            prefix,
-            "--name",
-            "visitor",
-            "--speed",
-            "4",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = visiting_preparer(kafka, prefix, "--at-least-once")
     try:
         wait_for(lambda: members(kafka, topics).get("visitor"), 30)  # it joined and holds partitions
         assert len(members(kafka, topics)["preparer-1"]) < 3  # so the first preparer gave some up

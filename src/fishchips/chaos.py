@@ -120,8 +120,9 @@ class Chaos:
         connection = ["-b", str(self.settings.bootstrap_servers), "--prefix", self.topics.prefix, "--partitions", "3"]
         return RoleProcess(name, fishchips(*args, *connection), self.workdir / f"{name}.log")
 
-    def run(self, max_seconds: float = 600.0, min_strikes: int = 4) -> ChaosReport:
-        """Strike every few seconds while the till works (and at least `min_strikes` times); every fourth strike is a broker."""
+    def run(self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4) -> ChaosReport:
+        """Strike every few seconds while the till works (and at least `min_strikes` times);
+        every `broker_every`-th strike is a broker (0: never)."""
         started = time.monotonic()
         ensure_shop_topics(clients.admin(self.settings), self.topics, 3)
         for process in [*self.victims, self.till]:
@@ -131,7 +132,7 @@ class Chaos:
             while (self.till.alive or strikes < min_strikes) and time.monotonic() - started < max_seconds:
                 self._wait(self.random.uniform(1.5, 4.0))
                 strikes += 1
-                self._strike(broker=strikes % 4 == 0)
+                self._strike(broker=broker_every > 0 and strikes % broker_every == 0)
             self._restart_the_dead()
             self.say("the tills are done: no more chaos, waiting for the shop to catch up")
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)

@@ -1,29 +1,35 @@
-"""The shop floor: a scenario's roles started, watched and stopped together.
+"""The shop floor: the one owner of a running shop.
 
-The headless `fishchips run` and the Textual app both drive a ShopFloor, so the demos
-behave the same on screen and in tests. Roles can be added and stopped while it runs.
+It starts a scenario's roles (each in a thread, or in a process of its own), adds, stops,
+pauses and paces them, hears every event they send, keeps the tally, and closes them all.
+Every change goes through one lock, so two quick presses of a key can never make two roles
+of one name, and a closed floor starts nothing. The headless `fishchips run`, the Textual
+app and the browser page are views of a floor: they call its methods and read its events.
 """
 
+import itertools
 import logging
-import statistics
 import threading
 import time
-from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from fishchips.errors import FishchipsError
+from fishchips.events import ALL_KINDS, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import move_group_to_end, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
-from fishchips.roles.accountant import Accountant
-from fishchips.roles.base import ConsumingRole, Listener, Role, ShopEvent, ignore
-from fishchips.roles.board import Board, Reader
+from fishchips.roles.base import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
-from fishchips.roles.till import Tickets, Till
+from fishchips.roles.till import Tickets
+from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
 from fishchips.shop import Menu, new_run_id
+from fishchips.tally import Tally
+from fishchips.waiting import until
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +61,29 @@ class Summary:
         return self.served / self.seconds if self.seconds else 0.0
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    if len(values) < 2:
-        return {"p50": values[0], "p95": values[0], "p99": values[0]} if values else {}
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "p99": round(cuts[98], 1)}
+@dataclass(frozen=True)
+class RoleView:
+    """A role as the views show it, read from the floor's records (never from the role itself)."""
+
+    name: str
+    kind: RoleKind
+    where: str  # "thread" or "process <pid>"
+    running: bool
+    stopping: bool
+    partitions: tuple[int, ...]
+    paused: bool
+    failure: str | None
+    counters: Mapping[str, int]
+
+
+@dataclass
+class _Record:
+    """What the floor knows of one role: its handle, and what its events said."""
+
+    handle: RoleHandle
+    partitions: tuple[int, ...] = ()
+    paused: bool = False
+    stopping: bool = False
 
 
 class ShopFloor:
@@ -75,31 +99,40 @@ class ShopFloor:
         seed: int | None = None,
         exactly_once: bool = True,  # see docs/design.md: the same throughput, and nothing served twice after a crash
         resume: bool = False,
+        processes: bool = False,
     ) -> None:
         self.scenario = scenario
-        self.settings = settings
-        self.topics = topics or Topics()
-        self.menu = menu or Menu.load()
         self.listener = listener
+        wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
+        self.context = ShopContext(settings, topics or Topics(), menu or Menu.load(), exactly_once, self._hear, wanted)
         self.speed = speed
         self.seed = seed
-        self.exactly_once = exactly_once
         self.resume = resume
+        self.processes = processes
         self.run_id = new_run_id()
         self.tickets = Tickets(orders)
         self.admin = clients.admin(settings)
-        self.tills: list[Till] = []
-        self.preparers: list[FoodPreparer] = []
-        self.cooks: list[Cook] = []
-        self.readers: list[Reader] = []
-        self.accountant: Accountant | None = None
-        self.board: Board | None = None
-        self.taken: dict[str, ShopEvent] = {}
-        self.events: Counter[str] = Counter()
+        self.tally = Tally(self.run_id)
         self.max_lag = 0
-        self._lock = threading.Lock()
+        self._records: dict[str, _Record] = {}
+        self._numbers: dict[RoleKind, Iterator[int]] = {kind: itertools.count(1) for kind in RoleKind}
+        self._lock = threading.RLock()
+        self._closed = False
+        self._heard = 0
         self._started = 0.0
         self._last_served = 0.0
+
+    @property
+    def topics(self) -> Topics:
+        return self.context.topics
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        return self.context.settings
+
+    @property
+    def menu(self) -> Menu:
+        return self.context.menu
 
     # setting up ------------------------------------------------------------------
     def setup(self) -> None:
@@ -111,180 +144,237 @@ class ShopFloor:
                 move_group_to_end(self.admin, self.topics.group(Cook.group_role), [self.topics.cook])
 
     def start(self) -> None:
+        """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
         self.setup()
         served_ends = snapshot(self.admin, [self.topics.served], []).end_offsets.get(self.topics.served, {})
-        self.board = Board(self.settings, self.topics, self.menu, self._hear, topic=self.topics.served, start=served_ends)
-        self.board.start()
+        self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")
         for _ in range(self.scenario.preparers):
             self.add_preparer()
         for _ in range(self.scenario.cooks):
             self.add_cook()
-        self._await_assignments()
+        until(lambda: self._closed or self.failures() or self._groups_shared(), timeout=30, every=0.05)
         self._started = time.monotonic()
         for _ in range(self.scenario.tills):
             self.add_till()
 
-    def _await_assignments(self, timeout: float = 30.0) -> None:
-        """Tills open only once each group has shared out its partitions, so lag measures the preparers, not the join."""
+    def _groups_shared(self) -> bool:
+        """Each group has shared out its partitions, so lag measures the preparers, not the join."""
 
-        def shared(roles: list[FoodPreparer] | list[Cook], partitions: int) -> bool:
-            return sum(1 for role in roles if role.assignment) >= min(len(roles), partitions)
+        def shared(kind: RoleKind, partitions: int) -> bool:
+            records = self._of(kind)
+            return sum(1 for r in records if r.partitions) >= min(len(records), partitions)
 
-        deadline = time.monotonic() + timeout
-        while not (shared(self.preparers, self.scenario.partitions) and shared(self.cooks, 1)):
-            if self.failures() or time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
+        return shared(RoleKind.PREPARER, self.scenario.partitions) and shared(RoleKind.COOK, 1)
 
-    # the live controls -------------------------------------------------------------
-    def add_till(self) -> Till:
-        till = Till(
-            len(self.tills) + 1,
-            self.settings,
-            self.topics,
-            self.menu,
-            self._hear,
-            tickets=self.tickets,
-            run_id=self.run_id,
-            keying=self.scenario.keying,
-            partitions=self.scenario.partitions,
-            orders_per_second=self.scenario.orders_per_second * self.speed,
-            seed=self.seed,
-            plaice_share=self.scenario.plaice_share,
-        )
-        self.tills.append(till)
-        return till.start()
+    # the live controls: every one under the floor's lock ------------------------------------------
+    def _add(self, kind: RoleKind, options: Mapping[str, Any], process: bool | None = None, name: str | None = None) -> str | None:
+        """Start a role; its name comes from a counter per kind. None if the floor is closed."""
+        with self._lock:
+            if self._closed:
+                return None
+            name = name or f"{kind}-{next(self._numbers[kind])}"
+            spec = RoleSpec(kind, name, {"speed": self.speed, **options})
+            in_process = self.processes if process is None else process
+            handle: RoleHandle = ProcessHandle(spec, self.context, self._hear_all) if in_process else ThreadHandle(spec, self.context)
+            self._records[name] = _Record(handle)
+            handle.start()
+            return name
 
-    def add_preparer(self) -> FoodPreparer:
-        preparer = FoodPreparer(
-            f"preparer-{len(self.preparers) + 1}",
-            self.settings,
-            self.topics,
-            self.menu,
-            self._hear,
-            prepare_seconds=self.scenario.prepare_seconds / self.speed,
-            exactly_once=self.exactly_once,
-        )
-        self.preparers.append(preparer)
-        return preparer.start()
+    def add_till(self, process: bool | None = None) -> str | None:
+        number = next(self._numbers[RoleKind.TILL])
+        options = {
+            "number": number,
+            "tickets": self.tickets,
+            "run_id": self.run_id,
+            "keying": self.scenario.keying,
+            "partitions": self.scenario.partitions,
+            "orders_per_second": self.scenario.orders_per_second,
+            "seed": self.seed,
+            "plaice_share": self.scenario.plaice_share,
+        }
+        return self._add(RoleKind.TILL, options, process, name=f"till-{number}")
 
-    def add_cook(self) -> Cook:
-        cook = Cook(
-            f"cook-{len(self.cooks) + 1}",
-            self.settings,
-            self.topics,
-            self.menu,
-            self._hear,
-            cook_seconds=self.scenario.cook_seconds / self.speed,
-            exactly_once=self.exactly_once,
-        )
-        self.cooks.append(cook)
-        return cook.start()
+    def add_preparer(self, process: bool | None = None) -> str | None:
+        return self._add(RoleKind.PREPARER, {"work_seconds": self.scenario.prepare_seconds}, process)
 
-    def stop_preparer(self) -> FoodPreparer | None:
-        """Stop the newest running preparer: its partitions go back to the others."""
-        running = [p for p in self.preparers if p.running and not p.stopping]
-        if len(running) < 1:
-            return None
-        running[-1].stop()
-        return running[-1]
+    def add_cook(self, process: bool | None = None) -> str | None:
+        return self._add(RoleKind.COOK, {"work_seconds": self.scenario.cook_seconds}, process)
 
-    def start_late_consumer(self) -> Reader:
+    def start_late_consumer(self) -> str | None:
         """A consumer that starts now and reads `orders` from the very first event ever."""
-        reader = Reader(f"late-{len(self.readers) + 1}", self.settings, self.topics, self.menu, self._hear, topic=self.topics.orders)
-        self.readers.append(reader)
-        return reader.start()
+        return self._add(RoleKind.READER, {"topic": self.topics.orders}, name=f"late-{next(self._numbers[RoleKind.READER])}", process=False)
 
-    def add_accountant(self, db: str | None = None) -> Accountant:
+    def add_accountant(self, db: str | None = None, process: bool | None = None) -> str | None:
         """The accountant's own group books every served order, from the first one ever, into `db`."""
-        self.accountant = Accountant(self.settings, self.topics, self.menu, self._hear, db=db)
-        return self.accountant.start()
+        return self._add(RoleKind.ACCOUNTANT, {"db": db}, process, name="accountant")
+
+    def stop_preparer(self) -> str | None:
+        """Stop the newest preparer still working: its partitions go back to the others."""
+        with self._lock:
+            working = [name for name, r in self._records.items() if r.handle.spec.kind is RoleKind.PREPARER and not r.stopping]
+            working = [name for name in working if self._records[name].handle.running]
+            if not working:
+                return None
+            record = self._records[working[-1]]
+            record.stopping = True
+            record.handle.request_stop()
+            return working[-1]
+
+    def pause_cooks(self, paused: bool) -> bool:
+        """Pause or resume every cook; False if there is none."""
+        with self._lock:
+            cooks = self._of(RoleKind.COOK)
+            for record in cooks:
+                record.handle.set_paused(paused)
+                record.paused = paused  # at once, so a second key press toggles back even before the event arrives
+            return bool(cooks)
+
+    @property
+    def cooks_paused(self) -> bool:
+        with self._lock:
+            return any(record.paused for record in self._of(RoleKind.COOK))
 
     def set_speed(self, speed: float) -> None:
-        self.speed = speed
-        for till in self.tills:
-            till.orders_per_second = self.scenario.orders_per_second * speed
-        for role in self.consuming_roles():
-            base = self.scenario.cook_seconds if isinstance(role, Cook) else self.scenario.prepare_seconds
-            role.work_seconds = base / speed
+        with self._lock:
+            self.speed = speed
+            for record in self._records.values():
+                record.handle.set_speed(speed)
 
-    def consuming_roles(self) -> list[ConsumingRole]:
-        return [*self.preparers, *self.cooks]
+    def kill(self, name: str) -> None:
+        """SIGKILL a role running as a process (chaos); its group moves its partitions after the session timeout."""
+        with self._lock:
+            handle = self._records[name].handle
+        if not isinstance(handle, ProcessHandle):
+            raise FishchipsError(f"{name} runs in a thread: only a process can be killed")
+        handle.kill()
 
-    def roles(self) -> list[Role]:
-        others = [role for role in (self.accountant, self.board) if role is not None]
-        return [*self.tills, *self.preparers, *self.cooks, *self.readers, *others]
+    def restart(self, name: str) -> None:
+        """Start a role again under its name, as an operator would after a crash."""
+        with self._lock:
+            if self._closed:
+                return
+            old = self._records[name].handle
+            handle = ProcessHandle(old.spec, self.context, self._hear_all) if isinstance(old, ProcessHandle) else ThreadHandle(old.spec, self.context)
+            self._records[name] = _Record(handle)
+            handle.start()
+
+    def close(self) -> None:
+        """Stop every role, tills first so nothing new arrives; each leaves its group as it closes. Nothing starts after."""
+        with self._lock:
+            self._closed = True
+            handles = [record.handle for record in self._records.values()]
+        handles.sort(key=lambda handle: handle.spec.kind is not RoleKind.TILL)
+        for handle in handles:
+            handle.request_stop()
+        for handle in handles:
+            handle.join(30)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # watching --------------------------------------------------------------------------
     def _hear(self, event: ShopEvent) -> None:
+        self._hear_all([event])
+
+    def _hear_all(self, events: list[ShopEvent]) -> None:
         with self._lock:
-            self.events[event.kind] += 1
-            if event.kind == "took" and event.order is not None:
-                self.taken[event.order.id] = event
-            elif event.kind == "called":
-                self._last_served = time.monotonic()
-        self.listener(event)
+            for event in events:
+                self._heard += 1
+                self.tally.record(event)
+                if event.kind is Kind.CALLED:
+                    self._last_served = time.monotonic()
+                elif (record := self._records.get(event.role)) is not None:
+                    if event.kind in (Kind.ASSIGNED, Kind.REVOKED, Kind.LOST):
+                        record.partitions = event.partitions
+                    elif event.kind in (Kind.PAUSED, Kind.RESUMED):
+                        record.paused = event.kind is Kind.PAUSED
+        if self.listener is not ignore:
+            for event in events:
+                self.listener(event)
+
+    def _of(self, kind: RoleKind) -> list[_Record]:
+        return [record for record in self._records.values() if record.handle.spec.kind is kind]
+
+    def roles(self) -> list[RoleView]:
+        with self._lock:
+            records = list(self._records.items())
+        return [
+            RoleView(
+                name,
+                r.handle.spec.kind,
+                r.handle.where,
+                r.handle.running,
+                r.stopping,
+                r.partitions,
+                r.paused,
+                r.handle.failure,
+                dict(r.handle.counters),
+            )
+            for name, r in records
+        ]
+
+    def count(self, counter: str, kind: RoleKind | None = None) -> int:
+        """A counter summed over the roles (of one kind): e.g. count("served", RoleKind.PREPARER)."""
+        with self._lock:
+            handles = [r.handle for r in self._records.values() if kind is None or r.handle.spec.kind is kind]
+        return sum(handle.counters[counter] for handle in handles)
 
     def sample_lag(self) -> int:
         """The preparers' lag as Kafka reports it now; the greatest seen goes in the summary."""
-        view = snapshot(self.admin, [self.topics.orders], [self.topics.group(FoodPreparer.group_role)])
-        lag = view.groups[self.topics.group(FoodPreparer.group_role)].total_lag
+        group = self.topics.group(FoodPreparer.group_role)
+        lag = snapshot(self.admin, [self.topics.orders], [group]).groups[group].total_lag
         self.max_lag = max(self.max_lag, lag)
         return lag
 
     def tills_done(self) -> bool:
-        return all(not till.running for till in self.tills)
+        return all(not record.handle.running for record in self._of(RoleKind.TILL))
 
     def all_served(self) -> bool:
-        assert self.board is not None
         with self._lock:
-            return self.tills_done() and all(self.board.ids[order_id] for order_id in self.taken)
+            return self.tills_done() and self.tally.outstanding == 0
 
     def failures(self) -> list[str]:
-        return [f"{role.name}: {role.failure}" for role in self.roles() if role.failure is not None]
+        with self._lock:
+            records = list(self._records.items())
+        return [f"{name}: {record.handle.failure}" for name, record in records if record.handle.failure is not None]
 
     def wait(self, idle_timeout: float = 30.0, sample_every: float = 0.5) -> bool:
         """Until every taken order is served; False if nothing moved for idle_timeout s or a role failed."""
-        last_progress, last_count = time.monotonic(), -1
-        while not self.all_served():
-            if self.failures():
-                return False
-            count = sum(self.events.values())
-            if count != last_count:
-                last_progress, last_count = time.monotonic(), count
-            elif time.monotonic() - last_progress > idle_timeout:
-                return False
+        progress = {"heard": -1, "at": time.monotonic()}
+
+        def settled() -> bool:
+            if self.all_served() or self.failures():
+                return True
+            if self._heard != progress["heard"]:
+                progress.update(heard=self._heard, at=time.monotonic())
+            elif time.monotonic() - progress["at"] > idle_timeout:
+                return True
             try:
                 self.sample_lag()
             except FishchipsError as exc:  # the lag is only watched: a broker down a moment must not end the wait
                 log.warning("no lag sample: %s", exc)
-            time.sleep(sample_every)  # the lag sampling interval; the condition above is what we wait for
-        return True
+            return False
 
-    def stop(self) -> None:
-        """Stop every role, tills first so nothing new arrives; each leaves its group as it closes."""
-        for role in self.roles():
-            role.stop()
+        until(settled, timeout=float("inf"), every=sample_every)
+        return self.all_served() and not self.failures()
 
     def summary(self) -> Summary:
-        assert self.board is not None
         with self._lock:
-            taken = dict(self.taken)
-        served_ids = self.board.ids
-        duplicates = sum(count - 1 for order_id, count in served_ids.items() if order_id in taken and count > 1)
-        missing = sum(1 for order_id in taken if not served_ids[order_id])
-        return Summary(
-            scenario=self.scenario.name,
-            taken=len(taken),
-            served=sum(count for order_id, count in served_ids.items() if order_id in taken),
-            cooked=sum(cook.counters["cooked"] for cook in self.cooks),
-            duplicates=duplicates,
-            missing=missing,
-            dead_letters=sum(role.counters["dead-letter"] for role in self.consuming_roles()),
-            seconds=round((self._last_served or time.monotonic()) - self._started, 2),
-            max_lag=self.max_lag,
-            taken_by_till=dict(Counter(event.role for event in taken.values())),
-            taken_by_partition=dict(sorted(Counter(event.partition for event in taken.values() if event.partition is not None).items())),
-            served_by_preparer=dict(self.board.by_preparer),
-            latency_ms=percentiles(self.board.latencies_ms),
-        )
+            tally = self.tally
+            return Summary(
+                scenario=self.scenario.name,
+                taken=tally.taken,
+                served=tally.served,
+                cooked=tally.cooked,
+                duplicates=tally.twice,
+                missing=tally.outstanding,
+                dead_letters=tally.dead_letters,
+                seconds=round((self._last_served or time.monotonic()) - self._started, 2),
+                max_lag=self.max_lag,
+                taken_by_till=dict(tally.taken_by_till),
+                taken_by_partition=dict(sorted(tally.taken_by_partition.items())),
+                served_by_preparer=dict(tally.served_by_preparer),
+                latency_ms=tally.latency_percentiles(),
+            )
+

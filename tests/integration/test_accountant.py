@@ -30,6 +30,7 @@ from fishchips.kafka.inspect import end_offsets, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.roles.accountant import Accountant, entry_for
+from fishchips.roles.base import ShopContext
 from fishchips.scenarios import scenario
 from fishchips.shop import InvalidOrder, Menu, Order, OrderGenerator, new_order_id, new_run_id
 from fishchips.stores.books import BooksSummary, Entry, Figures, Position, Rejection, open_books
@@ -217,12 +218,12 @@ def test_the_books_match_the_topic_resume_where_they_say_and_a_replay_rebuilds_t
     try:
         assert floor.wait(idle_timeout=30), floor.failures()
     finally:
-        floor.stop()
+        floor.close()
     served_once = read_topic(kafka, topics.served)[0].value()
     serve(kafka, topics.served, [*BAD, served_once])  # bad input, and an order served a second time
 
     live = new_books()
-    with running(Accountant(kafka, topics, MENU, db=live)) as accountant:
+    with running(Accountant("accountant", ShopContext(kafka, topics, MENU), db=live)) as accountant:
         wait_for(lambda: (books_of(live).orders, books_of(live).rejected) == (40, len(BAD)), 60)
         group = topics.group(Accountant.group_role)
         ends = end_offsets(admin, [topics.served])[topics.served]
@@ -244,21 +245,21 @@ def test_the_books_match_the_topic_resume_where_they_say_and_a_replay_rebuilds_t
     rewind = [TopicPartition(topics.served, p, 0) for p in ends]
     admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, rewind)])[group].result()
     serve(kafka, topics.served, orders(5, seed=3))
-    with running(Accountant(kafka, topics, MENU, db=live)) as resumed:
+    with running(Accountant("accountant", ShopContext(kafka, topics, MENU), db=live)) as resumed:
         wait_for(lambda: books_of(live).orders == 45, 60)
     assert resumed.counters == {"booked": 5}  # a partition is read in order: a re-read would have met old orders first
     books = books_of(live)
     assert tally(kafka, topics.served).matches(books)
 
     # --from-beginning over the same books reads everything again and changes nothing
-    with running(Accountant(kafka, topics, MENU, db=live, from_beginning=True)) as again:
+    with running(Accountant("accountant", ShopContext(kafka, topics, MENU), db=live, from_beginning=True)) as again:
         wait_for(lambda: again.counters["duplicate"] == 46, 60)
     assert again.counters == {"duplicate": 46}
     assert books_of(live) == books
 
     # a replay into fresh books rebuilds exactly the same books from the log
     fresh = new_books()
-    with running(Accountant(kafka, topics, MENU, db=fresh, from_beginning=True)):
+    with running(Accountant("accountant", ShopContext(kafka, topics, MENU), db=fresh, from_beginning=True)):
         wait_for(lambda: books_of(fresh).orders == 45, 60)
     assert books_of(fresh) == books
 

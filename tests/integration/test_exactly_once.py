@@ -24,7 +24,7 @@ def test_every_demo_is_exact_with_transactions(kafka: ConnectionSettings, prefix
     try:
         assert floor.wait(idle_timeout=30), floor.failures()
     finally:
-        floor.stop()
+        floor.close()
     summary = floor.summary()
     assert (summary.taken, summary.served, summary.missing, summary.duplicates) == (60, 60, 0, 0)
     assert summary.cooked > 0
@@ -44,8 +44,8 @@ def test_a_transactional_preparer_killed_mid_order_serves_nothing_twice(kafka: C
             ),
             30,
         )
-        served_before = floor.events["called"]
-        wait_for(lambda: floor.events["called"] > served_before + 20, 60)  # the visitor is serving now
+        served_before = floor.tally.called
+        wait_for(lambda: floor.tally.called > served_before + 20, 60)  # the visitor is serving now
         visitor.send_signal(signal.SIGKILL)  # most likely mid-transaction: it works inside one
         visitor.wait(10)
         assert floor.wait(idle_timeout=45), floor.failures()
@@ -53,7 +53,7 @@ def test_a_transactional_preparer_killed_mid_order_serves_nothing_twice(kafka: C
         if visitor.poll() is None:
             visitor.kill()
             visitor.wait(10)
-        floor.stop()
+        floor.close()
     summary = floor.summary()
     assert (summary.taken, summary.missing, summary.duplicates) == (150, 0, 0)
     # and straight from the topic, as a read_committed reader sees it

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType
+from tests.conftest import wait_for
 
 from fishchips.broker import certs
 from fishchips.broker.embedded import EmbeddedBroker, free_port
@@ -29,12 +30,13 @@ from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
-from fishchips.roles.base import Refused, Role
+from fishchips.roles.base import Refused, Role, ShopContext
 from fishchips.roles.board import Board
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets, Till
 from fishchips.shop import Menu, new_run_id
+from fishchips.tally import Tally
 
 pytestmark = pytest.mark.kafka
 
@@ -296,26 +298,28 @@ def test_a_wrong_password_is_one_line_within_10_s(with_sasl: Secured, prefix: st
 def test_every_role_does_its_work_with_its_own_user(with_sasl: Secured, shop: Topics) -> None:
     """The ACLs are enough: a till, a preparer, a cook and the board, each as its own user, serve every order."""
     menu = Menu.load()
-    board = Board(with_sasl.sasl("board"), shop, menu, topic=shop.served).start()
+    run_id = new_run_id()
+    tally = Tally(run_id)
+
+    def as_user(user: str) -> ShopContext:
+        return ShopContext(with_sasl.sasl(user), shop, menu, listener=tally.record)
+
+    board = Board("board", as_user("board"), topic=shop.served).start()
     roles: list[Role] = [
         board,
-        FoodPreparer("preparer-1", with_sasl.sasl("preparer"), shop, menu).start(),
-        Cook("cook-1", with_sasl.sasl("cook"), shop, menu).start(),
+        FoodPreparer("preparer-1", as_user("preparer")).start(),
+        Cook("cook-1", as_user("cook")).start(),
     ]
-    till = Till(
-        1, with_sasl.sasl("till"), shop, menu, tickets=Tickets(20), run_id=new_run_id(), partitions=3, orders_per_second=0, plaice_share=0.5
-    )
+    till = Till("till-1", as_user("till"), 1, Tickets(20), run_id, partitions=3, orders_per_second=0, plaice_share=0.5)
     roles.append(till.start())
     try:
-        deadline = time.monotonic() + 30
-        while len(board.ids) < 20 and time.monotonic() < deadline and not any(role.failure for role in roles):
-            time.sleep(0.05)
+        wait_for(lambda: tally.served >= 20 or any(role.failure for role in roles), 30)
     finally:
         for role in roles:
             role.stop()
     assert [role.failure for role in roles] == [None] * len(roles)
     assert till.counters["took"] == 20
-    assert len(board.ids) == 20 and set(board.ids.values()) == {1}
+    assert (tally.taken, tally.served, tally.twice) == (20, 20, 0)
     assert roles[2].counters["cooked"] > 0
 
 
@@ -323,7 +327,7 @@ def test_a_till_cannot_read_orders(with_sasl: Secured, shop: Topics) -> None:
     menu = Menu.load()
     as_till = with_sasl.sasl("till")
     began = time.monotonic()
-    preparer = run_role(FoodPreparer("preparer-1", as_till, shop, menu))
+    preparer = run_role(FoodPreparer("preparer-1", ShopContext(as_till, shop, menu)))
     assert isinstance(preparer.failure, Refused)
     assert str(preparer.failure).startswith(f"preparer-1 (user till) is not allowed to use the consumer group {shop.group('preparers')}")
 
@@ -339,7 +343,7 @@ def test_a_till_cannot_read_orders(with_sasl: Secured, shop: Topics) -> None:
         AclPermissionType.ALLOW,
     )
     admin.create_acls([group])[group].result()
-    preparer = run_role(FoodPreparer("preparer-2", as_till, shop, menu))
+    preparer = run_role(FoodPreparer("preparer-2", ShopContext(as_till, shop, menu)))
     assert isinstance(preparer.failure, Refused)
     assert str(preparer.failure).startswith(f"preparer-2 (user till) is not allowed to read topic {shop.orders}")
     assert "Topic authorization failed" in str(preparer.failure)
@@ -348,7 +352,7 @@ def test_a_till_cannot_read_orders(with_sasl: Secured, shop: Topics) -> None:
 
 @pytest.mark.parametrize("user", ["preparer", "accountant"])
 def test_a_preparer_and_the_accountant_cannot_write_orders(with_sasl: Secured, shop: Topics, user: str) -> None:
-    till = Till(1, with_sasl.sasl(user), shop, Menu.load(), tickets=Tickets(3), run_id=new_run_id(), partitions=3, orders_per_second=0)
+    till = Till("till-1", ShopContext(with_sasl.sasl(user), shop), 1, Tickets(3), new_run_id(), partitions=3, orders_per_second=0)
     run_role(till)
     assert isinstance(till.failure, Refused)
     assert str(till.failure).startswith(f"till-1 (user {user}) is not allowed to write to topic {shop.orders}: ")

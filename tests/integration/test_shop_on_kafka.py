@@ -25,7 +25,7 @@ def run_demo(kafka: ConnectionSettings, prefix: str, name: str, orders: int, spe
     try:
         assert floor.wait(idle_timeout=30), f"not all served: {floor.failures()}"
     finally:
-        floor.stop()
+        floor.close()
     return floor, floor.summary()
 
 
@@ -74,7 +74,7 @@ def lag_when_tills_finish(kafka: ConnectionSettings, prefix: str, name: str) -> 
         lag = floor.sample_lag()
         assert floor.wait(idle_timeout=30)
     finally:
-        floor.stop()
+        floor.close()
     assert floor.summary().ok
     return lag
 
@@ -101,7 +101,7 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
     try:
         wait_for(lambda: members(kafka, topics).get("visitor"), 30)  # it joined and holds partitions
         assert len(members(kafka, topics)["preparer-1"]) < 3  # so the first preparer gave some up
-        wait_for(lambda: floor.events["called"] > 40, 60)  # let it serve a while
+        wait_for(lambda: floor.tally.called > 40, 60)  # let it serve a while
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         wait_for(lambda: members(kafka, topics) == {"preparer-1": {0, 1, 2}}, 40)  # its partitions came back
@@ -110,7 +110,7 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(10)
-        floor.stop()
+        floor.close()
     summary = floor.summary()
     assert summary.taken == 200
     assert summary.missing == 0  # at-least-once: a kill may re-serve, never lose

@@ -36,7 +36,7 @@ def peak_rss_mb() -> float:
 
 
 def run_isolated(phase: Phase, *args: Any, on_progress: Report | None = None, stall_seconds: float = 120.0) -> dict[str, Any]:
-    """Run phase(*args, report=...) in a new process; its result gains `peak_rss_mb`."""
+    """Run phase(*args, report=...) in a new process; its result gains `peak_rss_mb` unless it has one."""
     log_file = next((h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None)
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
@@ -104,7 +104,7 @@ def main() -> None:
         logging.getLogger(__name__).exception("%s failed", phase.__name__)
         say(f"error {type(exc).__name__}: {exc}".replace("\n", " "))
     else:
-        say("result " + json.dumps({**result, "peak_rss_mb": peak_rss_mb()}))
+        say("result " + json.dumps({"peak_rss_mb": peak_rss_mb(), **result}))  # a phase with processes of its own reports their peak
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class Plan:
     def latency_orders(self) -> int:
         return max(1, min(self.orders, round(self.latency_rate * self.latency_seconds)))
 
-    def scenario(self, orders_per_second: float = 0.0) -> Scenario:
+    def scenario(self, orders_per_second: float = 0.0, preparers: int | None = None) -> Scenario:
         """The rush hour as a scenario: no preparation time, no plaice (so no cook), orders spread over every partition.
 
         orders_per_second is the whole shop's offer, shared by the tills; 0 means as fast as they can.
@@ -37,7 +37,7 @@ class Plan:
             "Rush hour",
             "How many orders per second the shop serves when nobody has to wait for the fryer.",
             tills=self.tills,
-            preparers=self.preparers,
+            preparers=preparers or self.preparers,
             cooks=0,
             partitions=self.partitions,
             keying=Keying.NONE,

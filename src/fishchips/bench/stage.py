@@ -8,7 +8,6 @@ their first served order to their last, whatever timestamps the writers set.
 """
 
 import json
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,12 +23,12 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import TIMEOUT, Topics, ensure_topics
-from fishchips.roles.base import ignore
+from fishchips.roles.base import ShopContext
 from fishchips.roles.till import Tickets, Till
-from fishchips.shop import Menu, new_run_id
+from fishchips.shop import new_run_id
+from fishchips.spawning import spawn
 
 REPORT_EVERY = 0.25
-SPAWN = multiprocessing.get_context("spawn")  # a clean interpreter per worker, never a fork of a process with threads
 Worker = Callable[..., None]  # worker(settings, topics, name, done, results): serves until `done` is set
 
 
@@ -52,15 +51,14 @@ def fill(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[str, 
     """The tills write plan.orders orders to the stage's orders topic, as fast as they can."""
     topics = stage_topics(plan)
     ensure_topics(clients.admin(settings), {topics.orders: plan.partitions})
-    tickets, run_id, menu = Tickets(plan.orders), new_run_id(), Menu.load()
+    tickets, run_id = Tickets(plan.orders), new_run_id()
     scenario = plan.scenario()
+    context = ShopContext(settings, topics, wanted=frozenset())  # nobody listens: the tills build no events
     tills = [
         Till(
-            n,
-            settings,
-            topics,
-            menu,
-            ignore,
+            f"till-{n}",
+            context,
+            number=n,
             tickets=tickets,
             run_id=run_id,
             keying=scenario.keying,
@@ -90,9 +88,10 @@ def run_stage(settings: ConnectionSettings, plan: Plan, name: str, worker: Worke
     admin = clients.admin(settings)
     appended = {"message.timestamp.type": "LogAppendTime"}
     create(admin, [NewTopic(own.served, plan.partitions, 1, config=appended), NewTopic(own.dead_letters, 1, 1)])
-    results, done = SPAWN.Queue(), SPAWN.Event()
+    processes = spawn()
+    results, done = processes.Queue(), processes.Event()
     workers = [
-        SPAWN.Process(target=worker, args=(settings, StageTopics(own.prefix, source=topics.orders), f"{name}-{n}", done, results))
+        processes.Process(target=worker, args=(settings, StageTopics(own.prefix, source=topics.orders), f"{name}-{n}", done, results))
         for n in range(1, plan.preparers + 1)
     ]
     for process in workers:

@@ -14,6 +14,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.roles.accountant import Accountant
+from fishchips.roles.base import ShopContext
 from fishchips.shop import Menu, format_pence
 from fishchips.stores.books import BooksSummary, Figures, open_books
 
@@ -43,7 +44,7 @@ def accounts(
     topics = Topics(prefix)
     with connected(settings) as cluster:
         ensure_topics(clients.admin(cluster), topics.partitions(partitions))
-        role = Accountant(cluster, topics, Menu.load(), printer(), db=db_url, from_beginning=from_beginning)
+        role = Accountant("accountant", ShopContext(cluster, topics, listener=printer()), db=db_url, from_beginning=from_beginning)
         with until_interrupted() as interrupted:
             role.start()
             while role.running and not interrupted.is_set() and not (until_idle and role.idle_for() >= until_idle):

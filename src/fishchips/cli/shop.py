@@ -13,32 +13,27 @@ from rich.table import Table
 
 from fishchips.cli.console import BrokerProgress, console, figures_table, out
 from fishchips.cli.options import connection_options
+from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
-from fishchips.roles.base import Role, ShopEvent
-from fishchips.roles.board import Board
-from fishchips.roles.cook import Cook
-from fishchips.roles.preparer import FoodPreparer
-from fishchips.roles.till import Tickets, Till
+from fishchips.roles.base import Role, ShopContext
+from fishchips.roles.till import Tickets
+from fishchips.runtime import RoleSpec
 from fishchips.scenarios import SCENARIOS, Keying, scenario
 from fishchips.shop import Menu, new_run_id
+from fishchips.waiting import until
 
 VERBS = {
-    "took": "took",
-    "served": "served",
-    "to-cook": "sent to the cook",
-    "cooked": "cooked",
-    "called": "called",
-    "seen": "read",
-    "assigned": "now holds",
-    "revoked": "gave up",
-    "dead-letter": "set aside",
-    "failed": "failed",
-    "stopped": "stopped",
+    Kind.TO_COOK: "sent to the cook",
+    Kind.SEEN: "read",
+    Kind.ASSIGNED: "now holds",
+    Kind.REVOKED: "gave up",
+    Kind.LOST: "lost",
+    Kind.DEAD_LETTER: "set aside",
 }
 
 
@@ -46,10 +41,10 @@ def event_line(event: ShopEvent) -> str:
     """One event as one line: who, what, which order, where in Kafka."""
     what = event.order.describe() if event.order else event.detail
     where = f"  [dim]{event.where()}[/]" if event.topic else ""
-    return f"[bold]{event.role:<11}[/] {VERBS.get(event.kind, event.kind):<16} {what}{where}"
+    return f"[bold]{event.role:<11}[/] {VERBS.get(event.kind, str(event.kind)):<16} {what}{where}"
 
 
-def printer() -> Callable[[ShopEvent], None]:
+def printer() -> Listener:
     lock = threading.Lock()
 
     def show(event: ShopEvent) -> None:
@@ -118,6 +113,7 @@ def summary_table(summary: Summary) -> Table:
 @click.option(
     "--exactly-once/--at-least-once", default=True, show_default=True, help="Preparers and cooks use Kafka transactions, or commit after the work."
 )
+@click.option("--processes", is_flag=True, help="Run every role in a process of its own (rush hour), not a thread of this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as one JSON object.")
 @prefix_option
 @connection_options
@@ -133,31 +129,31 @@ def run(
     keying: str | None,
     resume: bool,
     exactly_once: bool,
+    processes: bool,
     as_json: bool,
     prefix: str,
 ) -> None:
     """Run a demo headless, print every event, and check that every order was served exactly once."""
     chosen = scenario(scenario_name).override(tills, preparers, partitions, Keying(keying) if keying else None)
     with connected(settings) as cluster:
-        listener = (lambda event: None) if as_json else printer()
         floor = ShopFloor(
             chosen,
             cluster,
             Topics(prefix),
-            listener=listener,
+            listener=ignore if as_json else printer(),
             speed=speed,
             orders=orders,
             seed=seed,
             exactly_once=exactly_once,
             resume=resume,
+            processes=processes,
         )
         with until_interrupted() as interrupted:
             floor.start()
             waiter = threading.Thread(target=floor.wait, daemon=True)
             waiter.start()
-            while waiter.is_alive() and not interrupted.is_set():
-                waiter.join(0.2)
-            floor.stop()
+            until(lambda: not waiter.is_alive() or interrupted.is_set(), timeout=float("inf"), every=0.2)
+            floor.close()
     summary = floor.summary()
     if as_json:
         out.print_json(json.dumps({**asdict(summary), "ok": summary.ok, "orders_per_second": round(summary.orders_per_second, 1)}))
@@ -169,13 +165,14 @@ def run(
         raise SystemExit(1)
 
 
-def run_role(role: Role, topics: Topics, settings: ConnectionSettings, partitions: int) -> None:
+def run_role(kind: RoleKind, name: str, settings: ConnectionSettings, topics: Topics, partitions: int, **options: object) -> None:
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
     ensure_shop_topics(clients.admin(settings), topics, partitions)
+    exactly_once = bool(options.pop("exactly_once", True))
+    role: Role = RoleSpec(kind, name, options).build(ShopContext(settings, topics, Menu.load(), exactly_once, printer()))
     with until_interrupted() as interrupted:
         role.start()
-        while role.running and not interrupted.is_set():
-            interrupted.wait(0.2)
+        until(lambda: not role.running or interrupted.is_set(), timeout=float("inf"), every=0.2)
         role.stop()
     console.print(f"{role.name}: " + ", ".join(f"{kind} {n}" for kind, n in sorted(role.counters.items())) or "nothing done")
     if role.failure is not None:
@@ -217,22 +214,22 @@ def till(
     speed: float,
 ) -> None:
     """Run one till: take orders and produce them to the orders topic."""
-    topics = Topics(prefix)
     with connected(settings) as cluster:
-        role = Till(
-            number,
+        run_role(
+            RoleKind.TILL,
+            f"till-{number}",
             cluster,
-            topics,
-            Menu.load(),
-            printer(),
+            Topics(prefix),
+            partitions,
+            number=number,
             tickets=Tickets(orders),
             run_id=new_run_id(),
             keying=Keying(keying),
             partitions=partitions,
-            orders_per_second=rate * speed,
+            orders_per_second=rate,
             plaice_share=plaice_share,
+            speed=speed,
         )
-        run_role(role, topics, cluster, partitions)
 
 
 @click.command()
@@ -241,18 +238,9 @@ def till(
 @with_role_options
 def preparer(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
     """Run one food preparer: join the group on orders, serve, send plaice to the cook."""
-    topics = Topics(prefix)
     with connected(settings) as cluster:
-        role = FoodPreparer(
-            name or f"preparer-{os.getpid()}",
-            cluster,
-            topics,
-            Menu.load(),
-            printer(),
-            prepare_seconds=0.4 / speed,
-            exactly_once=exactly_once,
-        )
-        run_role(role, topics, cluster, partitions)
+        name = name or f"preparer-{os.getpid()}"
+        run_role(RoleKind.PREPARER, name, cluster, Topics(prefix), partitions, work_seconds=0.4, speed=speed, exactly_once=exactly_once)
 
 
 @click.command()
@@ -261,12 +249,9 @@ def preparer(settings: ConnectionSettings, name: str | None, exactly_once: bool,
 @with_role_options
 def cook(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
     """Run the cook: consume the cook topic and send orders back marked ready."""
-    topics = Topics(prefix)
     with connected(settings) as cluster:
-        role = Cook(
-            name or f"cook-{os.getpid()}", cluster, topics, Menu.load(), printer(), cook_seconds=1.0 / speed, exactly_once=exactly_once
-        )
-        run_role(role, topics, cluster, partitions)
+        name = name or f"cook-{os.getpid()}"
+        run_role(RoleKind.COOK, name, cluster, Topics(prefix), partitions, work_seconds=1.0, speed=speed, exactly_once=exactly_once)
 
 
 @click.command()
@@ -277,8 +262,7 @@ def board(settings: ConnectionSettings, from_beginning: bool, prefix: str, parti
     topics = Topics(prefix)
     with connected(settings) as cluster:
         start = None if from_beginning else end_offsets(clients.admin(cluster), [topics.served]).get(topics.served, {})
-        role = Board(cluster, topics, Menu.load(), printer(), topic=topics.served, start=start)
-        run_role(role, topics, cluster, partitions)
+        run_role(RoleKind.BOARD, "board", cluster, topics, partitions, topic=topics.served, start=start, speed=speed)
 
 
 SHOP_COMMANDS = [run, till, preparer, cook, board]

@@ -15,8 +15,9 @@ from functools import partial
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.roles.base import Role, dead_letter
+from fishchips.roles.base import Role, ShopContext, dead_letter
 from fishchips.shop import InvalidOrder, Menu, Order, item_counts
 from fishchips.stores.books import Books, Entry, Position, Rejection, open_books
 
@@ -56,10 +57,13 @@ def hour_of(placed_at: float) -> str:
 class Accountant(Role):
     """Books every served order once; sets aside (and notes) what is not an order, and carries on."""
 
+    kind = RoleKind.ACCOUNTANT
     group_role = "accountant"
 
-    def __init__(self, *args: object, db: str | None = None, from_beginning: bool = False, batch: int = 500, **kwargs: object) -> None:
-        super().__init__("accountant", *args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, name: str, context: ShopContext, db: str | None = None, from_beginning: bool = False, batch: int = 500, speed: float = 1.0
+    ) -> None:
+        super().__init__(name, context, speed)
         self.db = db  # a URL or path for open_books; None: the default file in the data dir
         self.from_beginning = from_beginning  # read every partition from its first event once, whatever the books say
         self.batch = batch
@@ -90,7 +94,7 @@ class Accountant(Role):
 
     def _book(self, messages: list[Message], books: Books, consumer: Consumer, producer: Producer) -> None:
         """One transaction: the batch's orders, its rejections and the offsets after it, or none of them."""
-        done: list[tuple[str, Order | None, Message, str]] = []
+        done: list[tuple[Kind, Order | None, Message, str]] = []
         failed: list[KafkaError] = []
         next_offsets: dict[tuple[str, int], int] = {}
         with books.transaction():
@@ -110,10 +114,10 @@ class Accountant(Role):
                             headers=list(aside.headers),
                             on_delivery=lambda error, _: failed.append(error) if error else None,
                         )
-                        done.append(("dead-letter", None, message, bad.reason))
+                        done.append((Kind.DEAD_LETTER, None, message, bad.reason))
                     continue
                 booked = books.book(entry)  # False: served before, already in the books
-                done.append(("booked" if booked else "duplicate", order, message, ""))
+                done.append((Kind.BOOKED if booked else Kind.DUPLICATE, order, message, ""))
             for (topic, partition), offset in next_offsets.items():
                 books.advance(topic, partition, offset)
             # the dead letters are written before the books commit: a crash now sets one aside twice, never loses it
@@ -145,9 +149,9 @@ class Accountant(Role):
         consumer.assign(partitions)
         self.assignment = sorted(tp.partition for tp in partitions)
         starts = ", ".join(f"{tp.topic}[{tp.partition}]@{'first' if tp.offset == OFFSET_BEGINNING else tp.offset}" for tp in partitions)
-        self.emit("assigned", detail=starts or "nothing")
+        self.emit(Kind.ASSIGNED, detail=starts or "nothing", partitions=tuple(self.assignment))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assignment = []
         self.idle_since = None
-        self.emit("revoked", detail=", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing")
+        self.emit(Kind.REVOKED, detail=", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing")

@@ -1,51 +1,48 @@
-"""What every role shares: a thread of its own, counters, events for whoever watches,
+"""What every role shares: a thread of its own, counters, typed events for whoever listens,
 and for consuming roles the read-work-write-commit loop.
 
 Each role runs its Kafka client in its own thread: confluent-kafka's calls block, so a
 thread per actor keeps them off the Textual event loop and lets roles stop one by one.
+The same role runs in a process of its own through fishchips.runtime, unchanged.
 """
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Self
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Self
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from fishchips.errors import FishchipsError
+from fishchips.events import ALL_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.shop import InvalidOrder, Menu, Order
+from fishchips.waiting import retrying
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)  # slots: no dict per event, so the floor's record of every order stays small for the GC
-class ShopEvent:
-    """Something a role did, with where it happened in Kafka."""
+@dataclass(frozen=True)
+class ShopContext:
+    """What every role of one shop shares: where Kafka is, the shop's topics and menu, the guarantee,
+    and who listens to its events (and which kinds they want).
 
-    role: str
-    kind: str  # took, served, to-cook, cooked, assigned, revoked, dead-letter, seen, stopped, failed
-    order: Order | None = None
-    topic: str | None = None
-    partition: int | None = None
-    offset: int | None = None
-    detail: str = ""
-    at: float = field(default_factory=time.time)
+    It crosses into a role's own process as it is, less the listener, which is that process's own.
+    """
 
-    def where(self) -> str:
-        return f"{self.topic}[{self.partition}]@{self.offset}" if self.topic is not None else ""
+    settings: ConnectionSettings
+    topics: Topics = field(default_factory=Topics)
+    menu: Menu = field(default_factory=Menu.load)
+    exactly_once: bool = True  # see docs/design.md: the same throughput, and nothing served twice after a crash
+    listener: Listener = ignore
+    wanted: frozenset[Kind] = ALL_KINDS
 
-
-Listener = Callable[[ShopEvent], None]
-
-
-def ignore(event: ShopEvent) -> None:
-    """The listener of a role nobody watches."""
+    def heard_by(self, listener: Listener, wanted: frozenset[Kind] | None = None) -> "ShopContext":
+        return replace(self, listener=listener, wanted=self.wanted if wanted is None else wanted)
 
 
 class Refused(FishchipsError):
@@ -55,44 +52,71 @@ class Refused(FishchipsError):
 class Role:
     """An actor with its own thread: start() it, stop() it, read its counters."""
 
-    def __init__(self, name: str, settings: ConnectionSettings, topics: Topics, menu: Menu, listener: Listener = ignore) -> None:
+    kind: ClassVar[RoleKind]
+
+    def __init__(self, name: str, context: ShopContext, speed: float = 1.0) -> None:
         self.name = name
-        self.settings = settings
-        self.topics = topics
-        self.menu = menu
-        self.listener = listener
+        self.context = context
+        self.settings = context.settings
+        self.topics = context.topics
+        self.menu = context.menu
+        self.speed = speed
         self.counters: Counter[str] = Counter()
         self.failure: BaseException | None = None
+        self.paused = threading.Event()  # set: the role holds its partitions but takes no new work
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
-    def emit(self, kind: str, order: Order | None = None, message: Message | None = None, detail: str = "") -> None:
-        if self.listener is ignore:  # nobody watches: at rush hour, building the event is most of its cost
+    def emit(
+        self,
+        kind: Kind,
+        order: Order | None = None,
+        message: Message | None = None,
+        detail: str = "",
+        partitions: tuple[int, ...] = (),
+        at: float | None = None,
+    ) -> None:
+        if kind not in self.context.wanted:  # nobody wants it: at rush hour, building the event is most of its cost
             return
-        if message is None:
-            self.listener(ShopEvent(self.name, kind, order, detail=detail))
-        else:
-            self.listener(ShopEvent(self.name, kind, order, message.topic(), message.partition(), message.offset(), detail))
+        where = (message.topic(), message.partition(), message.offset()) if message is not None else (None, None, None)
+        moment = {} if at is None else {"at": at}
+        self.context.listener(ShopEvent(self.name, self.kind, kind, order, *where, detail, partitions, **moment))
 
     def start(self) -> Self:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the role to finish its current work, leave its group and close; do not wait for it."""
+        self._stopping.set()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the role to finish its current work, leave its group and close."""
-        self._stopping.set()
+        self.request_stop()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
+
+    def set_speed(self, speed: float) -> None:
+        """Times the demo pace: a till takes orders faster, a preparer works faster."""
+        self.speed = speed
+
+    def set_paused(self, paused: bool) -> None:
+        if paused != self.paused.is_set():
+            (self.paused.set if paused else self.paused.clear)()
+            self.emit(Kind.PAUSED if paused else Kind.RESUMED)
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def pause(self, seconds: float) -> bool:
+    def rest(self, seconds: float) -> bool:
         """Wait as if working; True if asked to stop meanwhile."""
         return self._stopping.wait(seconds) if seconds > 0 else self._stopping.is_set()
 
@@ -113,9 +137,9 @@ class Role:
         except Exception as exc:  # a role's failure is reported, not lost in a thread
             log.exception("%s failed", self.name)
             self.failure = exc
-            self.emit("failed", detail=str(exc))
+            self.emit(Kind.FAILED, detail=str(exc))
         else:
-            self.emit("stopped")
+            self.emit(Kind.STOPPED)
 
     def run(self) -> None:
         raise NotImplementedError
@@ -129,7 +153,7 @@ class Output:
     value: bytes
     key: bytes | None
     headers: Sequence[tuple[str, bytes]] = ()
-    kind: str = ""  # what the role says it did, e.g. "served"
+    kind: Kind | None = None  # what the role says it did, e.g. Kind.SERVED
     order: Order | None = None
     partition: int | None = None  # None: chosen by the key
 
@@ -143,7 +167,7 @@ def dead_letter(topics: Topics, role: str, message: Message, reason: str) -> Out
         ("source.offset", str(message.offset()).encode()),
         ("role", role.encode()),
     ]
-    return Output(topics.dead_letters, message.value() or b"", message.key(), headers, kind="dead-letter")
+    return Output(topics.dead_letters, message.value() or b"", message.key(), headers, kind=Kind.DEAD_LETTER)
 
 
 class ConsumingRole(Role):
@@ -156,14 +180,17 @@ class ConsumingRole(Role):
     """
 
     group_role = ""  # the consumer group, under the topics' prefix
-    work_seconds = 0.0  # time taken per order, to show a consumer that cannot keep up
 
-    def __init__(self, *args: object, exactly_once: bool = False, batch: int = 500, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.exactly_once = exactly_once
+    def __init__(self, name: str, context: ShopContext, work_seconds: float = 0.0, speed: float = 1.0, batch: int = 500) -> None:
+        super().__init__(name, context, speed)
+        self.exactly_once = context.exactly_once
+        self.base_work_seconds = work_seconds  # per order, at the demo's pace: shows a consumer that cannot keep up
         self.batch = batch
-        self.paused = threading.Event()  # set: the role holds its partitions but takes no new work
-        self.assignment: list[int] = []
+        self.held: set[int] = set()  # partitions of the first source topic this member holds
+
+    @property
+    def work_seconds(self) -> float:
+        return self.base_work_seconds / self.speed
 
     def source_topics(self) -> list[str]:
         raise NotImplementedError
@@ -179,7 +206,7 @@ class ConsumingRole(Role):
         producer = clients.producer(self.settings, **producer_settings)
         if self.exactly_once:
             producer.init_transactions(30)
-        consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
+        consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         try:
             while not self.stopping:
                 if self.paused.is_set():
@@ -238,7 +265,7 @@ class ConsumingRole(Role):
             if self.exactly_once:
                 _bounded(lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30), 60)
                 # a commit that timed out may have happened on the broker: the same call again is the one safe answer
-                _retrying(lambda: producer.commit_transaction(30))
+                retrying(lambda: producer.commit_transaction(30), RETRY_FOR)
             else:
                 if producer.flush(30) or failed:
                     reason = failed[0][0].str() if failed else "not acknowledged within 30 s"
@@ -252,7 +279,7 @@ class ConsumingRole(Role):
                 raise
             # a broker gone, a coordinator moving, our membership lost before the commit: undo the batch, read it again
             log.warning("%s: aborting the batch's transaction: %s", self.name, exc.args[0].str())
-            _retrying(lambda: producer.abort_transaction(30))
+            retrying(lambda: producer.abort_transaction(30), RETRY_FOR)
             _rewind(consumer, messages)
             return
         for message, output in done:
@@ -263,7 +290,7 @@ class ConsumingRole(Role):
     def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
         """Commit after the work; if the partitions moved meanwhile, their new owner does the batch again (at-least-once)."""
         try:
-            _retrying(lambda: consumer.commit(offsets=offsets, asynchronous=False))
+            retrying(lambda: consumer.commit(offsets=offsets, asynchronous=False), RETRY_FOR)
         except KafkaException as exc:
             if exc.args[0].code() not in MOVED:
                 raise
@@ -274,16 +301,22 @@ class ConsumingRole(Role):
             order = Order.from_json(message.value(), self.menu)
         except InvalidOrder as bad:
             return [dead_letter(self.topics, self.name, message, bad.reason)]
-        self.pause(self.work_seconds)  # when stopping, returns at once: the batch finishes and commits
+        self.rest(self.work_seconds)  # when stopping, returns at once: the batch finishes and commits
         return self.handle(order, message)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assignment = sorted(p.partition for p in partitions if p.topic == self.source_topics()[0])
-        self.emit("assigned", detail=_describe(partitions))
+        self._membership(Kind.ASSIGNED, partitions, self.held.union)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assignment = []
-        self.emit("revoked", detail=_describe(partitions))
+        self._membership(Kind.REVOKED, partitions, self.held.difference)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._membership(Kind.LOST, partitions, self.held.difference)
+
+    def _membership(self, kind: Kind, partitions: list[TopicPartition], change: Callable[[set[int]], set[int]]) -> None:
+        """A rebalance gave or took these partitions (all of them, or under a cooperative protocol only those that move)."""
+        self.held = change({p.partition for p in partitions if p.topic == self.source_topics()[0]})
+        self.emit(kind, detail=_describe(partitions), partitions=tuple(sorted(self.held)))
 
 
 def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
@@ -298,19 +331,6 @@ def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
 # what the group coordinator says when this member's partitions have been given to another
 MOVED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS, KafkaError._NO_OFFSET}
 RETRY_FOR = 120.0  # seconds a role waits out an unreachable broker before it gives up
-
-
-def _retrying(call: Callable[[], object]) -> None:
-    """Call again while Kafka says the error is worth retrying (a broker restarting, a coordinator moving)."""
-    deadline = time.monotonic() + RETRY_FOR
-    while True:
-        try:
-            call()
-            return
-        except KafkaException as exc:
-            if not exc.args[0].retriable() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 class Stuck(FishchipsError):

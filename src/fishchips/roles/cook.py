@@ -7,20 +7,18 @@ from collections.abc import Sequence
 
 from confluent_kafka import Message
 
+from fishchips.events import Kind, RoleKind
 from fishchips.roles.base import ConsumingRole, Output
 from fishchips.shop import Order, cook
 
 
 class Cook(ConsumingRole):
+    kind = RoleKind.COOK
     group_role = "cooks"
-
-    def __init__(self, name: str, *args: object, cook_seconds: float = 0.0, **kwargs: object) -> None:
-        super().__init__(name, *args, **kwargs)
-        self.work_seconds = cook_seconds
 
     def source_topics(self) -> list[str]:
         return [self.topics.cook]
 
     def handle(self, order: Order, message: Message) -> Sequence[Output]:
         cooked = cook(order)
-        return [Output(self.topics.orders, cooked.to_json(), message.key(), kind="cooked", order=cooked)]
+        return [Output(self.topics.orders, cooked.to_json(), message.key(), kind=Kind.COOKED, order=cooked)]

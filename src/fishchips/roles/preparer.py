@@ -10,23 +10,21 @@ from collections.abc import Sequence
 
 from confluent_kafka import Message
 
+from fishchips.events import Kind, RoleKind
 from fishchips.roles.base import ConsumingRole, Output
 from fishchips.shop import Action, Order, preparer_action
 
 
 class FoodPreparer(ConsumingRole):
+    kind = RoleKind.PREPARER
     group_role = "preparers"
-
-    def __init__(self, name: str, *args: object, prepare_seconds: float = 0.0, **kwargs: object) -> None:
-        super().__init__(name, *args, **kwargs)
-        self.work_seconds = prepare_seconds
 
     def source_topics(self) -> list[str]:
         return [self.topics.orders]
 
     def handle(self, order: Order, message: Message) -> Sequence[Output]:
         if preparer_action(order, self.menu) is Action.COOK:
-            return [Output(self.topics.cook, message.value(), message.key(), kind="to-cook", order=order)]
+            return [Output(self.topics.cook, message.value(), message.key(), kind=Kind.TO_COOK, order=order)]
         headers = [("preparer", self.name.encode())]
         # served mirrors orders partition by partition: the board's view lines up with the tills'
-        return [Output(self.topics.served, message.value(), message.key(), headers, kind="served", order=order, partition=message.partition())]
+        return [Output(self.topics.served, message.value(), message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition())]

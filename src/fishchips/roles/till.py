@@ -4,42 +4,50 @@ The producer is idempotent with acks=all (see kafka/clients.py): a till never lo
 order and never writes one twice, even when it has to retry.
 """
 
-import threading
 import time
 from collections.abc import Callable
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.roles.base import Refused, Role
+from fishchips.roles.base import Refused, Role, ShopContext
 from fishchips.scenarios import Keying
 from fishchips.shop import Order, OrderGenerator, new_order_id
+from fishchips.spawning import spawn
 
 RUSH_HOUR_POLL_EVERY = 500  # orders between delivery-report polls when the till goes as fast as it can
 
 
 class Tickets:
-    """Order numbers shared by the tills of one shop, up to an optional limit."""
+    """Order numbers shared by the tills of one shop, up to an optional limit.
+
+    The counter lives in shared memory, so tills in threads and tills in processes of their
+    own draw from the same roll (it crosses into a process as an argument of its start).
+    """
 
     def __init__(self, limit: int | None = None, first: int = 1) -> None:
-        self._next = first
+        self._next = spawn().Value("q", first)
         self._last = None if limit is None else first + limit - 1
-        self._lock = threading.Lock()
 
     def take(self) -> int | None:
         """The next number, or None once the limit is reached."""
-        with self._lock:
-            if self._last is not None and self._next > self._last:
+        with self._next.get_lock():
+            number = self._next.value
+            if self._last is not None and number > self._last:
                 return None
-            self._next += 1
-            return self._next - 1
+            self._next.value = number + 1
+            return number
 
 
 class Till(Role):
+    kind = RoleKind.TILL
+
     def __init__(
         self,
+        name: str,
+        context: ShopContext,
         number: int,
-        *args: object,
         tickets: Tickets,
         run_id: str,
         keying: Keying = Keying.TILL,
@@ -47,24 +55,24 @@ class Till(Role):
         orders_per_second: float = 1.0,
         seed: int | None = None,
         plaice_share: float = 0.0,
-        **kwargs: object,
+        speed: float = 1.0,
     ) -> None:
-        super().__init__(f"till-{number}", *args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(name, context, speed)
         self.number = number
         self.tickets = tickets
         self.run_id = run_id
         self.keying = keying
         self.partitions = partitions
-        self.orders_per_second = orders_per_second
+        self.base_orders_per_second = orders_per_second  # at the demo's pace; 0: as fast as it can
         self.generator = OrderGenerator(self.menu, None if seed is None else seed * 1000 + number, plaice_share)
         self.refused: Refused | None = None  # set by a delivery report: the till may not write orders
 
     def run(self) -> None:
         producer = clients.producer(self.settings, **{"client.id": self.name})
-        interval = 1 / self.orders_per_second if self.orders_per_second > 0 else 0.0
         next_at = time.monotonic()
         try:
             while not self.stopping and (number := self.tickets.take()) is not None:
+                interval = 1 / (self.base_orders_per_second * self.speed) if self.base_orders_per_second > 0 else 0.0
                 order = Order(number, self.number, self.generator.parts(), new_order_id(self.run_id, self.number, number), time.time())
                 self._produce(producer, order)
                 if interval or number % RUSH_HOUR_POLL_EVERY == 0:
@@ -73,7 +81,7 @@ class Till(Role):
                     raise self.refused
                 if interval:
                     next_at += interval
-                    self.pause(next_at - time.monotonic())
+                    self.rest(next_at - time.monotonic())
             producer.flush(30)
         except KafkaException as exc:
             raise self._explain(producer, exc.args[0]) from None
@@ -110,9 +118,9 @@ class Till(Role):
                 self.refused = self.refused or refusal  # one line for the role, not one per order behind it
             elif error is not None:
                 self.counters["failed"] += 1
-                self.emit("failed", order, detail=error.str())
+                self.emit(Kind.FAILED, order, detail=error.str())
             else:
                 self.counters["took"] += 1
-                self.emit("took", order, message)
+                self.emit(Kind.TOOK, order, message)
 
         return report

@@ -28,6 +28,10 @@ class Menu:
 
     items: Mapping[str, MenuItem]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as a plain dict (a read-only view cannot be), so a role in another process gets the same menu."""
+        return (_menu_of, (dict(self.items),))
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.items
 
@@ -44,6 +48,10 @@ class Menu:
             return cls(MappingProxyType(_items_from(table)))
         except (OSError, ValueError) as error:  # unreadable, not TOML, or not a menu
             raise MenuError(f"menu {source}: {error}") from error
+
+
+def _menu_of(items: dict[str, MenuItem]) -> Menu:
+    return Menu(MappingProxyType(items))
 
 
 def _items_from(table: dict[str, Any]) -> dict[str, MenuItem]:

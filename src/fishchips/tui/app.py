@@ -1,11 +1,13 @@
 """The live shop: a Textual app with a panel per role and Kafka's own view beside it.
 
-Roles run in their own threads (see roles/base.py) and post their events to the app;
+The app is a view of one ShopFloor: it calls the floor's controls and shows the floor's
+events, posted to the app from the roles' threads (or the floor's reader of a role's process).
 Kafka's view is read from the admin API once a second in a worker thread. Nothing
 blocking ever runs on the app's event loop, and every log line goes to the log file.
 """
 
 import asyncio
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -20,13 +22,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 
 from fishchips.errors import FishchipsError
+from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import ClusterView, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
-from fishchips.roles.base import ShopEvent
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
@@ -35,31 +37,40 @@ from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.tui.kafka_view import render
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-PANEL_KINDS = ("tills", "preparers", "cooks", "boards", "readers")  # panels are grouped in this order
+# each kind of role has its panels in one column section, in this order
+PANELS = {
+    RoleKind.TILL: "tills",
+    RoleKind.PREPARER: "preparers",
+    RoleKind.COOK: "cooks",
+    RoleKind.BOARD: "boards",
+    RoleKind.READER: "readers",
+    RoleKind.ACCOUNTANT: "readers",
+}
+MEMBERSHIP_WORDS = {Kind.ASSIGNED: "holds", Kind.REVOKED: "gave up", Kind.LOST: "lost"}
 
 
 def words(event: ShopEvent) -> Text | None:
     """An event in the talk's words, or None for events the panels do not show."""
     order = event.order
     if order is None:
-        if event.kind in ("assigned", "revoked"):
-            return Text(f"{'holds' if event.kind == 'assigned' else 'gave up'} {event.detail}", style="dim italic")
-        if event.kind == "failed":
+        if event.kind in MEMBERSHIP_WORDS:
+            return Text(f"{MEMBERSHIP_WORDS[event.kind]} {event.detail}", style="dim italic")
+        if event.kind is Kind.FAILED:
             return Text(f"failed: {event.detail}", style="bold red")
         return None
     parts = order.describe().split(": ", 1)[1]
     said = {
-        "took": f"Order {order.order}: {parts}",
-        "served": f"Order {order.order} ready",
-        "to-cook": f"COOK {order.order} {parts}",
-        "cooked": f"Cooked {order.order}: {parts}",
-        "called": f"Order {order.order}, please!",
-        "seen": f"Order {order.order}: {parts}",
-        "dead-letter": f"set aside {order.order}: {event.detail}",
+        Kind.TOOK: f"Order {order.order}: {parts}",
+        Kind.SERVED: f"Order {order.order} ready",
+        Kind.TO_COOK: f"COOK {order.order} {parts}",
+        Kind.COOKED: f"Cooked {order.order}: {parts}",
+        Kind.CALLED: f"Order {order.order}, please!",
+        Kind.SEEN: f"Order {order.order}: {parts}",
+        Kind.DEAD_LETTER: f"set aside {order.order}: {event.detail}",
     }.get(event.kind)
     if said is None:
         return None
-    style = {"to-cook": "yellow", "cooked": "yellow", "served": "green", "called": "bold green"}.get(event.kind, "")
+    style = {Kind.TO_COOK: "yellow", Kind.COOKED: "yellow", Kind.SERVED: "green", Kind.CALLED: "bold green"}.get(event.kind, "")
     return Text.assemble((said, style), (f" · p{event.partition}@{event.offset}", "dim"))
 
 
@@ -101,6 +112,7 @@ class Control:
 CONTROLS = (
     Control("t", "add_till", "Till", "Open another till: more orders per second"),
     Control("p", "add_preparer", "Prep+", "Add a food preparer to the group: watch the partitions re-route"),
+    Control("P", "add_preparer_process", "Prep+ process", "Add a food preparer as a process of its own: the same group, another process"),
     Control("s", "stop_preparer", "Prep-", "Stop the newest preparer: its partitions move to the others"),
     Control("l", "late_consumer", "Late", "Start a consumer that reads orders from the very first one"),
     Control("c", "toggle_cook", "Cook", "Pause or resume the cook"),
@@ -149,6 +161,8 @@ class ShopApp(App[None]):
         self.books = books  # where the accountant keeps the books (None: the default file)
         self.books_summary: BooksSummary | None = None
         self.floor: ShopFloor | None = None
+        self._opening = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
+        self._generation = 0  # every close_shop counts one: a worker that started before it must not open a floor
         self.kafka_view: ClusterView | None = None
         self.panels: dict[str, RichLog] = {}
 
@@ -157,8 +171,8 @@ class ShopApp(App[None]):
         yield Static(id="lesson")
         with Horizontal(id="body"):
             with VerticalScroll(id="shop"):
-                for kind in PANEL_KINDS:
-                    yield Vertical(id=kind, classes="kind")
+                for section in dict.fromkeys(PANELS.values()):
+                    yield Vertical(id=section, classes="kind")
             with VerticalScroll(id="kafka-pane"):
                 yield Static("Kafka's own view appears here once the shop is connected", id="kafka")
                 yield Static("accounts: the books appear here", id="accounts")
@@ -177,15 +191,20 @@ class ShopApp(App[None]):
     # opening and closing the shop (in threads: Kafka calls block) --------------------------------
     @work(thread=True, exclusive=True, group="shop")
     def open_shop(self) -> None:
+        """Connect and open a floor; if the shop was closed meanwhile (n, q), this worker starts nothing."""
+        generation = self._generation
         self.post_message(StatusChanged("connecting to Kafka…"))
         try:
             cluster = connect(self.settings, notice=lambda phase: self.post_message(StatusChanged(f"embedded broker: {phase}…")))
             floor = ShopFloor(
                 self.scenario, cluster.settings, self.topics, listener=lambda e: self.post_message(ShopEventPosted(e)), speed=self.speed
             )
-            self.settings = cluster.settings
-            self.floor = floor
-            floor.start()
+            with self._opening:
+                if generation != self._generation:
+                    return  # closed while connecting
+                self.settings = cluster.settings
+                self.floor = floor
+            floor.start()  # a close from now on closes this floor, which then starts nothing more
             floor.add_accountant(self.books)
         except FishchipsError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
@@ -193,36 +212,37 @@ class ShopApp(App[None]):
         self.post_message(StatusChanged(f"Kafka {cluster.settings.bootstrap_servers} · x{self.speed:g} · log {self.log_path}"))
 
     async def close_shop(self) -> None:
-        floor, self.floor = self.floor, None
+        with self._opening:
+            self._generation += 1
+            floor, self.floor = self.floor, None
         if floor is not None:
-            await asyncio.to_thread(floor.stop)
+            await asyncio.to_thread(floor.close)
 
     # what the roles and Kafka tell us ------------------------------------------------------------
     @on(ShopEventPosted)
     def show_event(self, message: ShopEventPosted) -> None:
         event = message.event
         said = words(event)
-        panel = self.panel(event.role) if said is not None else None
+        panel = self.panel(event) if said is not None else None
         if panel is None:
             return
         panel.write(said)
-        if event.kind in ("assigned", "revoked") and self.floor is not None:
-            role = next((r for r in self.floor.consuming_roles() if r.name == event.role), None)
-            if role is not None:
-                panel.border_subtitle = f"partitions {','.join(map(str, role.assignment)) or '-'}"
+        if event.kind in MEMBERSHIP_WORDS:
+            panel.border_subtitle = f"partitions {','.join(map(str, event.partitions)) or '-'}"
 
-    def panel(self, role: str) -> RichLog | None:
+    def panel(self, event: ShopEvent) -> RichLog | None:
         """The role's panel, made on its first event; None while the app is closing."""
-        if role not in self.panels:
-            kind = role.rsplit("-", 1)[0] + "s"
-            container = self.query_one(f"#{kind if kind in PANEL_KINDS else 'readers'}", Vertical)
+        if event.role not in self.panels:
+            section = PANELS[event.role_kind]
+            container = self.query_one(f"#{section}", Vertical)
             if not container.is_attached:
                 return None
-            log = RichLog(max_lines=200, classes=f"role {kind}", id=f"panel-{role}")
-            log.border_title = role
-            self.panels[role] = log
+            log = RichLog(max_lines=200, classes=f"role {section}", id=f"panel-{event.role}")
+            where = next((role.where for role in self.floor.roles() if role.name == event.role), "") if self.floor else ""
+            log.border_title = event.role + (f" ({where})" if where.startswith("process") else "")
+            self.panels[event.role] = log
             container.mount(log)
-        return self.panels[role]
+        return self.panels[event.role]
 
     @on(StatusChanged)
     def show_status(self, message: StatusChanged) -> None:
@@ -264,16 +284,21 @@ class ShopApp(App[None]):
         self.query_one("#accounts", Static).update(text)
 
     # the controls --------------------------------------------------------------------------------
-    def _in_thread(self, what: str) -> None:
-        """Run a floor action off the event loop (starting a client can block for a moment)."""
-        if self.floor is not None:
-            self.run_worker(lambda: getattr(self.floor, what)(), thread=True, group="controls")
+    def _in_thread(self, what: str, *args: object) -> None:
+        """Run a floor control off the event loop (starting a process takes a moment); the floor serialises them."""
+        floor = self.floor
+        if floor is not None:
+            self.run_worker(lambda: getattr(floor, what)(*args), thread=True, group="controls")
 
     def action_add_till(self) -> None:
         self._in_thread("add_till")
 
     def action_add_preparer(self) -> None:
         self._in_thread("add_preparer")
+
+    def action_add_preparer_process(self) -> None:
+        self.notify("a preparer in a process of its own joins the group: its panel says which process")
+        self._in_thread("add_preparer", True)
 
     def action_stop_preparer(self) -> None:
         self._in_thread("stop_preparer")
@@ -282,13 +307,11 @@ class ShopApp(App[None]):
         self._in_thread("start_late_consumer")
 
     def action_toggle_cook(self) -> None:
-        if self.floor is None or not self.floor.cooks:
+        pause = self.floor is not None and not self.floor.cooks_paused
+        if self.floor is None or not self.floor.pause_cooks(pause):
             self.notify("this scenario has no cook")
             return
-        pause = not self.floor.cooks[0].paused.is_set()
-        for cook in self.floor.cooks:
-            (cook.paused.set if pause else cook.paused.clear)()
-        self.notify("cook paused" if self.floor.cooks[0].paused.is_set() else "cook back at work")
+        self.notify("cook paused" if pause else "cook back at work")
 
     def _set_speed(self, step: int) -> None:
         index = min(max(SPEEDS.index(self.speed) + step if self.speed in SPEEDS else 1, 0), len(SPEEDS) - 1)

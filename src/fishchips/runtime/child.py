@@ -1,0 +1,88 @@
+"""The life of a role in a process of its own: build it, run it, obey the floor, send its events home.
+
+Events go back in batches (every BATCH_SECONDS), each with the role's counters, over a pipe.
+The process ignores Ctrl-C (the floor that started it decides when it stops) and stops
+cleanly on SIGTERM or when the floor's end of the control pipe closes, even if the floor died.
+"""
+
+import logging
+import signal
+import threading
+from collections import Counter
+from multiprocessing.connection import Connection
+
+import msgspec
+
+from fishchips.events import ShopEvent
+from fishchips.roles.base import Role, ShopContext
+from fishchips.runtime.specs import RoleSpec
+
+BATCH_SECONDS = 0.02  # how often a process sends its events: soon enough for a live view, few enough sends at rush hour
+
+Batch = tuple[list[ShopEvent], dict[str, int]]  # the events, and the role's counters after them
+encode = msgspec.msgpack.Encoder().encode
+decode = msgspec.msgpack.Decoder(Batch).decode
+
+
+def log_file() -> str | None:
+    """The file this process logs to, so a child can log to the same one."""
+    return next((h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None)
+
+
+def log_to(path: str | None) -> None:
+    root = logging.getLogger()
+    root.handlers[:] = [logging.FileHandler(path) if path else logging.NullHandler()]
+    root.setLevel(logging.INFO)
+
+
+class Outbox:
+    """Events gathered from the role's threads, sent as one batch at a time."""
+
+    def __init__(self, pipe: Connection, counters: Counter[str]) -> None:
+        self.pipe = pipe
+        self.counters = counters
+        self._events: list[ShopEvent] = []
+        self._lock = threading.Lock()
+
+    def add(self, event: ShopEvent) -> None:
+        with self._lock:
+            self._events.append(event)
+
+    def send(self) -> None:
+        with self._lock:
+            events, self._events = self._events, []
+        self.pipe.send_bytes(encode((events, self.counters)))
+
+
+def main(spec: RoleSpec, context: ShopContext, events: Connection, control: Connection, log_path: str | None) -> None:
+    """The process's entry point (multiprocessing, spawn)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    log_to(log_path)
+    outbox = Outbox(events, Counter())
+    role = spec.build(context.heard_by(outbox.add))
+    outbox.counters = role.counters
+    signal.signal(signal.SIGTERM, lambda *_: role.request_stop())
+    threading.Thread(target=_obey, args=(control, role), name="control", daemon=True).start()
+    role.start()
+    while role.running:
+        role.join(BATCH_SECONDS)
+        outbox.send()
+    outbox.send()
+    events.close()
+
+
+def _obey(control: Connection, role: Role) -> None:
+    """The floor's commands, until it says stop or goes away."""
+    while True:
+        try:
+            command, value = control.recv()
+        except (EOFError, OSError):
+            role.request_stop()
+            return
+        if command == "stop":
+            role.request_stop()
+        elif command == "speed":
+            role.set_speed(value)
+        elif command == "pause":
+            role.set_paused(value)
+

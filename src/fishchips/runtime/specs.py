@@ -1,0 +1,34 @@
+"""A role described as data: its kind, its name and its options, so it can be built here or in another process."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fishchips.events import RoleKind
+from fishchips.roles.accountant import Accountant
+from fishchips.roles.base import Role, ShopContext
+from fishchips.roles.board import Board, Reader
+from fishchips.roles.cook import Cook
+from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.till import Till
+
+ROLE_CLASSES: Mapping[RoleKind, type[Role]] = {
+    RoleKind.TILL: Till,
+    RoleKind.PREPARER: FoodPreparer,
+    RoleKind.COOK: Cook,
+    RoleKind.BOARD: Board,
+    RoleKind.READER: Reader,
+    RoleKind.ACCOUNTANT: Accountant,
+}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """Everything needed to build one role except the shop's context; picklable (a Tickets roll travels with a till)."""
+
+    kind: RoleKind
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)  # the role class's keyword arguments
+
+    def build(self, context: ShopContext) -> Role:
+        return ROLE_CLASSES[self.kind](self.name, context, **self.options)

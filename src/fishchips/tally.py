@@ -1,0 +1,88 @@
+"""The floor's tally: orders taken and served by this shop, counted as they happen.
+
+A shop open all day must not grow: the tally keeps counters, and one entry per order only
+while that order is in flight (taken and not yet called, or called before its till heard back).
+"""
+
+import statistics
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+
+from fishchips.events import Kind, ShopEvent
+
+
+@dataclass
+class Tally:
+    """Counts this run's orders (their ids start with the run id); others' orders are only counted as such."""
+
+    run_id: str
+    taken: int = 0
+    called: int = 0  # every call of one of this run's orders, twice-served ones twice
+    others: int = 0  # orders of earlier runs called meanwhile (--resume)
+    cooked: int = 0
+    dead_letters: int = 0
+    taken_by_till: Counter[str] = field(default_factory=Counter)
+    taken_by_partition: Counter[int] = field(default_factory=Counter)
+    served_by_preparer: Counter[str] = field(default_factory=Counter)
+    latencies_ms: array = field(default_factory=lambda: array("d"))  # 8 bytes an order, no object
+    _open: dict[str, int] = field(default_factory=dict)  # id -> taken minus called, kept only while not 0
+
+    def record(self, event: ShopEvent) -> None:
+        order = event.order
+        if event.kind is Kind.COOKED:
+            self.cooked += 1
+        elif event.kind is Kind.DEAD_LETTER:
+            self.dead_letters += 1
+        if order is None or event.kind not in (Kind.TOOK, Kind.CALLED):
+            return
+        if not order.id.startswith(self.run_id):
+            self.others += event.kind is Kind.CALLED
+            return
+        if event.kind is Kind.TOOK:
+            self.taken += 1
+            self.taken_by_till[event.role] += 1
+            if event.partition is not None:
+                self.taken_by_partition[event.partition] += 1
+            self._move(order.id, +1)
+        else:
+            self.called += 1
+            self.served_by_preparer[event.detail] += 1
+            self.latencies_ms.append(max(0.0, (event.at - order.placed_at) * 1000))
+            self._move(order.id, -1)
+
+    def _move(self, order_id: str, step: int) -> None:
+        count = self._open.get(order_id, 0) + step
+        if count:
+            self._open[order_id] = count
+        else:
+            del self._open[order_id]
+
+    @property
+    def outstanding(self) -> int:
+        """Taken and not yet called."""
+        return sum(count for count in self._open.values() if count > 0)
+
+    @property
+    def twice(self) -> int:
+        """Calls beyond the first (once every till has heard back about its orders)."""
+        return sum(-count for count in self._open.values() if count < 0)
+
+    @property
+    def served(self) -> int:
+        """Distinct orders of this run called at least once."""
+        return self.called - self.twice
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._open)
+
+    def latency_percentiles(self, skip: int = 0) -> dict[str, float]:
+        return percentiles(self.latencies_ms[skip:].tolist())
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if len(values) < 2:
+        return {"p50": values[0], "p95": values[0], "p99": values[0]} if values else {}
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "p99": round(cuts[98], 1)}

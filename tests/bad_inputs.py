@@ -1,6 +1,7 @@
 """A corpus of events no role can use, each written straight onto a topic as raw bytes.
 
 Every one must end in the dead-letter topic with a reason, and nothing may crash.
+REASONS is the reason `Order.from_json` gives for each: a reader of the dead letters relies on these words.
 """
 
 import json
@@ -32,6 +33,7 @@ CORPUS: dict[str, tuple[bytes | None, bytes | None]] = {
     "order as text": (b"1", with_(order="271")),
     "order as bool": (b"1", with_(order=True)),
     "negative order": (b"1", with_(order=-5)),
+    "order too big for the books": (b"1", with_(order=10**400)),
     "till zero": (b"1", with_(till=0)),
     "absurd till type": (b"1", with_(till=[1])),
     "no parts": (b"1", with_(parts=[])),
@@ -48,4 +50,38 @@ CORPUS: dict[str, tuple[bytes | None, bytes | None]] = {
     "placed_at infinite": (b"1", b'{"order":1,"till":1,"parts":[["cod"]],"ready":false,"id":"x","placed_at":Infinity}'),
     "deeply nested": (b"1", b"[" * 100_000 + b"]" * 100_000),
     "huge message": (b"1", with_(note="x" * 200_000)),
+}
+
+REASONS: dict[str, str] = {
+    "not json": "value: not JSON (Expecting value: line 1 column 1 (char 0))",
+    "truncated json": "value: not JSON (Expecting value: line 1 column 98 (char 97))",
+    "json array": "value: expected a JSON object, got array",
+    "json string": "value: expected a JSON object, got string",
+    "json null": "value: expected a JSON object, got null",
+    "empty value": "value: missing or empty",
+    "key with no value": "value: missing or empty",
+    "invalid utf-8": "value: not valid UTF-8 (byte 21)",
+    "missing order": "order: missing",
+    "missing parts": "parts: missing",
+    "missing id": "id: missing",
+    "order as text": "order: expected an integer, got string",
+    "order as bool": "order: expected an integer, got boolean",
+    "negative order": "order: must be at least 0, got -5",
+    "order too big for the books": "order: must be at most 2147483647, got a number of 401 digits",
+    "till zero": "till: must be at least 1, got 0",
+    "absurd till type": "till: expected an integer, got array",
+    "no parts": "parts: must have 1 to 20 parts, got 0",
+    "empty part": "parts[0]: must have 1 to 6 items, got 0",
+    "unknown item": "parts[0][0]: unknown item 'haddock'",
+    "item not text": "parts[0][0]: expected a string, got number",
+    "parts not a list": "parts: expected an array, got string",
+    "too many parts": "parts: must have 1 to 20 parts, got 21",
+    "absurd quantity": "parts[0]: must have 1 to 6 items, got 500",
+    "ready as text": "ready: expected true or false, got string",
+    "empty id": "id: must be 1 to 200 characters, got 0",
+    "huge id": "id: must be 1 to 200 characters, got 5000",
+    "placed_at not a number": "placed_at: expected a number, got string",
+    "placed_at infinite": "placed_at: not a finite number",
+    "deeply nested": "value: too big (200000 bytes > 65536)",
+    "huge message": "value: too big (200114 bytes > 65536)",
 }

@@ -1,7 +1,6 @@
 """The shop without Kafka: the talk's examples, plus properties for the edges."""
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -9,8 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from fishchips.shop import (
+    MAX_NUMBER,
     Action,
     InvalidOrder,
     Menu,
@@ -41,8 +42,8 @@ menu_items = st.sampled_from(sorted(MENU.items))
 some_parts = st.lists(st.lists(menu_items, min_size=1, max_size=6).map(tuple), min_size=1, max_size=20)
 some_orders = st.builds(
     Order,
-    order=st.integers(min_value=0),
-    till=st.integers(min_value=1),
+    order=st.integers(min_value=0, max_value=MAX_NUMBER),
+    till=st.integers(min_value=1, max_value=MAX_NUMBER),
     parts=some_parts.map(tuple),
     id=st.text(min_size=1, max_size=200),
     placed_at=st.floats(allow_nan=False, allow_infinity=False),

@@ -18,13 +18,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
 from fishchips.roles.base import Role, ShopContext, dead_letter
-from fishchips.shop import InvalidOrder, Menu, Order, item_counts
+from fishchips.shop import MAX_NUMBER, InvalidOrder, Menu, Order, item_counts
 from fishchips.stores.books import Books, Entry, Position, Rejection, open_books
 
 log = logging.getLogger(__name__)
-
-
-MAX_NUMBER = 2**31 - 1  # the books' INTEGER columns (32-bit in PostgreSQL)
 
 
 def entry_for(order: Order, menu: Menu, where: Position) -> Entry:
@@ -33,7 +30,7 @@ def entry_for(order: Order, menu: Menu, where: Position) -> Entry:
     A valid order the database could not hold is refused here (InvalidOrder), so it is set aside
     like any bad input instead of failing the batch again and again.
     """
-    for name, number in (("order", order.order), ("till", order.till)):
+    for name, number in (("order", order.order), ("till", order.till)):  # the wire refuses these too; an Order made in code may not
         if number > MAX_NUMBER:
             raise InvalidOrder(f"{name}: too big for the books (more than {MAX_NUMBER})")
     if "\x00" in order.id:

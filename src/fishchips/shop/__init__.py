@@ -3,6 +3,7 @@
 from fishchips.shop.generator import OrderGenerator
 from fishchips.shop.menu import Menu, MenuError, MenuItem, format_pence
 from fishchips.shop.order import (
+    MAX_NUMBER,
     InvalidOrder,
     Order,
     Part,
@@ -13,6 +14,7 @@ from fishchips.shop.order import (
 from fishchips.shop.rules import Action, cook, item_counts, preparer_action
 
 __all__ = [
+    "MAX_NUMBER",
     "Action",
     "InvalidOrder",
     "Menu",

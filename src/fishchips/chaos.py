@@ -1,15 +1,14 @@
 """Chaos: run the shop as separate processes while killing them (-9) and restarting brokers,
 then prove with the independent ledger that nothing was lost and nothing served twice.
 
-Every role runs as its own `fishchips` process with transactions on, exactly as a user
-would start them in terminals; the harness only kills, restarts and finally checks.
+The shop is a ShopFloor whose every role runs in a process of its own with transactions on
+(the same mechanism as `fishchips run --processes`); the harness only kills, restarts and
+finally checks.
 """
 
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,47 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fishchips.broker.embedded import EmbeddedBroker
-from fishchips.kafka import clients
+from fishchips.events import RoleKind
+from fishchips.floor import ShopFloor
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.kafka.topics import Topics
 from fishchips.ledger import Ledger, check
+from fishchips.scenarios import Keying, Scenario
 from fishchips.stores.books import open_books
+from fishchips.waiting import until
 
 Say = Callable[[str], None]
-
-
-@dataclass
-class RoleProcess:
-    """One role as its own process, restartable under the same name."""
-
-    name: str
-    argv: list[str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        if self.alive:
-            assert self.process is not None
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM: the role finishes its batch, commits and leaves its group."""
-        if self.alive:
-            assert self.process is not None
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+PACE = 50  # times the demo's pace for the preparers and the cook: chaos wants many orders in flight at each strike
+VICTIMS = (RoleKind.PREPARER, RoleKind.COOK, RoleKind.ACCOUNTANT)
 
 
 @dataclass
@@ -82,10 +52,6 @@ class ChaosReport:
         return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.books_ok
 
 
-def fishchips(*args: str) -> list[str]:
-    return [sys.executable, "-m", "fishchips", *args]
-
-
 class Chaos:
     def __init__(
         self,
@@ -102,34 +68,36 @@ class Chaos:
         self.settings = settings
         self.workdir = workdir
         self.orders = orders
-        self.rate = rate
         self.random = random.Random(seed)
         self.topics = Topics(prefix)
         self.say = say
         self.report = ChaosReport(len(nodes), orders)
         self.books = workdir / "books.sqlite"
-        self.till = self._role("till", "till", "--orders", str(orders), "--rate", str(rate), "--plaice-share", "0.4", "--keying", "none")
-        self.victims = [
-            self._role("preparer-1", "preparer", "--name", "preparer-1", "--speed", "50"),
-            self._role("preparer-2", "preparer", "--name", "preparer-2", "--speed", "50"),
-            self._role("cook", "cook", "--name", "cook", "--speed", "50"),
-            self._role("accountant", "accounts", "--db", str(self.books)),
-        ]
-
-    def _role(self, name: str, *args: str) -> RoleProcess:
-        connection = ["-b", str(self.settings.bootstrap_servers), "--prefix", self.topics.prefix, "--partitions", "3"]
-        return RoleProcess(name, fishchips(*args, *connection), self.workdir / f"{name}.log")
+        scenario = Scenario(
+            "chaos",
+            "Chaos",
+            "Roles and brokers killed while the shop works: nothing lost, nothing twice.",
+            tills=1,
+            preparers=2,
+            cooks=1,
+            partitions=3,
+            keying=Keying.NONE,
+            orders_per_second=rate,
+            prepare_seconds=0.4 / PACE,
+            cook_seconds=1.0 / PACE,
+            plaice_share=0.4,
+        )
+        self.floor = ShopFloor(scenario, settings, self.topics, orders=orders, seed=seed, processes=True)
 
     def run(self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4) -> ChaosReport:
         """Strike every few seconds while the till works (and at least `min_strikes` times);
         every `broker_every`-th strike is a broker (0: never)."""
         started = time.monotonic()
-        ensure_shop_topics(clients.admin(self.settings), self.topics, 3)
-        for process in [*self.victims, self.till]:
-            process.start()
+        self.floor.start()
+        self.floor.add_accountant(str(self.books))
         try:
             strikes = 0
-            while (self.till.alive or strikes < min_strikes) and time.monotonic() - started < max_seconds:
+            while (not self.floor.tills_done() or strikes < min_strikes) and time.monotonic() - started < max_seconds:
                 self._wait(self.random.uniform(1.5, 4.0))
                 strikes += 1
                 self._strike(broker=broker_every > 0 and strikes % broker_every == 0)
@@ -138,32 +106,32 @@ class Chaos:
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)
             self._await_books(self.report.ledger, deadline=started + max_seconds)
         finally:
-            for process in [self.till, *self.victims]:
-                process.stop()
+            self.floor.close()
         self.report.seconds = round(time.monotonic() - started, 1)
         return self.report
 
+    def _victims(self) -> list[str]:
+        return [role.name for role in self.floor.roles() if role.kind in VICTIMS]
+
     def _wait(self, seconds: float) -> None:
         """Let the shop work, restarting any role that died of an outage meanwhile."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self._restart_the_dead()
-            time.sleep(0.2)
+        until(lambda: self._restart_the_dead() and False, timeout=seconds, every=0.2)
 
-    def _restart_the_dead(self) -> None:
-        for process in self.victims:
-            if not process.alive:
-                process.start()
+    def _restart_the_dead(self) -> bool:
+        for role in self.floor.roles():
+            if role.kind in VICTIMS and not role.running:
+                self.floor.restart(role.name)
                 self.report.restarts += 1
+        return True
 
     def _strike(self, broker: bool) -> None:
         if broker:
             self._kill_a_broker()
             return
-        victim = self.random.choice(self.victims)
-        victim.kill()
-        self.report.kills[victim.name] += 1
-        self.say(f"kill -9 {victim.name}")
+        victim = self.random.choice(self._victims())
+        self.floor.kill(victim)
+        self.report.kills[victim] += 1
+        self.say(f"kill -9 {victim}")
         self._wait(self.random.uniform(0.2, 1.5))  # dead a moment, then the operator restarts it
 
     def _kill_a_broker(self) -> None:
@@ -180,21 +148,24 @@ class Chaos:
 
     def _await_books(self, ledger: Ledger, deadline: float) -> None:
         """Until the accountant has booked every served order (or time is up): then the books are compared."""
-        while True:
+
+        def booked() -> bool:
+            self._restart_the_dead()
             with open_books(str(self.books)) as books:
                 summary = books.summary()
             self.report.books_orders, self.report.books_takings_pence = summary.orders, summary.takings_pence
-            if summary.orders >= ledger.served or time.monotonic() > deadline:
-                return
-            self._wait(1)
+            return summary.orders >= ledger.served
+
+        until(booked, timeout=max(0.0, deadline - time.monotonic()), every=1.0)
 
     def _await_ledger(self, deadline: float) -> Ledger:
-        ledger = check(self.settings, self.topics)
-        while (ledger.lost or ledger.cooked < ledger.plaice) and time.monotonic() < deadline:
-            self._wait(3)
-            ledger = check(self.settings, self.topics)
-        if ledger.lost or ledger.cooked < ledger.plaice:
-            for process in self.victims:  # the roles' thread stacks go to their logs, to show where they are stuck
-                if process.alive and process.process is not None:
-                    process.process.send_signal(signal.SIGUSR1)
-        return ledger
+        """Read the ledger again every few seconds until nothing is missing (or time is up)."""
+        ledgers: list[Ledger] = []
+
+        def complete() -> bool:
+            self._restart_the_dead()
+            ledgers.append(check(self.settings, self.topics))
+            return not ledgers[-1].lost and ledgers[-1].cooked >= ledgers[-1].plaice
+
+        until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)
+        return ledgers[-1]

@@ -11,7 +11,7 @@ from rich.table import Table
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
 from fishchips.chaos import Chaos, ChaosReport
-from fishchips.cli.console import BrokerProgress, console, figures_table, out
+from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out
 from fishchips.errors import FishchipsError
 from fishchips.kafka.settings import ConnectionSettings
 
@@ -77,6 +77,6 @@ def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, a
         out.print_json(json.dumps({**asdict(report), "ok": report.ok}))
     else:
         out.print(report_table(report))
-        console.print(f"role logs: {workdir}")
+        console.print(f"brokers and books: {workdir}; every role logs to {log_file()}")
     if not report.ok:
         raise SystemExit(1)

@@ -1,0 +1,217 @@
+"""The hot cabinet against a real redis-server: all or nothing, never twice, never below zero."""
+
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fishchips.broker.embedded import free_port
+from fishchips.services.redis_server import LocalRedis
+from fishchips.shop import Menu, Order
+from fishchips.shop.kitchen import portions
+from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetUnavailable, Outcome
+
+MENU = Menu.load()
+
+
+def order(*parts: tuple[str, ...], order_id: str | None = None) -> Order:
+    return Order(order=1, till=1, parts=parts, id=order_id or uuid.uuid4().hex, placed_at=0.0)
+
+
+@pytest.fixture
+def cabinet(redis_url: str, prefix: str) -> Iterator[Cabinet]:
+    """A fresh shop's cabinet (the prefix is new per test), on the session's Redis."""
+    cabinet = Cabinet(redis_url, prefix, MENU)
+    yield cabinet
+    cabinet.close()
+
+
+def test_a_new_cabinet_is_empty_and_balanced(cabinet: Cabinet) -> None:
+    state = cabinet.state()
+    assert state.stock == {"chips": 0, "cod": 0, "plaice": 0}
+    assert (state.cooked_batches, state.trips_to_cook, state.orders_taken) == (0, 0, 0)
+    assert state.balanced
+
+
+def test_a_take_is_all_or_nothing(cabinet: Cabinet) -> None:
+    cabinet.restock({"cod": 1, "chips": 1})
+    take = cabinet.take(order(("cod", "chips"), ("chips", "chips")))  # 3 chips, the cabinet has 1
+
+    assert take.outcome is Outcome.SHORT
+    assert take.short == {"chips": 2}
+    assert not take.may_serve
+    state = cabinet.state()
+    assert state.stock == {"chips": 1, "cod": 1, "plaice": 0}  # the cod was not taken either
+    assert state.orders_taken == 0
+
+
+def test_a_take_takes_every_portion_once(cabinet: Cabinet) -> None:
+    cabinet.restock({"cod": 2, "chips": 5, "plaice": 1})
+    supper = order(("cod", "chips"), ("chips", "chips"), ("plaice",))
+
+    assert cabinet.take(supper).outcome is Outcome.TAKEN
+    state = cabinet.state()
+    assert state.stock == {"chips": 2, "cod": 1, "plaice": 0}
+    assert state.served == {"chips": 3, "cod": 1, "plaice": 1}
+    assert state.orders_taken == 1
+    assert state.balanced
+
+
+def test_a_retried_order_is_refused_as_already_taken(cabinet: Cabinet) -> None:
+    cabinet.restock({"cod": 5, "chips": 5})
+    supper = order(("cod", "chips"))
+    assert cabinet.take(supper).outcome is Outcome.TAKEN
+
+    again = cabinet.take(supper)  # a preparer that crashed after taking, and is handed the order again
+
+    assert again.outcome is Outcome.ALREADY_TAKEN
+    assert again.may_serve
+    assert cabinet.state().stock == {"chips": 4, "cod": 4, "plaice": 0}
+    assert cabinet.state().orders_taken == 1
+
+
+def test_a_short_order_can_be_taken_once_the_cook_has_been(cabinet: Cabinet) -> None:
+    fish = order(("plaice", "chips"), ("cod",))
+    assert cabinet.take(fish).short == {"chips": 1, "cod": 1, "plaice": 1}
+
+    cooking = cabinet.cook_for(fish, trip="cook:0:0")
+
+    assert cooking.cooked == {"chips": 20, "cod": 10, "plaice": 1}  # plaice to order, cod and chips to par
+    assert cabinet.take(fish).outcome is Outcome.TAKEN
+    state = cabinet.state()
+    assert state.stock == {"chips": 19, "cod": 9, "plaice": 0}
+    assert (state.cooked_batches, state.trips_to_cook) == (3, 1)
+    assert state.balanced
+
+
+def test_a_retried_trip_to_the_cook_cooks_nothing_twice(cabinet: Cabinet) -> None:
+    fish = order(("plaice",), ("plaice",))
+    first = cabinet.cook_for(fish, trip="cook:0:7")
+    again = cabinet.cook_for(fish, trip="cook:0:7")  # the cook crashed before Kafka committed; its successor redoes the trip
+
+    assert first.cooked == {"plaice": 2}
+    assert again.already
+    assert again.cooked == {}
+    state = cabinet.state()
+    assert (state.stock["plaice"], state.cooked_batches, state.trips_to_cook) == (2, 1, 1)
+
+    cabinet.take(order(("plaice",)))  # someone else's order took one in between
+    next_trip = cabinet.cook_for(fish, trip="cook:0:9")  # the same order, back for a second trip
+    assert next_trip.cooked == {"plaice": 1}
+    assert cabinet.state().trips_to_cook == 2
+
+
+def test_a_trip_cooks_only_what_the_cabinet_lacks(cabinet: Cabinet) -> None:
+    cabinet.restock({"cod": 3, "chips": 30})
+    cooking = cabinet.cook_for(order(("plaice", "chips"), ("cod", "chips")), trip="cook:1:0")
+    assert cooking.cooked == {"plaice": 1}
+    assert cabinet.state().stock == {"chips": 30, "cod": 3, "plaice": 1}
+
+
+def test_the_timer_tops_up_only_what_runs_low(cabinet: Cabinet) -> None:
+    cabinet.restock({"cod": 5, "chips": 11})  # cod at half its par of 10; chips above half its par of 20
+    assert cabinet.top_up() == {"cod": 5}
+    assert cabinet.top_up() == {}
+    assert cabinet.top_up(only_when_low=False) == {"chips": 9}
+    state = cabinet.state()
+    assert state.stock == {"chips": 20, "cod": 10, "plaice": 0}
+    assert state.trips_to_cook == 0  # the timer is not a trip
+    assert state.balanced
+
+
+def test_concurrent_takers_never_take_more_than_the_stock(cabinet: Cabinet) -> None:
+    stock = {"cod": 40, "chips": 90, "plaice": 15}
+    cabinet.restock(stock)
+    taken: list[Order] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def preparer(seed: int) -> None:
+        rolls = random.Random(seed)
+        start.wait()
+        for _ in range(40):
+            fish = order(*[tuple(rolls.choices(["cod", "chips", "plaice"], k=rolls.randint(1, 3))) for _ in range(rolls.randint(1, 2))])
+            if cabinet.take(fish).outcome is Outcome.TAKEN:
+                with lock:
+                    taken.append(fish)
+
+    threads = [threading.Thread(target=preparer, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    served: Counter[str] = Counter()
+    for fish in taken:
+        served.update(portions(fish.parts, MENU))
+    state = cabinet.state()
+    assert taken, "no order was ever taken"
+    assert all(served[item] <= stock[item] for item in stock)
+    assert state.stock == {item: stock[item] - served[item] for item in sorted(stock)}
+    assert all(count >= 0 for count in state.stock.values())
+    assert state.orders_taken == len(taken)
+    assert state.balanced
+
+
+def test_one_order_raced_by_many_preparers_is_taken_once(cabinet: Cabinet) -> None:
+    cabinet.restock({"cod": 10, "chips": 10})
+    supper = order(("cod", "chips"))
+    outcomes: list[Outcome] = []
+    start = threading.Barrier(12)
+
+    def preparer() -> None:
+        start.wait()
+        outcomes.append(cabinet.take(supper).outcome)
+
+    threads = [threading.Thread(target=preparer) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(outcomes) == {Outcome.TAKEN: 1, Outcome.ALREADY_TAKEN: 11}
+    assert cabinet.state().stock == {"chips": 9, "cod": 9, "plaice": 0}
+
+
+def test_a_restock_of_something_off_the_menu_is_refused(cabinet: Cabinet) -> None:
+    with pytest.raises(CabinetError, match="not on the menu: haddock"):
+        cabinet.restock({"haddock": 1})
+    with pytest.raises(CabinetError, match="at least 1: cod"):
+        cabinet.restock({"cod": -3})  # a negative restock would be a take that skips the script's checks
+    assert cabinet.state().stock == {"chips": 0, "cod": 0, "plaice": 0}
+
+
+def test_redis_stopped_mid_run_is_unavailable_then_the_cabinet_comes_back(tmp_path: Path, prefix: str) -> None:
+    server = LocalRedis(tmp_path / "redis")  # its own server: this test stops it
+    status = server.start()
+    assert status.url
+    cabinet = Cabinet(status.url, prefix, MENU)
+    try:
+        cabinet.restock({"cod": 3, "chips": 3})
+        assert cabinet.take(order(("cod", "chips"))).outcome is Outcome.TAKEN
+        server.stop()
+
+        waiting = order(("cod", "chips"))
+        with pytest.raises(CabinetUnavailable, match=f"Redis at {status.url} is not answering"):
+            cabinet.take(waiting)
+
+        assert server.start().url == status.url  # the same port again, so the cabinet's address still holds
+        # the append-only file kept the stock, and the script (gone from the new server's cache) is loaded again
+        assert cabinet.take(waiting).outcome is Outcome.TAKEN
+        state = cabinet.state()
+        assert state.stock == {"chips": 1, "cod": 1, "plaice": 0}
+        assert state.orders_taken == 2
+        assert state.balanced
+    finally:
+        cabinet.close()
+        server.stop()
+
+
+def test_a_cabinet_at_a_dead_address_is_unavailable(prefix: str) -> None:
+    cabinet = Cabinet(f"redis://127.0.0.1:{free_port()}/0", prefix, MENU)
+    with pytest.raises(CabinetUnavailable, match="Connection refused"):
+        cabinet.state()

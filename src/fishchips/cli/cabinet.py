@@ -114,7 +114,7 @@ def restock(portions: tuple[str, ...], redis_flag: str | None, prefix: str, as_j
 
 
 def parse_portions(words: tuple[str, ...]) -> dict[str, int]:
-    """"cod=5" -> {"cod": 5}; a malformed word is one line naming it (the cabinet checks the items)."""
+    """Words like "cod=5" -> {"cod": 5}; a malformed word is one line naming it (the cabinet checks the items)."""
     amounts: dict[str, int] = {}
     for word in words:
         item, equals, count = word.partition("=")

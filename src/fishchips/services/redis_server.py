@@ -89,7 +89,7 @@ def find_redis_server() -> Path:
 
 
 def redis_version(server: Path) -> str:
-    """"7.0.15", from `redis-server --version` ("Redis server v=7.0.15 sha=...")."""
+    """The version, e.g. "7.0.15", from `redis-server --version` ("Redis server v=7.0.15 sha=...")."""
     words = subprocess.run([str(server), "--version"], capture_output=True, text=True, timeout=10, check=False).stdout.split()
     return next((word[2:] for word in words if word.startswith("v=")), "unknown")
 

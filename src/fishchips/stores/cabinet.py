@@ -191,7 +191,9 @@ class Cabinet:
         """Take all the order's portions, or none; refused as ALREADY_TAKEN if this order's were taken before."""
         wanted = portions(order.parts, self.menu)
         with self._calling():
-            reply = self._take(keys=[self._stock, self._counters, f"{{{self.prefix}}}:taken:{order.id}"], args=[self.remember_seconds, *_flat(wanted)])
+            reply = self._take(
+                keys=[self._stock, self._counters, f"{{{self.prefix}}}:taken:{order.id}"], args=[self.remember_seconds, *_flat(wanted)]
+            )
         outcome = Outcome(reply[0])
         return Take(outcome, _pairs(reply[1:]))
 

@@ -198,8 +198,11 @@ def test_redis_stopped_mid_run_is_unavailable_then_the_cabinet_comes_back(tmp_pa
         waiting = order(("cod", "chips"))
         with pytest.raises(CabinetUnavailable, match=f"Redis at {status.url} is not answering"):
             cabinet.take(waiting)
+        with pytest.raises(CabinetUnavailable):
+            cabinet.ping()
 
         assert server.start().url == status.url  # the same port again, so the cabinet's address still holds
+        cabinet.ping()
         # the append-only file kept the stock, and the script (gone from the new server's cache) is loaded again
         assert cabinet.take(waiting).outcome is Outcome.TAKEN
         state = cabinet.state()

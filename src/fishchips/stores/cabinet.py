@@ -236,6 +236,11 @@ class Cabinet:
             orders_taken=int(counters.get("orders_taken", 0)),
         )
 
+    def ping(self) -> None:
+        """Return once Redis answers, or raise CabinetUnavailable: a cheap check before resuming work after an outage."""
+        with self._calling():
+            self._redis.ping()
+
     def close(self) -> None:
         self._redis.close()
 

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import wait_for
 
 from fishchips.broker.embedded import free_port
 from fishchips.services.redis_server import LocalRedis
 from fishchips.shop import Menu, Order
 from fishchips.shop.kitchen import portions
-from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetUnavailable, Outcome
+from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetUnavailable, Outcome, Take, patiently
 
 MENU = Menu.load()
 
@@ -185,36 +186,75 @@ def test_a_restock_of_something_off_the_menu_is_refused(cabinet: Cabinet) -> Non
     assert cabinet.state().stock == {"chips": 0, "cod": 0, "plaice": 0}
 
 
-def test_redis_stopped_mid_run_is_unavailable_then_the_cabinet_comes_back(tmp_path: Path, prefix: str) -> None:
-    server = LocalRedis(tmp_path / "redis")  # its own server: this test stops it
-    status = server.start()
-    assert status.url
-    cabinet = Cabinet(status.url, prefix, MENU)
-    try:
-        cabinet.restock({"cod": 3, "chips": 3})
-        assert cabinet.take(order(("cod", "chips"))).outcome is Outcome.TAKEN
-        server.stop()
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[LocalRedis]:
+    """A Redis of the test's own, which it may stop and start."""
+    server = LocalRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
-        waiting = order(("cod", "chips"))
-        with pytest.raises(CabinetUnavailable, match=f"Redis at {status.url} is not answering"):
-            cabinet.take(waiting)
-        with pytest.raises(CabinetUnavailable):
-            cabinet.ping()
 
-        assert server.start().url == status.url  # the same port again, so the cabinet's address still holds
+def test_redis_stopped_mid_run_is_unavailable_then_the_cabinet_comes_back(own_server: LocalRedis, prefix: str) -> None:
+    url = own_server.status().url
+    assert url
+    cabinet = Cabinet(url, prefix, MENU)
+    cabinet.restock({"cod": 3, "chips": 3})
+    assert cabinet.take(order(("cod", "chips"))).outcome is Outcome.TAKEN
+    own_server.stop()
+
+    waiting = order(("cod", "chips"))
+    with pytest.raises(CabinetUnavailable, match=f"Redis at {url} is not answering"):
+        cabinet.take(waiting)
+    with pytest.raises(CabinetUnavailable):
         cabinet.ping()
-        # the append-only file kept the stock, and the script (gone from the new server's cache) is loaded again
-        assert cabinet.take(waiting).outcome is Outcome.TAKEN
-        state = cabinet.state()
-        assert state.stock == {"chips": 1, "cod": 1, "plaice": 0}
-        assert state.orders_taken == 2
-        assert state.balanced
-    finally:
-        cabinet.close()
-        server.stop()
+
+    assert own_server.start().url == url  # the same port again, so the cabinet's address still holds
+    cabinet.ping()
+    # the append-only file kept the stock, and the script (gone from the new server's cache) is loaded again
+    assert cabinet.take(waiting).outcome is Outcome.TAKEN
+    state = cabinet.state()
+    assert state.stock == {"chips": 1, "cod": 1, "plaice": 0}
+    assert state.orders_taken == 2
+    assert state.balanced
+    cabinet.close()
 
 
 def test_a_cabinet_at_a_dead_address_is_unavailable(prefix: str) -> None:
     cabinet = Cabinet(f"redis://127.0.0.1:{free_port()}/0", prefix, MENU)
     with pytest.raises(CabinetUnavailable, match="Connection refused"):
         cabinet.state()
+
+
+def test_a_preparer_waits_out_an_outage_and_then_takes(own_server: LocalRedis, prefix: str) -> None:
+    url = own_server.status().url
+    assert url
+    cabinet = Cabinet(url, prefix, MENU)
+    cabinet.restock({"cod": 1, "chips": 1})
+    own_server.stop()
+    reasons: list[str] = []
+    result: list[Take] = []
+    supper = order(("cod", "chips"))
+    waiting = threading.Thread(target=lambda: result.append(patiently(lambda: cabinet.take(supper), threading.Event(), reasons.append)))
+    waiting.start()
+
+    wait_for(lambda: len(reasons) >= 2, timeout=15)  # it keeps trying, and says why each time
+    assert not result  # nothing served meanwhile
+    own_server.start()
+    waiting.join(timeout=30)
+
+    assert [take.outcome for take in result] == [Outcome.TAKEN]
+    assert all("is not answering" in reason for reason in reasons)
+    assert cabinet.state().stock == {"chips": 0, "cod": 0, "plaice": 0}
+    cabinet.close()
+
+
+def test_a_stopping_role_gives_up_waiting(own_server: LocalRedis, prefix: str) -> None:
+    url = own_server.status().url
+    assert url
+    cabinet = Cabinet(url, prefix, MENU)
+    own_server.stop()
+    stopping = threading.Event()
+    stopping.set()
+    with pytest.raises(CabinetUnavailable):
+        patiently(cabinet.state, stopping)

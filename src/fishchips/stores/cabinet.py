@@ -18,10 +18,11 @@ instead of taking twice. Stock and counters change together, so at every moment,
 """
 
 import enum
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis
@@ -37,6 +38,8 @@ from fishchips.shop.order import Order
 # time an order can be handed to a preparer again after its portions were taken (a crash, then a
 # rebalance or a broker outage): a day is far beyond that, and bounds the memory a busy shop uses.
 REMEMBER_SECONDS = 24 * 3600
+LONGEST_WAIT = 5.0  # seconds between tries while Redis is down: back within seconds of its return
+T = TypeVar("T")
 
 # KEYS: stock, counters, this order's taken mark. ARGV: seconds to remember, then item, portions, ...
 TAKE = """
@@ -260,6 +263,25 @@ class Cabinet:
             raise CabinetUnavailable(f"the hot cabinet's Redis at {shown(self.url)} is not answering ({_one_line(error)})") from None
         except redis.RedisError as error:
             raise CabinetError(f"the hot cabinet's Redis at {shown(self.url)} refused: {_one_line(error)}") from None
+
+
+def patiently(call: Callable[[], T], stopping: threading.Event, on_wait: Callable[[str], None] = lambda reason: None) -> T:
+    """Call until Redis answers: how a role waits out an outage without ever serving an order it could not take for.
+
+    Each CabinetUnavailable is handed to on_wait (its one-line reason, for the screen) and waited
+    out, 0.1 s doubling up to LONGEST_WAIT. Trying again is always safe: a take or a trip that did
+    happen before the reply was lost is refused the second time, not done twice. If `stopping` is
+    set meanwhile, the last CabinetUnavailable is raised: the role stops, and the order stays in Kafka.
+    """
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except CabinetUnavailable as unavailable:
+            on_wait(str(unavailable))
+            if stopping.wait(pause):
+                raise
+            pause = min(pause * 2, LONGEST_WAIT)
 
 
 def _flat(counts: Mapping[str, int]) -> list[object]:

@@ -1,11 +1,12 @@
-"""The hot cabinet's arithmetic, without Redis: what an order takes, what the cook cooks."""
+"""The hot cabinet's arithmetic, without Redis: what an order takes, what the cook cooks, how the cabinet is checked."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fishchips.shop import Menu
-from fishchips.shop.kitchen import Batch, batches_for_order, batches_to_par, portions
+from fishchips.shop import Menu, Order
+from fishchips.shop.kitchen import Batch, batches_for_order, batches_to_par, portions, served_portions
+from fishchips.stores.cabinet import CabinetState
 
 MENU = Menu.load()  # cod par 10, chips par 20, plaice cooked to order
 items = st.sampled_from(sorted(MENU.items))
@@ -54,3 +55,28 @@ def test_the_timer_cooks_only_what_is_down_to_half_its_par() -> None:
 
 def test_a_restock_by_hand_tops_up_anything_under_par_and_no_plaice() -> None:
     assert batches_to_par(MENU, only_when_low=False) == [Batch("chips", below=20, up_to=20), Batch("cod", below=10, up_to=10)]
+
+
+def test_served_portions_count_each_order_once_and_every_item() -> None:
+    def served(order_id: str, *parts: tuple[str, ...]) -> Order:
+        return Order(1, 1, parts, order_id, 0.0)
+
+    orders = [served("a", ("cod", "chips")), served("b", ("chips", "chips")), served("a", ("cod", "chips"))]  # "a" served twice
+    assert served_portions(orders, MENU) == {"chips": 3, "cod": 1, "plaice": 0}
+
+
+def test_a_cabinet_that_balances_with_kafka_has_no_differences() -> None:
+    state = CabinetState(
+        stock={"chips": 17, "cod": 9, "plaice": 0},
+        cooked={"chips": 20, "cod": 10, "plaice": 1},
+        served={"chips": 3, "cod": 1, "plaice": 1},
+        cooked_batches=3,
+        trips_to_cook=1,
+        orders_taken=2,
+    )
+    assert state.balanced
+    assert state.differences({"chips": 3, "cod": 1, "plaice": 1}) == []
+    assert state.differences({"chips": 3, "cod": 2, "plaice": 1}) == ["cod: 1 portions taken from the cabinet, 2 served on Kafka"]
+    lost = CabinetState({**state.stock, "cod": 8}, state.cooked, state.served, 3, 1, 2)
+    assert not lost.balanced
+    assert lost.differences({"chips": 3, "cod": 1, "plaice": 1}) == ["cod: 8 in stock, but 10 cooked - 1 served = 9"]

@@ -4,10 +4,12 @@ Pure functions, no Redis: the cabinet's Lua scripts apply these numbers atomical
 the numbers themselves are tested here in milliseconds.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from fishchips.shop.menu import Menu
+from fishchips.shop.order import Order
 from fishchips.shop.rules import item_counts
 
 LOW_SHARE = 0.5  # the cook's timer tops an item up once it is down to half its par or less
@@ -37,6 +39,20 @@ def portions(parts: Iterable[Sequence[str]], menu: Menu) -> dict[str, int]:
     if unknown := sorted(name for name in counts if name not in menu):
         raise ValueError(f"not on the menu: {', '.join(unknown)}")
     return dict(sorted(counts.items()))
+
+
+def served_portions(orders: Iterable[Order], menu: Menu) -> dict[str, int]:
+    """Portions per item that a list of served orders took, each order once however often it appears.
+
+    The ledger's side of the cabinet check: what Kafka's `served` topic says left the cabinet.
+    """
+    total: Counter[str] = Counter({name: 0 for name in menu.items})
+    seen: set[str] = set()
+    for order in orders:
+        if order.id not in seen:
+            seen.add(order.id)
+            total.update(portions(order.parts, menu))
+    return dict(sorted(total.items()))
 
 
 def batches_for_order(needed: Mapping[str, int], menu: Menu) -> list[Batch]:

@@ -258,3 +258,26 @@ def test_a_stopping_role_gives_up_waiting(own_server: LocalRedis, prefix: str) -
     stopping.set()
     with pytest.raises(CabinetUnavailable):
         patiently(cabinet.state, stopping)
+
+
+def test_starters_at_once_share_one_server(tmp_path: Path) -> None:
+    """Two preparer processes that both find no Redis must not start two on one data dir."""
+    pids: list[int] = []
+    start = threading.Barrier(4)
+
+    def starter() -> None:
+        start.wait()
+        status = LocalRedis(tmp_path / "redis").ensure_running()
+        assert status.state
+        pids.append(status.state.pid)
+
+    threads = [threading.Thread(target=starter) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(pids) == 4
+        assert len(set(pids)) == 1
+    finally:
+        assert LocalRedis(tmp_path / "redis").stop()

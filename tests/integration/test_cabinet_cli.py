@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -53,6 +54,15 @@ def test_start_status_stop_of_a_local_redis(tmp_path: Path, data: Path) -> None:
     assert "stopped Redis" in stopped.stderr
     assert json.loads(run(["cabinet", "status", "--data-dir", str(redis_dir), "--json"], data).stdout)["running"] is False
     assert "was not running" in run(["cabinet", "stop", "--data-dir", str(redis_dir)], data).stderr
+
+
+def test_start_on_a_taken_port_is_one_line(tmp_path: Path, data: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["cabinet", "start", "--port", str(port), "--data-dir", str(tmp_path / "redis")], data)
+    one_error(result, f"port {port} on 127.0.0.1 is taken", "--port")
 
 
 def test_restock_to_par_then_by_hand_then_stock(redis_url: str, prefix: str, data: Path) -> None:

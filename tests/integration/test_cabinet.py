@@ -14,7 +14,7 @@ from fishchips.broker.embedded import free_port
 from fishchips.services.redis_server import LocalRedis
 from fishchips.shop import Menu, Order
 from fishchips.shop.kitchen import portions
-from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetUnavailable, Outcome, Take, patiently
+from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetUnavailable, Outcome, Take, keep_stocked, patiently
 
 MENU = Menu.load()
 
@@ -122,6 +122,23 @@ def test_the_timer_tops_up_only_what_runs_low(cabinet: Cabinet) -> None:
     assert state.stock == {"chips": 20, "cod": 10, "plaice": 0}
     assert state.trips_to_cook == 0  # the timer is not a trip
     assert state.balanced
+
+
+def test_the_cooks_timer_keeps_the_cabinet_stocked(cabinet: Cabinet) -> None:
+    stopping = threading.Event()
+    batches: list[dict[str, int]] = []
+    timer = threading.Thread(target=keep_stocked, args=(cabinet, 0.05, stopping, batches.append))
+    timer.start()
+    try:
+        wait_for(lambda: cabinet.state().stock == {"chips": 20, "cod": 10, "plaice": 0}, timeout=10)
+        cabinet.take(order(*[("cod", "chips")] * 6))  # down to 4 cod: low, and topped up again
+        wait_for(lambda: cabinet.state().stock["cod"] == 10, timeout=10)
+    finally:
+        stopping.set()
+        timer.join(timeout=10)
+    assert not timer.is_alive()
+    assert batches == [{"chips": 20, "cod": 10}, {"cod": 6}]  # chips, at 14, were not low
+    assert cabinet.state().balanced
 
 
 def test_concurrent_takers_never_take_more_than_the_stock(cabinet: Cabinet) -> None:

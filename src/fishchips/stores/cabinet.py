@@ -302,6 +302,23 @@ def patiently(call: Callable[[], T], stopping: threading.Event, on_wait: Callabl
             pause = min(pause * 2, LONGEST_WAIT)
 
 
+def keep_stocked(
+    cabinet: Cabinet,
+    every_seconds: float,
+    stopping: threading.Event,
+    on_cooked: Callable[[dict[str, int]], None] = lambda cooked: None,
+    on_wait: Callable[[str], None] = lambda reason: None,
+) -> None:
+    """The cook's timer, as a thread's target: every few seconds, cook a batch of whatever runs low, until stopping."""
+    while not stopping.wait(every_seconds):
+        try:
+            cooked = patiently(cabinet.top_up, stopping, on_wait)
+        except CabinetUnavailable:  # stopping while Redis was away
+            return
+        if cooked:
+            on_cooked(cooked)
+
+
 def _flat(counts: Mapping[str, int]) -> list[object]:
     """Portions as script arguments: item, count, item, count, ..."""
     return [value for item, count in sorted(counts.items()) for value in (item, count)]

@@ -3,6 +3,7 @@
 import json
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -146,14 +147,24 @@ def test_a_bad_redis_url_in_the_environment_names_it(data: Path) -> None:
     one_error(result, "REDIS_URL: expected redis://host:port")
 
 
-@pytest.mark.parametrize("command", [["cabinet", "start"], ["cabinet", "stock"], ["cabinet", "restock"]])
-def test_without_redis_server_on_the_path_says_what_to_install(data: Path, command: list[str]) -> None:
+def without_redis_server(command: list[str], data: Path) -> "subprocess.CompletedProcess[str]":
     os.environ["PATH"], path = str(Path(sys.executable).parent), os.environ["PATH"]  # python, and no redis-server
     try:
-        result = run(command, data)
+        return run(command, data)
     finally:
         os.environ["PATH"] = path
-    one_error(result, "redis-server is not installed: apt-get install redis-server")
+
+
+@pytest.mark.parametrize("command", [["cabinet", "start"], ["cabinet", "stock"], ["cabinet", "restock"]])
+def test_without_redis_server_on_the_path_says_what_to_install(data: Path, command: list[str]) -> None:
+    one_error(without_redis_server(command, data), "redis-server is not installed: apt-get install redis-server")
+
+
+def test_status_without_redis_server_says_what_to_install(data: Path) -> None:
+    assert json.loads(without_redis_server(["cabinet", "status", "--json"], data).stdout)["redis_server"] is None
+    shown = without_redis_server(["cabinet", "status"], data)
+    assert shown.returncode == 0
+    assert "apt-get install redis-server" in shown.stdout
 
 
 @pytest.mark.parametrize(

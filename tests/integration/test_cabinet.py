@@ -6,8 +6,11 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import wait_for
 
 from fishchips.broker.embedded import free_port
@@ -298,3 +301,56 @@ def test_starters_at_once_share_one_server(tmp_path: Path) -> None:
         assert len(set(pids)) == 1
     finally:
         assert LocalRedis(tmp_path / "redis").stop()
+
+
+some_parts = st.lists(st.lists(st.sampled_from(["cod", "chips", "plaice"]), min_size=1, max_size=4).map(tuple), min_size=1, max_size=3)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("take"), some_parts, st.sampled_from("abcdef")),  # few ids: retakes happen
+        st.tuples(st.just("trip"), some_parts, st.sampled_from("uvwxyz")),
+        st.tuples(st.just("restock"), st.sampled_from(["cod", "chips", "plaice"]), st.integers(1, 5)),
+        st.tuples(st.just("top-up"), st.booleans(), st.none()),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(operations)
+def test_any_sequence_keeps_the_promises(redis_url: str, steps: list[tuple[str, Any, Any]]) -> None:
+    """Whatever happens in whatever order: never below zero, all or nothing, once per order, always balanced."""
+    cabinet = Cabinet(redis_url, f"h{uuid.uuid4().hex[:8]}", MENU)
+    taken_ids: set[str] = set()
+    try:
+        for kind, first, second in steps:
+            before = cabinet.state().stock
+            if kind == "take":
+                fish = order(*first, order_id=second)
+                wanted = portions(fish.parts, MENU)
+                take = cabinet.take(fish)
+                after = cabinet.state().stock
+                if take.outcome is Outcome.TAKEN:
+                    assert fish.id not in taken_ids
+                    taken_ids.add(fish.id)
+                    assert after == {item: before[item] - wanted.get(item, 0) for item in before}
+                elif take.outcome is Outcome.ALREADY_TAKEN:
+                    assert fish.id in taken_ids
+                    assert after == before
+                else:
+                    assert take.short == {item: count - before[item] for item, count in wanted.items() if count > before[item]}
+                    assert after == before
+            elif kind == "trip":
+                fish = order(*first)
+                if not cabinet.cook_for(fish, trip=second).already:
+                    after = cabinet.state().stock
+                    assert all(after[item] >= count for item, count in portions(fish.parts, MENU).items())
+            elif kind == "restock":
+                cabinet.restock({first: second})
+            else:
+                cabinet.top_up(only_when_low=first)
+            state = cabinet.state()
+            assert all(count >= 0 for count in state.stock.values())
+            assert state.balanced
+            assert state.orders_taken == len(taken_ids)
+    finally:
+        cabinet.close()

@@ -18,12 +18,12 @@ def data(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def one_error(result: object, *mentions: str) -> None:
+def one_error(result: subprocess.CompletedProcess[str], *mentions: str) -> None:
     """Exit 1 with exactly one ✗ line that says each of `mentions`."""
-    assert result.returncode == 1, result.stdout + result.stderr  # type: ignore[attr-defined]
-    no_traceback(result)  # type: ignore[arg-type]
-    lines = failed_lines(result.stdout + result.stderr, "✗ ")  # type: ignore[attr-defined]
-    assert len(lines) == 1, result.stdout + result.stderr  # type: ignore[attr-defined]
+    assert result.returncode == 1, result.stdout + result.stderr
+    no_traceback(result)
+    lines = failed_lines(result.stdout + result.stderr, "✗ ")
+    assert len(lines) == 1, result.stdout + result.stderr
     for words in mentions:
         assert words in lines[0]
 
@@ -64,6 +64,13 @@ def test_start_on_a_taken_port_is_one_line(tmp_path: Path, data: Path) -> None:
         port = taken.getsockname()[1]
         result = run(["cabinet", "start", "--port", str(port), "--data-dir", str(tmp_path / "redis")], data)
     one_error(result, f"port {port} on 127.0.0.1 is taken", "--port")
+
+
+def test_a_server_that_cannot_start_says_why_in_one_line(tmp_path: Path, data: Path) -> None:
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    (redis_dir / "appendonlydir").write_text("not a folder")  # where Redis keeps its append-only files
+    one_error(run(["cabinet", "start", "--data-dir", str(redis_dir)], data), "redis-server exited during start", "appendonlydir")
 
 
 def test_restock_to_par_then_by_hand_then_stock(redis_url: str, prefix: str, data: Path) -> None:
@@ -147,7 +154,7 @@ def test_a_bad_redis_url_in_the_environment_names_it(data: Path) -> None:
     one_error(result, "REDIS_URL: expected redis://host:port")
 
 
-def without_redis_server(command: list[str], data: Path) -> "subprocess.CompletedProcess[str]":
+def without_redis_server(command: list[str], data: Path) -> subprocess.CompletedProcess[str]:
     os.environ["PATH"], path = str(Path(sys.executable).parent), os.environ["PATH"]  # python, and no redis-server
     try:
         return run(command, data)

@@ -189,11 +189,12 @@ class LocalRedis:
         try:
             while time.monotonic() < deadline:
                 if not self._running(state.pid):
-                    raise RedisServerError(f"redis-server exited during start; the last lines of {self.log_file}: {self.tail(5)}")
+                    last = " | ".join(self.tail(3).splitlines())
+                    raise RedisServerError(f"redis-server exited during start; the end of {self.log_file}: {last}")
                 try:
                     if client.ping():
                         return
-                except redis.ConnectionError:  # not listening yet, or still loading its append-only file
+                except (redis.ConnectionError, redis.TimeoutError):  # not listening yet, loading its append-only file, or slow
                     pass
                 time.sleep(0.05)
         finally:

@@ -254,14 +254,17 @@ def test_a_preparer_waits_out_an_outage_and_then_takes(own_server: LocalRedis, p
     own_server.stop()
     reasons: list[str] = []
     result: list[Take] = []
-    supper = order(("cod", "chips"))
-    waiting = threading.Thread(target=lambda: result.append(patiently(lambda: cabinet.take(supper), threading.Event(), reasons.append)))
+    supper, stopping = order(("cod", "chips")), threading.Event()
+    waiting = threading.Thread(target=lambda: result.append(patiently(lambda: cabinet.take(supper), stopping, reasons.append)))
     waiting.start()
-
-    wait_for(lambda: len(reasons) >= 2, timeout=15)  # it keeps trying, and says why each time
-    assert not result  # nothing served meanwhile
-    own_server.start()
-    waiting.join(timeout=30)
+    try:
+        wait_for(lambda: len(reasons) >= 2, timeout=15)  # it keeps trying, and says why each time
+        assert not result  # nothing served meanwhile
+        own_server.start()
+        wait_for(lambda: result, timeout=30)
+    finally:
+        stopping.set()  # a failed check must not leave the thread waiting forever
+        waiting.join(timeout=10)
 
     assert [take.outcome for take in result] == [Outcome.TAKEN]
     assert all("is not answering" in reason for reason in reasons)

@@ -181,7 +181,11 @@ class LocalRedis:
         )
         state = RedisState(self._process.pid, port, redis_version(server), time.time())
         self.state_file.write_text(json.dumps(asdict(state)))
-        self._await_ready(state, time.monotonic() + timeout)
+        try:
+            self._await_ready(state, time.monotonic() + timeout)
+        except BaseException:  # half-started is worse than not started: never leave a server nobody knows is up
+            self.stop()
+            raise
         return self.status()
 
     def _await_ready(self, state: RedisState, deadline: float) -> None:
@@ -199,7 +203,6 @@ class LocalRedis:
                 time.sleep(0.05)
         finally:
             client.close()
-        self.stop()
         raise RedisServerError(f"redis-server did not answer on 127.0.0.1:{state.port} in time; see {self.log_file}")
 
     def _prepare_data_dir(self) -> None:

@@ -235,6 +235,7 @@ def test_packaged_menu() -> None:
         "chips": 300,
     }
     assert [name for name, item in menu.items.items() if item.needs_cook] == ["plaice"]
+    assert {name: item.par for name, item in menu.items.items()} == {"cod": 10, "plaice": 0, "chips": 20}
 
 
 def test_load_a_menu_file(tmp_path: Path) -> None:
@@ -257,6 +258,9 @@ def test_load_a_menu_file(tmp_path: Path) -> None:
         ("[items.cod]\nprice = -1", "items.cod.price"),
         ("[items.cod]\nprice = 650\nneeds_cook = 'no'", "items.cod.needs_cook"),
         ("[items.cod]\nprice = 650\nnedds_cook = true", "nedds_cook"),
+        ("[items.cod]\nprice = 650\npar = -1", "items.cod.par"),
+        ("[items.cod]\nprice = 650\npar = 2.5", "items.cod.par"),
+        ("[items.cod]\nprice = 650\npar = true", "items.cod.par"),
         ("items.cod = 650", "items.cod"),
     ],
 )

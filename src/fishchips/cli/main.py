@@ -11,6 +11,7 @@ from fishchips import __version__
 from fishchips.cli.accounts import ACCOUNTS_COMMANDS
 from fishchips.cli.bench import bench
 from fishchips.cli.broker import broker
+from fishchips.cli.cabinet import cabinet
 from fishchips.cli.chaos import chaos
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.demo import demo
@@ -30,6 +31,7 @@ def cli(verbose: bool) -> None:
 
 cli.add_command(bench)
 cli.add_command(broker)
+cli.add_command(cabinet)
 cli.add_command(doctor)
 cli.add_command(demo)
 cli.add_command(dlq)

@@ -1,4 +1,4 @@
-"""Options shared by every command that talks to Kafka, defined once."""
+"""Options shared by every command that talks to Kafka (or to the hot cabinet's Redis), defined once."""
 
 import functools
 from collections.abc import Callable
@@ -50,3 +50,13 @@ def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+# The hot cabinet's Redis: the command resolves it (services.redis_server.redis_url) only when it needs the cabinet.
+redis_option = click.option(
+    "--redis",
+    "redis_flag",
+    metavar="URL",
+    default=None,
+    help="The hot cabinet's Redis, redis://host:port[/db] [env REDIS_URL]; unset: the local redis-server, started if need be.",
+)

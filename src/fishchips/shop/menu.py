@@ -20,6 +20,7 @@ class MenuItem:
     name: str
     price: int  # pence, per portion
     needs_cook: bool  # plaice is cooked to order; cod and chips wait in the hot cabinet
+    par: int = 0  # portions the cook keeps in the hot cabinet, cooked in batches; 0: cooked only to order
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,16 @@ def _items_from(table: dict[str, Any]) -> dict[str, MenuItem]:
             raise MenuError("an item has an empty name")
         if not isinstance(entry, dict) or "price" not in entry:
             raise MenuError(f"items.{name}: expected a table with a price")
-        if unknown := set(entry) - {"price", "needs_cook"}:
+        if unknown := set(entry) - {"price", "needs_cook", "par"}:
             raise MenuError(f"items.{name}: unknown keys {sorted(unknown)}")
-        price, needs_cook = entry["price"], entry.get("needs_cook", False)
+        price, needs_cook, par = entry["price"], entry.get("needs_cook", False), entry.get("par", 0)
         if isinstance(price, bool) or not isinstance(price, int) or price < 0:
             raise MenuError(f"items.{name}.price: expected pence >= 0, got {price!r}")
         if not isinstance(needs_cook, bool):
             raise MenuError(f"items.{name}.needs_cook: expected a boolean")
-        items[name] = MenuItem(name, price, needs_cook)
+        if isinstance(par, bool) or not isinstance(par, int) or par < 0:
+            raise MenuError(f"items.{name}.par: expected portions >= 0, got {par!r}")
+        items[name] = MenuItem(name, price, needs_cook, par)
     return items
 
 

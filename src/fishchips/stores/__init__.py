@@ -1,1 +1,1 @@
-"""Where roles keep what they learn: the accountant's books (SQLite or PostgreSQL)."""
+"""Where roles keep what they learn: the accountant's books (SQLite or PostgreSQL), the hot cabinet (Redis)."""

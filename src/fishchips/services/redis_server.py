@@ -1,0 +1,244 @@
+"""A local redis-server for the hot cabinet: started, found and stopped by fishchips, as the broker is.
+
+It is Debian's `redis-server` from the PATH, run detached (so it outlives the command that
+started it) on 127.0.0.1, with its config, log, append-only file and a state file (pid and
+port) in its own data dir. Any other Redis is one URL away: --redis, or REDIS_URL.
+"""
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+
+from fishchips.broker.embedded import free_port, port_taken
+from fishchips.errors import FishchipsError
+from fishchips.paths import data_dir
+
+INSTALL_HINT = "apt-get install redis-server"
+URL_SCHEMES = ("redis", "rediss", "unix")
+
+# appendonly: every change is written to the append-only file before the client hears "done", so the
+# cabinet's stock and counters survive a stop, a crash or a SIGKILL of the server; fsync once a second
+# means only a crash of the whole machine could lose the last second. The RDB snapshots are off
+# (save ""): one persistence, not two that disagree after a crash.
+CONFIG = """# written by fishchips: the hot cabinet's Redis
+bind 127.0.0.1
+port {port}
+protected-mode yes
+daemonize no
+dir "{data}"
+logfile "{log}"
+appendonly yes
+appendfsync everysec
+save ""
+proc-title-template "{{title}} {{listen-addr}} {{server-mode}} {{config-file}}"
+"""
+
+
+class RedisServerError(FishchipsError):
+    """The local Redis could not be found, started or stopped."""
+
+
+class RedisNotInstalled(RedisServerError):
+    """No redis-server on the PATH."""
+
+
+@dataclass
+class RedisState:
+    """What a running server left in its data dir for later commands to find it."""
+
+    pid: int
+    port: int
+    version: str
+    started_at: float
+
+
+@dataclass
+class RedisStatus:
+    running: bool
+    data_dir: Path
+    state: RedisState | None
+
+    @property
+    def url(self) -> str | None:
+        return f"redis://127.0.0.1:{self.state.port}/0" if self.state else None
+
+
+class RedisAlreadyRunning(RedisServerError):
+    def __init__(self, status: RedisStatus) -> None:
+        super().__init__(f"Redis is already running at {status.url} (pid {status.state.pid if status.state else '?'})")
+        self.status = status
+
+
+def find_redis_server() -> Path:
+    """Debian's redis-server on the PATH, or a one-line error saying what to install."""
+    found = shutil.which("redis-server")
+    if found is None:
+        raise RedisNotInstalled(f"redis-server is not installed: {INSTALL_HINT}, or give a Redis with --redis URL or REDIS_URL")
+    return Path(found)
+
+
+def redis_version(server: Path) -> str:
+    """The version, e.g. "7.0.15", from `redis-server --version` ("Redis server v=7.0.15 sha=...")."""
+    words = subprocess.run([str(server), "--version"], capture_output=True, text=True, timeout=10, check=False).stdout.split()
+    return next((word[2:] for word in words if word.startswith("v=")), "unknown")
+
+
+def default_data_dir() -> Path:
+    return data_dir() / "redis"
+
+
+def redis_url(flag: str | None = None, data: Path | None = None) -> str:
+    """Which Redis the cabinet uses: --redis, else REDIS_URL, else the local server (started if it is not running)."""
+    for source, url in (("--redis", flag), ("REDIS_URL", os.environ.get("REDIS_URL"))):
+        if url:
+            if urlsplit(url).scheme not in URL_SCHEMES:
+                raise FishchipsError(f"{source}: expected redis://host:port[/db] (or rediss://, unix://), got {url!r}")
+            return url
+    status = LocalRedis(data).ensure_running()
+    assert status.url is not None
+    return status.url
+
+
+class LocalRedis:
+    """Start, stop and inspect the local redis-server whose data lives in `data`."""
+
+    def __init__(self, data: Path | None = None) -> None:
+        self.data = (data or default_data_dir()).resolve()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def state_file(self) -> Path:
+        return self.data / "redis.json"
+
+    @property
+    def config_file(self) -> Path:
+        return self.data / "redis.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data / "redis.log"
+
+    def status(self) -> RedisStatus:
+        state = self._read_state()
+        return RedisStatus(state is not None and self._running(state.pid), self.data, state)
+
+    def start(self, port: int | None = None, timeout: float = 30.0) -> RedisStatus:
+        """Start the server and return once it answers PING; RedisAlreadyRunning if it runs already."""
+        with self._locked():
+            current = self.status()
+            if current.running:
+                raise RedisAlreadyRunning(current)
+            return self._start(port, timeout, current.state)
+
+    def ensure_running(self, timeout: float = 30.0) -> RedisStatus:
+        """The running server, started first if need be (several processes may ask at once: one starts it)."""
+        with self._locked():
+            current = self.status()
+            return current if current.running else self._start(None, timeout, current.state)
+
+    def stop(self, grace: float = 10.0) -> bool:
+        """SIGTERM (Redis writes its append-only file and exits), then SIGKILL after `grace` s. True if one was stopped."""
+        state = self._read_state()
+        if state is None or not self._running(state.pid):
+            return False
+        os.kill(state.pid, signal.SIGTERM)
+        if not self._wait_gone(state.pid, grace):
+            os.kill(state.pid, signal.SIGKILL)
+            self._wait_gone(state.pid, 10)
+        return True
+
+    def tail(self, lines: int = 20) -> str:
+        if self.log_file.is_file() and self.log_file.stat().st_size:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        return "(Redis wrote no log)"
+
+    def _start(self, port: int | None, timeout: float, previous: RedisState | None) -> RedisStatus:
+        server = find_redis_server()
+        if port is None:
+            # last time's port if it is free: clients that hold the address find the cabinet again after a restart
+            port = previous.port if previous and not port_taken(previous.port) else free_port()
+        elif port_taken(port):
+            raise RedisServerError(f"port {port} on 127.0.0.1 is taken by another program: stop it, or choose another port with --port")
+        self._prepare_data_dir()
+        self.config_file.write_text(CONFIG.format(port=port, data=self.data, log=self.log_file))
+        self._process = subprocess.Popen(
+            [str(server), str(self.config_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # it logs to its logfile
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not killed by the terminal's Ctrl-C: it outlives this command
+        )
+        state = RedisState(self._process.pid, port, redis_version(server), time.time())
+        self.state_file.write_text(json.dumps(asdict(state)))
+        try:
+            self._await_ready(state, time.monotonic() + timeout)
+        except BaseException:  # half-started is worse than not started: never leave a server nobody knows is up
+            self.stop()
+            raise
+        return self.status()
+
+    def _await_ready(self, state: RedisState, deadline: float) -> None:
+        client = redis.Redis(host="127.0.0.1", port=state.port, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            while time.monotonic() < deadline:
+                if not self._running(state.pid):
+                    last = " | ".join(self.tail(3).splitlines())
+                    raise RedisServerError(f"redis-server exited during start; the end of {self.log_file}: {last}")
+                try:
+                    if client.ping():
+                        return
+                except (redis.ConnectionError, redis.TimeoutError):  # not listening yet, loading its append-only file, or slow
+                    pass
+                time.sleep(0.05)
+        finally:
+            client.close()
+        raise RedisServerError(f"redis-server did not answer on 127.0.0.1:{state.port} in time; see {self.log_file}")
+
+    def _prepare_data_dir(self) -> None:
+        try:
+            self.data.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RedisServerError(f"cannot make the Redis data dir {self.data} ({exc.strerror}): choose another with --data-dir") from exc
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One starter at a time per data dir: two preparer processes starting at once share one server."""
+        self._prepare_data_dir()
+        with (self.data / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _read_state(self) -> RedisState | None:
+        try:
+            return RedisState(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def _running(self, pid: int) -> bool:
+        """The pid is alive and is our server: its title names our config file (a recycled pid, or a zombie, does not)."""
+        if self._process is not None and self._process.pid == pid and self._process.poll() is not None:
+            return False
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return b"redis-server" in title and str(self.config_file).encode() in title
+
+    def _wait_gone(self, pid: int, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not self._running(pid):
+                return True
+            time.sleep(0.05)
+        return False

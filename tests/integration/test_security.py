@@ -312,6 +312,19 @@ def test_a_wrong_password_is_one_line_within_10_s(with_sasl: Secured, prefix: st
     assert elapsed < FAST, f"{elapsed:.1f} s"
 
 
+def test_no_login_at_the_local_port_is_one_line_within_10_s(with_sasl: Secured) -> None:
+    began = time.monotonic()
+    result = fishchips(["doctor", "-b", str(with_sasl.local.bootstrap_servers)], timeout=30)
+    elapsed = time.monotonic() - began
+
+    assert result.returncode == 1
+    no_traceback(result)
+    broker_lines = lines_with(result, "✗ broker:")
+    assert len(broker_lines) == 1, result.stdout
+    assert "turned us away" in broker_lines[0] and "this port wants a SASL login" in broker_lines[0]
+    assert elapsed < FAST, f"{elapsed:.1f} s"
+
+
 def test_every_role_does_its_work_with_its_own_user(with_sasl: Secured, shop: Topics) -> None:
     """The ACLs are enough: a till, a preparer, a cook and the board, each as its own user, serve every order."""
     menu = Menu.load()

@@ -41,6 +41,12 @@ REFUSALS = (
     ("alert", "the broker refused the client certificate (service.cert): it is expired or not signed by a CA the broker trusts"),
     ("connecting to a PLAINTEXT", "this port does not speak TLS: use the cluster's TLS port, or leave out --certs-dir"),
     (
+        # a SASL port answers the first request (which versions it speaks) and hangs up at the next, unauthenticated one
+        "in state UP)",
+        "the broker hung up at the first request after the handshake: this port wants a SASL login, so pass --username and "
+        "--password (leave --bootstrap-servers unset for the local broker: fishchips logs in to it by itself)",
+    ),
+    (
         "in state APIVERSION_QUERY",
         "the broker hung up at the first request: this port wants TLS or SASL, so pass --certs-dir (and a username)",
     ),

@@ -402,6 +402,18 @@ def test_a_refused_role_process_says_so_in_one_line(with_sasl: Secured, shop: To
     assert elapsed < FAST, f"{elapsed:.1f} s"
 
 
+def test_a_command_on_the_local_broker_logs_in_as_the_user_named(with_sasl: Secured, shop: Topics) -> None:
+    """No address, only --username: the local port, with that user's password from the data dir, and its ACLs."""
+    as_default = {"FISHCHIPS_DATA_DIR": str(with_sasl.broker.data.parent)}
+    result = fishchips(["till", "--username", "preparer", "--orders", "3", "--rate", "0", "--prefix", shop.prefix], as_default)
+
+    assert result.returncode == 1
+    no_traceback(result)
+    refusals = lines_with(result, "is not allowed to")
+    assert len(refusals) == 1, result.stdout + result.stderr
+    assert f"till-1 (user preparer) is not allowed to write to topic {shop.orders}" in refusals[0]
+
+
 def test_grant_opens_another_prefix_for_the_roles(with_sasl: Secured, prefix: str) -> None:
     result = fishchips(["broker", "grant", "--prefix", prefix, "--partitions", "2", "--data-dir", str(with_sasl.broker.data)])
     assert result.returncode == 0, result.stderr

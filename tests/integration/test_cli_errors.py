@@ -94,6 +94,17 @@ def test_broker_start_on_a_taken_port_exits_1(data: Path) -> None:
     assert not (broker_dir / "broker.json").exists()  # no broker was started
 
 
+def test_plaintext_without_sasl_is_one_line(data: Path) -> None:
+    broker_dir = data / "broker"
+    result = run(["broker", "start", "--plaintext", "--data-dir", str(broker_dir)], data)
+
+    assert result.returncode == 1
+    no_traceback(result)
+    errors = failed_lines(result.stderr, "✗")
+    assert errors == ["✗ --plaintext goes with --sasl: without SASL the local port is open to anyone anyway"], result.stderr
+    assert not (broker_dir / "broker.json").exists()  # no broker was started
+
+
 def test_a_bad_config_file_is_one_line(tmp_path: Path, data: Path) -> None:
     config = tmp_path / "fishchips.toml"
     config.write_text('bootstrap_servers = "127.0.0.1:1"\nbootstarp = "typo"\n')

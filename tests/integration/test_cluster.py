@@ -1,5 +1,8 @@
 """Three local nodes: the shop's topics get three replicas, and one node can die without losing an order."""
 
+import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +22,8 @@ pytestmark = pytest.mark.kafka
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[EmbeddedCluster]:
-    cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="fishchips-cluster-")))
+    # named as in a data dir, so that commands run with FISHCHIPS_DATA_DIR=<its parent> take it for the default cluster
+    cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="fishchips-cluster-")) / "cluster")
     cluster.start(port=free_ports(3), timeout=180)
     yield cluster
     pids = [status.state.pid for status in cluster.status() if status.state]
@@ -48,3 +52,25 @@ def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster
     config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topics.orders)])
     (future,) = config.values()
     assert future.result()["min.insync.replicas"].value == "2"
+
+
+def doctor(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`fishchips doctor` with no address, on a data dir whose only broker is the module's cluster."""
+    env = {**os.environ, "FISHCHIPS_DATA_DIR": str(data_dir), "COLUMNS": "400"}
+    command = [sys.executable, "-m", "fishchips", "doctor"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=240, env=env, stdin=subprocess.DEVNULL)
+
+
+def test_a_command_starts_the_cluster_again_when_it_was_started_last(cluster: EmbeddedCluster) -> None:
+    """Last in the module: it stops the cluster, and a command starts it again as three nodes, not one broker."""
+    before = [status.state.pid for status in cluster.status() if status.state]
+    assert cluster.stop() == 3
+
+    restarted = doctor(cluster.data.parent)
+
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert f"at {cluster.bootstrap_servers()} answers (3 brokers)" in restarted.stdout
+    statuses = cluster.status()
+    assert all(status.running for status in statuses)
+    assert not {status.state.pid for status in statuses if status.state} & set(before)
+    assert not (cluster.data.parent / "broker" / "broker.json").exists()  # no single broker was started instead

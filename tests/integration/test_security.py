@@ -3,6 +3,7 @@
 The broker starts with --tls; the SASL tests restart the same data dir with --sasl (which keeps
 the TLS listener), so they also prove that turning SASL on keeps the data. Bad certificates and
 credentials go through the real `fishchips` command: one line, exit code 1, within 10 s.
+The last tests restart it: started by a command (as it was last time), then with --plaintext.
 """
 
 import datetime
@@ -15,19 +16,31 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, AdminClient, ResourcePatternType, ResourceType
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ListConsumerGroupsResult,
+    ResourcePatternType,
+    ResourceType,
+)
 from tests.conftest import wait_for
 
 from fishchips.broker import certs
 from fishchips.broker.embedded import EmbeddedBroker, free_port
 from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
+from fishchips.kafka.connect import local_settings
+from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.roles.base import Refused, Role, ShopContext
@@ -77,7 +90,13 @@ class Secured:
 
     @property
     def plaintext(self) -> ConnectionSettings:
+        """The local port as an open broker has it: no login."""
         return ConnectionSettings(bootstrap_servers=self.broker.status().bootstrap_servers)
+
+    @property
+    def local(self) -> ConnectionSettings:
+        """The local port as fishchips's own commands find it: on a SASL broker, with the admin's login."""
+        return local_settings(self.broker, self.broker.status())
 
     @property
     def tls(self) -> ConnectionSettings:
@@ -128,7 +147,7 @@ def with_sasl(secured: Secured) -> Secured:
 def shop(with_sasl: Secured, prefix: str) -> Topics:
     """A fresh shop prefix whose topics exist and whose roles' users have their ACLs."""
     topics = Topics(prefix)
-    assert open_shop(clients.admin(with_sasl.plaintext), topics, partitions=3) > 0
+    assert open_shop(clients.admin(with_sasl.local), topics, partitions=3) > 0
     return topics
 
 
@@ -295,6 +314,19 @@ def test_a_wrong_password_is_one_line_within_10_s(with_sasl: Secured, prefix: st
     assert elapsed < FAST, f"{elapsed:.1f} s"
 
 
+def test_no_login_at_the_local_port_is_one_line_within_10_s(with_sasl: Secured) -> None:
+    began = time.monotonic()
+    result = fishchips(["doctor", "-b", str(with_sasl.local.bootstrap_servers)], timeout=30)
+    elapsed = time.monotonic() - began
+
+    assert result.returncode == 1
+    no_traceback(result)
+    broker_lines = lines_with(result, "✗ broker:")
+    assert len(broker_lines) == 1, result.stdout
+    assert "turned us away" in broker_lines[0] and "this port wants a SASL login" in broker_lines[0]
+    assert elapsed < FAST, f"{elapsed:.1f} s"
+
+
 def test_every_role_does_its_work_with_its_own_user(with_sasl: Secured, shop: Topics) -> None:
     """The ACLs are enough: a till, a preparer, a cook and the board, each as its own user, serve every order."""
     menu = Menu.load()
@@ -327,12 +359,12 @@ def test_a_till_cannot_read_orders(with_sasl: Secured, shop: Topics) -> None:
     menu = Menu.load()
     as_till = with_sasl.sasl("till")
     began = time.monotonic()
-    preparer = run_role(FoodPreparer("preparer-1", ShopContext(as_till, shop, menu)))
+    preparer = run_role(FoodPreparer("preparer-1", ShopContext(as_till, shop, menu, exactly_once=False)))
     assert isinstance(preparer.failure, Refused)
     assert str(preparer.failure).startswith(f"preparer-1 (user till) is not allowed to use the consumer group {shop.group('preparers')}")
 
     # even given the preparers' group, the till may not read the orders themselves
-    admin = clients.admin(with_sasl.plaintext)
+    admin = clients.admin(with_sasl.local)
     group = AclBinding(
         ResourceType.GROUP,
         shop.group("preparers"),
@@ -343,7 +375,7 @@ def test_a_till_cannot_read_orders(with_sasl: Secured, shop: Topics) -> None:
         AclPermissionType.ALLOW,
     )
     admin.create_acls([group])[group].result()
-    preparer = run_role(FoodPreparer("preparer-2", ShopContext(as_till, shop, menu)))
+    preparer = run_role(FoodPreparer("preparer-2", ShopContext(as_till, shop, menu, exactly_once=False)))
     assert isinstance(preparer.failure, Refused)
     assert str(preparer.failure).startswith(f"preparer-2 (user till) is not allowed to read topic {shop.orders}")
     assert "Topic authorization failed" in str(preparer.failure)
@@ -374,6 +406,18 @@ def test_a_refused_role_process_says_so_in_one_line(with_sasl: Secured, shop: To
     assert elapsed < FAST, f"{elapsed:.1f} s"
 
 
+def test_a_command_on_the_local_broker_logs_in_as_the_user_named(with_sasl: Secured, shop: Topics) -> None:
+    """No address, only --username: the local port, with that user's password from the data dir, and its ACLs."""
+    as_default = {"FISHCHIPS_DATA_DIR": str(with_sasl.broker.data.parent)}
+    result = fishchips(["till", "--username", "preparer", "--orders", "3", "--rate", "0", "--prefix", shop.prefix], as_default)
+
+    assert result.returncode == 1
+    no_traceback(result)
+    refusals = lines_with(result, "is not allowed to")
+    assert len(refusals) == 1, result.stdout + result.stderr
+    assert f"till-1 (user preparer) is not allowed to write to topic {shop.orders}" in refusals[0]
+
+
 def test_grant_opens_another_prefix_for_the_roles(with_sasl: Secured, prefix: str) -> None:
     result = fishchips(["broker", "grant", "--prefix", prefix, "--partitions", "2", "--data-dir", str(with_sasl.broker.data)])
     assert result.returncode == 0, result.stderr
@@ -381,3 +425,131 @@ def test_grant_opens_another_prefix_for_the_roles(with_sasl: Secured, prefix: st
     listed = clients.admin(with_sasl.sasl("till")).list_topics(timeout=10).topics
     assert {topics.orders, topics.cook, topics.served, topics.dead_letters} <= set(listed)  # the till may see them, not create them
     assert len(listed[topics.orders].partitions) == 2
+
+
+# --- nothing open to strangers ---------------------------------------------------------------------
+
+SHORT = 3.0  # seconds each refused attempt is given: a refusal may also look like a broker that never answers
+ANY_ACL = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY, AclPermissionType.ANY)
+REFUSED_WRITES = "refused-writes"
+QUIET = {"logger": logging.getLogger("fishchips.tests.refused")}  # the refused clients' complaints go to the log
+
+
+def _answered(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except KafkaException:
+        return False
+    return True
+
+
+def _all_listed(groups: ListConsumerGroupsResult) -> None:
+    """Listing groups does not raise when no broker answers: it returns the errors with what it did list."""
+    if groups.errors:
+        raise KafkaException(groups.errors[0])
+
+
+def what_got_through(config: dict[str, str]) -> dict[str, bool]:
+    """Try everything a stranger would, at once: produce, consume, list topics, consumer groups and ACLs."""
+    admin = AdminClient({**config, **QUIET})
+    groups = admin.list_consumer_groups(request_timeout=SHORT)
+    acls = admin.describe_acls(ANY_ACL, request_timeout=SHORT)
+    delivered: list[bool] = []
+    producer = Producer({**config, **QUIET, "message.timeout.ms": str(int(SHORT * 1000))})
+    producer.produce(REFUSED_WRITES, b"from a stranger", on_delivery=lambda err, msg: delivered.append(err is None))
+    got = {"list topics": _answered(lambda: admin.list_topics(timeout=SHORT))}
+    consumer = Consumer({**config, **QUIET, "group.id": f"stranger-{uuid.uuid4().hex[:8]}", "enable.auto.commit": "false"})
+    try:
+        consumer.assign([TopicPartition(KEPT_TOPIC, 0, OFFSET_BEGINNING)])
+        deadline, read = time.monotonic() + SHORT, False
+        while not read and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            read = message is not None and not message.error()
+    finally:
+        consumer.close()
+    producer.flush(SHORT + 5)
+    got.update(
+        {
+            "consume": read,
+            "produce": delivered == [True],
+            "list groups": _answered(lambda: _all_listed(groups.result())),
+            "describe ACLs": _answered(acls.result),
+        }
+    )
+    return got
+
+
+def strangers(secured: Secured) -> dict[str, dict[str, str]]:
+    """Every way in without the right login: PLAINTEXT on each port, TLS without a certificate, a wrong password."""
+    state = secured.broker.status().state
+    assert state is not None
+    port = {"local": state.port, "tls": state.ssl_port, "sasl_ssl": state.sasl_port, "controller": state.controller_port}
+    ca = {"ssl.ca.location": str(secured.client_certs / "ca.pem")}
+    wrong = {"sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "admin", "sasl.password": "not-the-password"}
+    ways = {
+        "local/plaintext": ("local", {"security.protocol": "PLAINTEXT"}),
+        "local/wrong password": ("local", {"security.protocol": "SASL_PLAINTEXT", **wrong}),
+        "tls/plaintext": ("tls", {"security.protocol": "PLAINTEXT"}),
+        "tls/no certificate": ("tls", {"security.protocol": "SSL", **ca}),
+        "sasl_ssl/plaintext": ("sasl_ssl", {"security.protocol": "PLAINTEXT"}),
+        "sasl_ssl/no sasl": ("sasl_ssl", {"security.protocol": "SSL", **ca}),
+        "sasl_ssl/wrong password": ("sasl_ssl", {"security.protocol": "SASL_SSL", **ca, **wrong}),
+        "controller/plaintext": ("controller", {"security.protocol": "PLAINTEXT"}),
+        "controller/no certificate": ("controller", {"security.protocol": "SSL", **ca}),
+    }
+    return {name: {"bootstrap.servers": f"127.0.0.1:{port[where]}", **config} for name, (where, config) in ways.items()}
+
+
+def test_a_stranger_is_refused_everywhere_on_a_sasl_broker(with_sasl: Secured) -> None:
+    ensure_topics(clients.admin(with_sasl.local), {REFUSED_WRITES: 1})
+    local = with_sasl.local.client_config()
+    ways = {"local/admin (the control)": local, **strangers(with_sasl)}
+
+    with ThreadPoolExecutor(len(ways)) as pool:  # all at once: each refusal may take its whole SHORT
+        outcomes = dict(zip(ways, pool.map(what_got_through, ways.values()), strict=True))
+
+    control = outcomes.pop("local/admin (the control)")
+    assert all(control.values()), control  # the same attempts do get through with the login
+    assert {name: [op for op, ok in got.items() if ok] for name, got in outcomes.items()} == {name: [] for name in outcomes}
+    written = [message.value() for message in read_to_end(with_sasl.local, REFUSED_WRITES)]
+    assert written == [b"from a stranger"]  # the control's one event, and nothing from anyone else
+
+
+def test_a_command_that_starts_the_broker_starts_it_with_sasl_again(with_sasl: Secured) -> None:
+    broker = with_sasl.broker
+    before = broker.status().state
+    assert before is not None and broker.stop()
+
+    # with the module's data dir as the default one, `dlq` finds the broker stopped and starts it
+    result = fishchips(["dlq", "--json"], {"FISHCHIPS_DATA_DIR": str(broker.data.parent)}, timeout=150)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == []  # it read the (empty) dead letters, logged in as admin
+    after = broker.status()
+    assert after.running and after.state is not None and after.state.pid != before.pid
+    assert (after.state.sasl, after.state.plaintext, after.state.local_protocol) == (True, False, "SASL_PLAINTEXT")
+    assert (after.state.port, after.state.ssl_port, after.state.sasl_port) == (before.port, before.ssl_port, before.sasl_port)
+    local_stranger = strangers(with_sasl)["local/plaintext"]
+    with pytest.raises(KafkaException):
+        AdminClient({**local_stranger, **QUIET}).list_topics(timeout=SHORT)
+
+
+def test_plaintext_keeps_the_local_port_open_and_warns(with_sasl: Secured) -> None:
+    """Last in the module: it leaves the broker with its local port open."""
+    broker = with_sasl.broker
+    assert broker.stop()
+
+    result = fishchips(["broker", "start", "--sasl", "--plaintext", "--data-dir", str(broker.data)], timeout=150)
+
+    assert result.returncode == 0, result.stderr
+    warnings = lines_with(result, "warning:")
+    assert len(warnings) == 1, result.stderr
+    assert "takes anyone on this machine unauthenticated, as a super user" in warnings[0]
+    status = fishchips(["broker", "status", "--data-dir", str(broker.data)])
+    assert lines_with(status, "PLAINTEXT, no login")
+    anyone = AdminClient({"bootstrap.servers": str(broker.status().bootstrap_servers), **QUIET})
+    assert KEPT_TOPIC in anyone.list_topics(timeout=10).topics
+    assert anyone.describe_acls(ANY_ACL, request_timeout=10).result()  # a super user: it sees the roles' ACLs
+    sasl_stranger = strangers(with_sasl)["sasl_ssl/plaintext"]
+    with pytest.raises(KafkaException):  # only the local port is open
+        AdminClient({**sasl_stranger, **QUIET}).list_topics(timeout=SHORT)

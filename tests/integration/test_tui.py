@@ -1,13 +1,17 @@
 """The live shop, driven with Textual's pilot against the real broker."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from tests.conftest import wait_for
 from textual.pilot import Pilot
 
+from fishchips.events import RoleKind
+from fishchips.floor import RoleView
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
 from fishchips.kafka.settings import ConnectionSettings
@@ -96,6 +100,58 @@ async def test_quitting_leaves_no_group_member(kafka: ConnectionSettings, prefix
         await until(pilot, lambda: not app.is_running, timeout=60)
     view = snapshot(clients.admin(kafka), [topics.orders], [topics.group("preparers"), topics.group("cooks")])
     assert [g.members for g in view.groups.values()] == [(), ()]
+
+
+def members_by_group(kafka: ConnectionSettings, prefix: str) -> dict[str, set[str]]:
+    """Every consumer group of the shop (by its prefix), with its members' client ids, from Kafka's admin API."""
+    admin = clients.admin(kafka)
+    listed = admin.list_consumer_groups(request_timeout=10).result().valid
+    groups = [g.group_id for g in listed if g.group_id.startswith(prefix)]
+    view = snapshot(admin, [], groups)
+    return {name: {m.client_id for m in group.members} for name, group in view.groups.items()}
+
+
+async def test_quick_presses_make_unique_roles_and_kafka_agrees(kafka: ConnectionSettings, prefix: str) -> None:
+    """p twenty times as fast as a finger can, then s ten times: every preparer has a name of its own
+    (no two share a transactional id and fence each other), none fails, and Kafka's group is what the app says."""
+    topics = Topics(prefix)
+    app = ShopApp(SCENARIOS["demo3"], kafka, topics, speed=4)
+    async with running(app) as pilot:
+        await until(pilot, lambda: set(holders(app, topics)) == {"preparer-1", "preparer-2"})
+        for _ in range(20):
+            await pilot.press("p")
+        await until(pilot, lambda: app.floor is not None and len(preparers(app)) == 22, timeout=60)
+        for _ in range(10):
+            await pilot.press("s")
+        await until(pilot, lambda: len([r for r in preparers(app) if r.running]) == 12, timeout=90)
+        assert app.floor is not None
+        names = [r.name for r in preparers(app)]
+        assert sorted(names) == sorted(f"preparer-{n}" for n in range(1, 23))
+        assert app.floor.failures() == []
+        working = {r.name for r in preparers(app) if r.running}
+        group = topics.group("preparers")
+        await until(pilot, lambda: members_by_group(kafka, prefix).get(group) == working, timeout=60)
+        # a panel per preparer that did something, each under its own name
+        assert {name for name in app.panels if name.startswith("preparer-")} <= set(names)
+
+
+def preparers(app: ShopApp) -> list[RoleView]:
+    return [r for r in app.floor.roles() if r.kind is RoleKind.PREPARER] if app.floor else []
+
+
+@pytest.mark.parametrize("key", ["n", "q"])
+async def test_next_or_quit_while_connecting_leaves_no_member_behind(kafka: ConnectionSettings, prefix: str, key: str) -> None:
+    """Pressed before the shop has opened: the worker that was connecting must not open a floor after the close."""
+    app = ShopApp(SCENARIOS["demo3"], kafka, Topics(prefix), speed=4)
+    async with running(app) as pilot:
+        await pilot.press(key)  # at once: the shop is still connecting
+        if key == "n":  # the next scenario opens; then quit it too
+            await until(pilot, lambda: app.floor is not None and bool(app.floor.roles()), timeout=60)
+            await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, timeout=60)
+    await asyncio.to_thread(wait_for, lambda: all(worker.is_finished for worker in app.workers), 60)
+    assert app.floor is None
+    assert all(not members for members in members_by_group(kafka, prefix).values())
 
 
 async def test_a_bad_setting_is_a_message_in_the_app_not_a_traceback(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CLIENT_NAME = "fishchips-client"  # the client certificate's CN: the broker knows it as User:CN=fishchips-client
+BROKER_NAME = "fishchips-broker"  # the broker's CN: on a SASL broker it is also the client of its own controller and TLS ports
 LOCAL_HOSTS = ("127.0.0.1", "localhost")  # the broker's certificate names both: librdkafka checks the host by default
 DAY = datetime.timedelta(days=1)
 CLIENT_FILES = ("ca.pem", "service.cert", "service.key")  # what kafka/settings.py looks for in --certs-dir
@@ -89,14 +90,17 @@ def issue(
     days: int = 825,
     not_valid_after: datetime.datetime | None = None,
 ) -> tuple[PrivateKey, x509.Certificate]:
-    """A key and a certificate signed by `issuer`: a server's if it names hosts, else a client's.
+    """A key and a certificate signed by `issuer`: a broker's if it names hosts, else a client's.
+
+    A broker's certificate is good for both ends of a connection: on a SASL broker the node talks
+    to its own controller and inter-broker listeners over TLS, and shows the same certificate.
 
     `not_valid_after` in the past makes an expired certificate, for testing that it is refused.
     """
     key = _new_key()
     now = datetime.datetime.now(datetime.UTC)
     expires = not_valid_after or now + days * DAY
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if hosts else ExtendedKeyUsageOID.CLIENT_AUTH
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH] if hosts else [ExtendedKeyUsageOID.CLIENT_AUTH]
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -106,7 +110,7 @@ def issue(
         .not_valid_before(min(now, expires) - DAY)
         .not_valid_after(expires)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     )
     if hosts:
         builder = builder.add_extension(x509.SubjectAlternativeName([_general_name(host) for host in hosts]), critical=False)
@@ -158,14 +162,32 @@ def ensure_tls(files: TlsFiles) -> TlsFiles:
     """Make the CA, the broker's certificate and the client's files once; later starts reuse them.
 
     Reusing them matters: a client folder handed out yesterday must still work after a restart.
+    A broker certificate from before it had to be a client too is reissued by the same CA.
     """
     if files.ca.is_file() and files.ca_key.is_file() and files.broker.is_file() and files.client_dir.is_dir():
+        if not _broker_is_current(files.broker):
+            _write_broker(files, load_issuer(files))
         return files
     issuer = new_issuer()
     _write_private(files.ca_key, key_pem(issuer.key))
     files.ca.write_bytes(cert_pem(issuer.cert))
-    broker_key, broker_cert = issue(issuer, "fishchips broker", hosts=LOCAL_HOSTS)
-    _write_private(files.broker, key_pem(broker_key) + cert_pem(broker_cert) + cert_pem(issuer.cert))
+    _write_broker(files, issuer)
     client_key, client_cert = issue(issuer, CLIENT_NAME)
     write_client_files(files.client_dir, issuer.cert, client_key, client_cert)
     return files
+
+
+def _write_broker(files: TlsFiles, issuer: Issuer) -> None:
+    broker_key, broker_cert = issue(issuer, BROKER_NAME, hosts=LOCAL_HOSTS)
+    _write_private(files.broker, key_pem(broker_key) + cert_pem(broker_cert) + cert_pem(issuer.cert))
+
+
+def _broker_is_current(path: Path) -> bool:
+    """The broker's certificate has its current name and may also act as a client."""
+    cert = x509.load_pem_x509_certificate(path.read_bytes())  # the first certificate in the file is the broker's own
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usages and [name.value for name in names] == [BROKER_NAME]

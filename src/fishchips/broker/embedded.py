@@ -4,9 +4,12 @@ fishchips starts it as a detached Java process so it outlives the command that
 started it; a small state file in its data dir says which pid and ports it has.
 The data dir is formatted once and reused, so the log survives restarts.
 
-Besides its PLAINTEXT port it can listen with TLS (client certificates required) and
+Besides its local port it can listen with TLS (client certificates required) and
 with SASL_SSL (SCRAM users, ACLs enforced), so the shop can be run against it exactly
-as against a managed, secured Kafka service.
+as against a managed, secured Kafka service. With SASL nothing is open to anyone
+unauthenticated: the local port wants a SCRAM login too (SASL_PLAINTEXT, on 127.0.0.1
+only), and the node talks to its own controller and inter-broker ports over TLS with its
+certificate; only an explicit `plaintext` start keeps the local port open.
 """
 
 import base64
@@ -20,13 +23,13 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from fishchips.broker.certs import CLIENT_FILES, CLIENT_NAME, TlsFiles, ensure_tls
+from fishchips.broker.certs import BROKER_NAME, CLIENT_FILES, CLIENT_NAME, TlsFiles, ensure_tls
 from fishchips.broker.jars import KAFKA_VERSION, Progress, ensure_jars
 from fishchips.broker.java import Java, find_java
 from fishchips.broker.users import ADMIN, MECHANISM, create_scram_users, read_passwords
@@ -90,16 +93,25 @@ TLS_SETTINGS = {
     "listener.name.ssl.ssl.client.auth": "required",
 }
 
-# The SASL_SSL listener: SCRAM logins, and ACLs decide what each user may do.
+# the broker checks SCRAM passwords against the credentials in its metadata: the login module needs no options
+_SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+
+# SCRAM logins on the SASL listeners (SASL_SSL, and the local SASL_PLAINTEXT port), and ACLs decide what each user may do.
 SASL_SETTINGS = {
     "sasl.enabled.mechanisms": MECHANISM,
-    # the broker checks SCRAM passwords against the credentials in its metadata: the login module needs no options
-    f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": _SCRAM_LOGIN,
+    f"listener.name.sasl_plaintext.{MECHANISM.lower()}.sasl.jaas.config": _SCRAM_LOGIN,
     "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    # ANONYMOUS is who connects on PLAINTEXT and CONTROLLER: the node itself and local tools, which must keep working;
-    # the TLS client certificate may do anything too: the per-role limits are for the SASL users
-    "super.users": f"User:ANONYMOUS;User:{ADMIN};User:CN={CLIENT_NAME}",
+    # the node reaches its own controller and inter-broker listeners over TLS, showing its certificate: no port is left
+    # that takes an unauthenticated client, as a PLAINTEXT controller or inter-broker port would
+    "inter.broker.listener.name": "SSL",
+    "listener.name.controller.ssl.client.auth": "required",
 }
+
+# Who may do anything on a SASL broker: the admin user, the TLS client certificate handed out with it, and the node itself
+# (the per-role limits are for the role users). ANONYMOUS (an open local port's clients) only when asked for.
+SUPER_USERS = (f"User:{ADMIN}", f"User:CN={CLIENT_NAME}", f"User:CN={BROKER_NAME}")
+ANONYMOUS = "User:ANONYMOUS"
 
 LOG4J = """status = error
 appender.file.type = RollingFile
@@ -138,6 +150,15 @@ class BrokerState:
     started_at: float
     ssl_port: int | None = None
     sasl_port: int | None = None
+    # how it was started, so that a command starting it again (connect's auto-start) starts it the same way
+    tls: bool = False
+    sasl: bool = False
+    plaintext: bool = False  # with sasl: the local port still takes anyone, unauthenticated (--plaintext)
+
+    @property
+    def local_protocol(self) -> str:
+        """What the local port speaks: PLAINTEXT, or on a SASL broker SCRAM logins (unless started with --plaintext)."""
+        return "SASL_PLAINTEXT" if self.sasl and not self.plaintext else "PLAINTEXT"
 
 
 @dataclass
@@ -283,13 +304,22 @@ class EmbeddedBroker:
         on_phase: Callable[[str], None] | None = None,
         tls: bool = False,
         sasl: bool = False,
+        plaintext: bool = False,
     ) -> BrokerStatus:
         """Start the broker and return once it answers a metadata request on every listener.
 
-        tls adds a TLS listener; sasl adds a SASL_SSL one too (so implies tls), with SCRAM users and ACLs.
+        tls adds a TLS listener; sasl adds a SASL_SSL one too (so implies tls), with SCRAM users and ACLs, and makes
+        the local port want a SCRAM login as well, unless plaintext keeps it open to anyone.
         """
-        state = self.launch(port, progress, on_phase, tls, sasl)
+        state = self.launch(port, progress, on_phase, tls, sasl, plaintext)
         return self.await_ready(state, time.monotonic() + timeout, on_phase)
+
+    def start_as_before(self, timeout: float = 60.0, on_phase: Callable[[str], None] | None = None) -> BrokerStatus:
+        """Start it the way it was started last time (TLS, SASL, an open local port): a command that starts
+        the broker for the user must never quietly start a SASL broker without its logins."""
+        previous = self._read_state()
+        options = {"tls": previous.tls, "sasl": previous.sasl, "plaintext": previous.plaintext} if previous else {}
+        return self.start(timeout=timeout, on_phase=on_phase, **options)
 
     def launch(
         self,
@@ -298,9 +328,12 @@ class EmbeddedBroker:
         on_phase: Callable[[str], None] | None = None,
         tls: bool = False,
         sasl: bool = False,
+        plaintext: bool = False,
     ) -> BrokerState:
         """Start the broker's process, not waiting for it: the nodes of a cluster need each other to get ready."""
         phase = on_phase or (lambda what: None)
+        if plaintext and not sasl:
+            raise BrokerError("--plaintext goes with --sasl: without SASL the local port is open to anyone anyway")
         current = self.status()
         if current.running:
             raise BrokerAlreadyRunning(current)
@@ -311,7 +344,7 @@ class EmbeddedBroker:
         controller_port = (
             self.quorum.voters[self.quorum.node_id] if self.quorum else _reuse_or_free(previous.controller_port if previous else None)
         )
-        tls = tls or sasl  # SASL here is SASL_SSL: a password never crosses the wire in the clear
+        tls = tls or sasl  # SASL brings SASL_SSL for other hosts' clients, and the node's own TLS connections
         ssl_port = _reuse_or_free(previous.ssl_port if previous else None) if tls else None
         sasl_port = _reuse_or_free(previous.sasl_port if previous else None) if sasl else None
         self._prepare_data_dir()
@@ -323,7 +356,8 @@ class EmbeddedBroker:
         phase("fetching the Kafka jars")
         libs = ensure_jars(self.cache, progress)
         classpath = f"{libs}/*"
-        properties = self._write_config(port, controller_port, ssl_port, sasl_port)
+        state = BrokerState(0, port, controller_port, KAFKA_VERSION, java.describe(), 0.0, ssl_port, sasl_port, tls, sasl, plaintext)
+        properties = self._write_config(state)
         if not (self.data / "kraft" / "meta.properties").exists():
             phase("formatting the data dir")
             self._format(java, classpath, properties)
@@ -349,7 +383,7 @@ class EmbeddedBroker:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # not killed by the terminal's Ctrl-C: it outlives this command
             )
-        state = BrokerState(self._process.pid, port, controller_port, KAFKA_VERSION, java.describe(), time.time(), ssl_port, sasl_port)
+        state = replace(state, pid=self._process.pid, started_at=time.time())
         self.state_file.write_text(json.dumps(asdict(state)))
         return state
 
@@ -357,30 +391,40 @@ class EmbeddedBroker:
         """Return once every listener of the launched broker answers; stop it and say why if it cannot."""
         phase = on_phase or (lambda what: None)
         phase("waiting for the broker to answer")
-        port = state.port
-        self._await_ready(state, f"127.0.0.1:{port}", {}, deadline)
-        if state.sasl_port:
+        # the first listener is one where a super user gets in without a SCRAM login, to create the SCRAM users:
+        # the open local port, or the TLS port with the client certificate
+        first, *others = sorted(self._listeners(state), key=lambda listener: "sasl.mechanism" in listener[1])
+        self._await_ready(state, *first, deadline)
+        if state.sasl:
             phase("creating the SASL users")
             try:
-                create_scram_users(AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "logger": _quiet}), self.passwords())
+                create_scram_users(AdminClient({"bootstrap.servers": first[0], "logger": _quiet, **first[1]}), self.passwords())
             except FishchipsError:
-                self.stop()  # half-started is worse than not started: the SASL port would refuse everyone
+                self.stop()  # half-started is worse than not started: the SASL ports would refuse everyone
                 raise
-        status = self.status()
-        for bootstrap, security in self._secure_listeners(status):
+        for bootstrap, security in others:
             self._await_ready(state, bootstrap, security, deadline)
-        return status
+        return self.status()
 
-    def _secure_listeners(self, status: BrokerStatus) -> list[tuple[str, dict[str, str]]]:
-        """Each secure listener with the client settings that should get an answer from it."""
+    def local_login(self, state: BrokerState) -> dict[str, str]:
+        """The client settings the local port wants beyond its address: none, or the admin's SCRAM login."""
+        if state.local_protocol == "PLAINTEXT":
+            return {}
+        return {"security.protocol": state.local_protocol, **self._admin_login()}
+
+    def _admin_login(self) -> dict[str, str]:
+        return {"sasl.mechanism": MECHANISM, "sasl.username": ADMIN, "sasl.password": self.passwords()[ADMIN]}
+
+    def _listeners(self, state: BrokerState) -> list[tuple[str, dict[str, str]]]:
+        """Each listener with the client settings of a super user, which should get an answer from it."""
         ca, cert, key = (str(self.tls_files.client_dir / name) for name in CLIENT_FILES)
-        listeners = []
-        if status.tls_bootstrap:
+        listeners = [(f"127.0.0.1:{state.port}", self.local_login(state))]
+        if state.ssl_port:
             tls = {"security.protocol": "SSL", "ssl.ca.location": ca, "ssl.certificate.location": cert, "ssl.key.location": key}
-            listeners.append((status.tls_bootstrap, tls))
-        if status.sasl_bootstrap:
-            login = {"sasl.mechanism": MECHANISM, "sasl.username": ADMIN, "sasl.password": self.passwords()[ADMIN]}
-            listeners.append((status.sasl_bootstrap, {"security.protocol": "SASL_SSL", "ssl.ca.location": ca, **login}))
+            listeners.append((f"127.0.0.1:{state.ssl_port}", tls))
+        if state.sasl_port:
+            sasl_ssl = {"security.protocol": "SASL_SSL", "ssl.ca.location": ca, **self._admin_login()}
+            listeners.append((f"127.0.0.1:{state.sasl_port}", sasl_ssl))
         return listeners
 
     def _prepare_data_dir(self) -> None:
@@ -394,9 +438,12 @@ class EmbeddedBroker:
                 f"the data dir {self.data} is not writable ({exc.strerror}): fix its permissions or choose another with --data-dir"
             ) from exc
 
-    def _write_config(self, port: int, controller_port: int, ssl_port: int | None, sasl_port: int | None) -> Path:
+    def _write_config(self, state: BrokerState) -> Path:
         # a listener's name is its security protocol, so listener.name.ssl.* and listener.name.sasl_ssl.* apply to it
-        listeners = {name: p for name, p in (("PLAINTEXT", port), ("SSL", ssl_port), ("SASL_SSL", sasl_port)) if p}
+        ports = ((state.local_protocol, state.port), ("SSL", state.ssl_port), ("SASL_SSL", state.sasl_port))
+        listeners = {name: p for name, p in ports if p}
+        controller_port = state.controller_port
+        controller_protocol = "SSL" if state.sasl else "PLAINTEXT"
         voters = self.quorum.voters if self.quorum else {1: controller_port}
         settings = {**SERVER_SETTINGS, **replication_settings(len(voters))}
         settings.update(
@@ -405,16 +452,17 @@ class EmbeddedBroker:
                 "controller.quorum.voters": ",".join(f"{node}@127.0.0.1:{p}" for node, p in sorted(voters.items())),
                 "listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in {**listeners, "CONTROLLER": controller_port}.items()),
                 "advertised.listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in listeners.items()),
-                "listener.security.protocol.map": ",".join([*(f"{name}:{name}" for name in listeners), "CONTROLLER:PLAINTEXT"]),
+                "listener.security.protocol.map": ",".join([*(f"{name}:{name}" for name in listeners), f"CONTROLLER:{controller_protocol}"]),
                 "log.dirs": str(self.data / "kraft"),
             }
         )
-        if ssl_port:
+        if state.ssl_port:
             files = self.tls_files
             settings.update(TLS_SETTINGS)
             settings.update({"ssl.keystore.location": str(files.broker), "ssl.truststore.location": str(files.ca)})
-        if sasl_port:
+        if state.sasl:
             settings.update(SASL_SETTINGS)
+            settings["super.users"] = ";".join([*SUPER_USERS, *([ANONYMOUS] if state.plaintext else [])])
         properties = self.data / "server.properties"
         properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         (self.data / "log4j2.properties").write_text(LOG4J.format(log=self.log_file))

@@ -15,7 +15,7 @@ from fishchips.cli.console import BrokerProgress, console, out
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
-from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.connect import local_settings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
 
@@ -36,13 +36,28 @@ def broker() -> None:
 @click.option(
     "--tls", is_flag=True, help="Also listen with TLS (client certificates required); the client files go in <data>/client-certs."
 )
-@click.option("--sasl", is_flag=True, help="Also listen with SASL_SSL: SCRAM users per role, and ACLs (implies --tls).")
+@click.option(
+    "--sasl",
+    is_flag=True,
+    help="Also listen with SASL_SSL: SCRAM users per role, and ACLs (implies --tls). "
+    "The local port then wants a SCRAM login too; fishchips's own commands log in as admin.",
+)
+@click.option(
+    "--plaintext",
+    is_flag=True,
+    help="With --sasl: keep the local port open to any local process, unauthenticated and allowed everything (not safe).",
+)
 @click.option(
     "--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="3: a cluster of three nodes, each its own process."
 )
-def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sasl: bool, nodes: str) -> None:
-    """Start the broker (or a three-node cluster) and wait until it answers."""
+def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sasl: bool, plaintext: bool, nodes: str) -> None:
+    """Start the broker (or a three-node cluster) and wait until it answers.
+
+    Commands that start the broker themselves start it the way it was started last (--tls, --sasl, --plaintext, --nodes).
+    """
     started = time.monotonic()
+    if plaintext and not sasl:
+        raise FishchipsError("--plaintext goes with --sasl: without SASL the local port is open to anyone anyway")
     if nodes == "3":
         if tls or sasl:
             raise FishchipsError("--tls and --sasl run on one node: start the three-node cluster without them")
@@ -56,16 +71,27 @@ def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sa
     broker = EmbeddedBroker(data_dir)
     try:
         with BrokerProgress() as progress:
-            status = broker.start(port=port, timeout=timeout, progress=progress.jars, on_phase=progress.phase, tls=tls, sasl=sasl)
+            status = broker.start(
+                port=port, timeout=timeout, progress=progress.jars, on_phase=progress.phase, tls=tls, sasl=sasl, plaintext=plaintext
+            )
             if sasl:
                 progress.phase("granting the roles their ACLs")
-                _open_shop(status, Topics(), partitions=3)
+                _open_shop(broker, status, Topics(), partitions=3)
     except BrokerAlreadyRunning as already:
         console.print(f"[yellow]•[/] {already}")
         return
     console.print(
         f"[green]✓[/] Kafka is ready at [bold]{status.bootstrap_servers}[/] in {time.monotonic() - started:.1f} s (data: {status.data_dir})"
     )
+    if status.state and status.state.sasl:
+        if status.state.plaintext:
+            console.print(
+                f"  [bold red]warning:[/] {status.bootstrap_servers} takes anyone on this machine unauthenticated, as a super user: "
+                "the ACLs bind only the SASL users (start without --plaintext to close it)",
+                highlight=False,
+            )
+        else:
+            console.print(f"  {status.bootstrap_servers} wants a SCRAM login: fishchips's own commands log in as admin", highlight=False)
     if status.tls_bootstrap:
         console.print(f"  TLS at [bold]{status.tls_bootstrap}[/]: connect with --certs-dir {broker.tls_files.client_dir}", highlight=False)
     if status.sasl_bootstrap:
@@ -74,10 +100,9 @@ def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sa
         )
 
 
-def _open_shop(status: BrokerStatus, topics: Topics, partitions: int) -> int:
-    """The shop's topics and ACLs, made over PLAINTEXT, where the local connection is the super user ANONYMOUS."""
-    assert status.bootstrap_servers is not None
-    return open_shop(clients.admin(ConnectionSettings(bootstrap_servers=status.bootstrap_servers)), topics, partitions)
+def _open_shop(broker: EmbeddedBroker, status: BrokerStatus, topics: Topics, partitions: int) -> int:
+    """The shop's topics and ACLs, made on the local port as a super user (admin, or ANONYMOUS if it is open)."""
+    return open_shop(clients.admin(local_settings(broker, status)), topics, partitions)
 
 
 @broker.command()
@@ -121,6 +146,8 @@ def status(data_dir: Path | None) -> None:
     if current.state:
         table.add_row("pid", str(current.state.pid) if current.running else "-")
         table.add_row("bootstrap", current.bootstrap_servers or "-")
+        login = "SCRAM login (admin for fishchips)" if current.state.local_protocol != "PLAINTEXT" else "no login"
+        table.add_row("local port", f"{current.state.local_protocol}, {login}")
         if current.tls_bootstrap:
             table.add_row("tls", current.tls_bootstrap)
             table.add_row("client certs", str(EmbeddedBroker(data_dir).tls_files.client_dir))
@@ -188,6 +215,6 @@ def users(data_dir: Path | None, user: str | None) -> None:
 @click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of orders, if it must be created.")
 def grant(data_dir: Path | None, prefix: str, partitions: int) -> None:
     """Let the role users work on another shop prefix: create its topics and the roles' ACLs (start --sasl does fishchips)."""
-    _, status = _sasl_status(data_dir)
-    count = _open_shop(status, Topics(prefix), partitions)
+    broker, status = _sasl_status(data_dir)
+    count = _open_shop(broker, status, Topics(prefix), partitions)
     console.print(f"[green]✓[/] {count} ACLs for the roles on the {prefix}.* topics and groups")

@@ -1,8 +1,6 @@
 """`fishchips chaos`: kill roles and brokers while the shop runs, then prove nothing was lost or doubled."""
 
-import json
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -11,7 +9,7 @@ from rich.table import Table
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
 from fishchips.chaos import Chaos, ChaosReport
-from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out
+from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out, print_json
 from fishchips.errors import FishchipsError
 from fishchips.kafka.settings import ConnectionSettings
 
@@ -74,7 +72,7 @@ def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, a
         else:
             brokers[0].stop()
     if as_json:
-        out.print_json(json.dumps({**asdict(report), "ok": report.ok}))
+        print_json(report, ok=report.ok)
     else:
         out.print(report_table(report))
         console.print(f"brokers and books: {workdir}; every role logs to {log_file()}")

@@ -1,8 +1,11 @@
 """The terminal: one Rich console, logging to a file, and progress for long work."""
 
+import dataclasses
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -63,3 +66,25 @@ def figures_table(title: str, rows: Iterable[tuple[str, object]]) -> Table:
     for what, figure in rows:
         table.add_row(what, str(figure))
     return table
+
+
+def jsonable(value: Any) -> Any:
+    """A report as plain JSON values: dataclasses become objects, every mapping's keys strings.
+
+    Not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, which counts the pairs
+    and leaves a Counter keyed by tuples, which json cannot write.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def print_json(value: Any, **extra: Any) -> None:
+    """A report (and any extra figures) as one JSON object on stdout."""
+    out.print_json(json.dumps({**jsonable(value), **jsonable(extra)}))

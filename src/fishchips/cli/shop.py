@@ -165,9 +165,9 @@ def run(
         raise SystemExit(1)
 
 
-def run_role(kind: RoleKind, name: str, settings: ConnectionSettings, topics: Topics, partitions: int, **options: object) -> None:
+def run_role(kind: RoleKind, name: str, settings: ConnectionSettings, topics: Topics, create_partitions: int, **options: object) -> None:
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
-    ensure_shop_topics(clients.admin(settings), topics, partitions)
+    ensure_shop_topics(clients.admin(settings), topics, create_partitions)
     exactly_once = bool(options.pop("exactly_once", True))
     role: Role = RoleSpec(kind, name, options).build(ShopContext(settings, topics, Menu.load(), exactly_once, printer()))
     with until_interrupted() as interrupted:

@@ -5,14 +5,14 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from confluent_kafka import KafkaError, KafkaException
 from cryptography import x509
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.broker.embedded import BrokerAlreadyRunning, EmbeddedBroker
+from fishchips.broker.embedded import BrokerAlreadyRunning, BrokerStatus, EmbeddedBroker
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
@@ -40,6 +40,12 @@ REFUSALS = (
     ("certificate verify failed", "the broker's certificate is not signed by the ca.pem in --certs-dir: use the CA of this cluster"),
     ("alert", "the broker refused the client certificate (service.cert): it is expired or not signed by a CA the broker trusts"),
     ("connecting to a PLAINTEXT", "this port does not speak TLS: use the cluster's TLS port, or leave out --certs-dir"),
+    (
+        # a SASL port answers the first request (which versions it speaks) and hangs up at the next, unauthenticated one
+        "in state UP)",
+        "the broker hung up at the first request after the handshake: this port wants a SASL login, so pass --username and "
+        "--password (leave --bootstrap-servers unset for the local broker: fishchips logs in to it by itself)",
+    ),
     (
         "in state APIVERSION_QUERY",
         "the broker hung up at the first request: this port wants TLS or SASL, so pass --certs-dir (and a username)",
@@ -124,22 +130,53 @@ BrokerNotice = Callable[[str], None]
 
 
 def connect(settings: ConnectionSettings, notice: BrokerNotice | None = None, timeout: float = CONNECT_TIMEOUT) -> Cluster:
-    """The configured cluster, or the local one: the broker, or a running three-node cluster, or the broker started now."""
+    """The configured cluster, or the local one: the broker, or a running three-node cluster, or one started now."""
     embedded = settings.embedded
-    three_nodes = EmbeddedCluster()
-    if embedded and not EmbeddedBroker().status().running and any(node.running for node in three_nodes.status()):
-        settings = settings.with_bootstrap(three_nodes.bootstrap_servers())
-    elif embedded:
-        broker = EmbeddedBroker()
-        status = broker.status()
-        if not status.running:
-            try:
-                status = broker.start(on_phase=notice)
-            except BrokerAlreadyRunning as already:  # another process won the race
-                status = already.status
-        assert status.bootstrap_servers is not None
-        settings = settings.with_bootstrap(status.bootstrap_servers)
+    if embedded:
+        settings = _local(settings, notice)
     started = time.monotonic()
     cluster = check(settings, timeout)
     log.info("connected to %s (%d brokers) in %.2f s", settings.bootstrap_servers, cluster.brokers, time.monotonic() - started)
     return Cluster(settings, cluster.brokers, embedded)
+
+
+def _local(settings: ConnectionSettings, notice: BrokerNotice | None) -> ConnectionSettings:
+    """The running local broker, else the running three-node cluster; if neither runs, whichever was started last,
+    started again the way it was (so a --sasl broker comes back with its logins, not open)."""
+    broker, three_nodes = EmbeddedBroker(), EmbeddedCluster()
+    status, nodes = broker.status(), three_nodes.status()
+    if not status.running and (any(node.running for node in nodes) or _started_at(nodes) > _started_at([status])):
+        if not any(node.running for node in nodes):
+            three_nodes.start(on_phase=notice)
+        return settings.with_bootstrap(three_nodes.bootstrap_servers())
+    if not status.running:
+        try:
+            status = broker.start_as_before(on_phase=notice)
+        except BrokerAlreadyRunning as already:  # another process won the race
+            status = already.status
+    return local_settings(broker, status, settings)
+
+
+def _started_at(statuses: list[BrokerStatus]) -> float:
+    """When the latest of these brokers was started (0: never)."""
+    return max((status.state.started_at for status in statuses if status.state), default=0.0)
+
+
+def local_settings(broker: EmbeddedBroker, status: BrokerStatus, settings: ConnectionSettings | None = None) -> ConnectionSettings:
+    """Settings for the local broker's local port: its address, and on a SASL broker a SCRAM login.
+
+    The login is the admin's unless the user named another (`--username till`): the passwords are in
+    the broker's data dir, so no one types them, and a local tool works on a SASL broker as on an open one.
+    """
+    settings = (settings or ConnectionSettings()).with_bootstrap(str(status.bootstrap_servers))
+    login = broker.local_login(status.state) if status.state else {}
+    if not login:
+        return settings
+    username = settings.username or login["sasl.username"]
+    return replace(
+        settings,
+        security_protocol=settings.security_protocol or login["security.protocol"],
+        sasl_mechanism=settings.sasl_mechanism or login["sasl.mechanism"],
+        username=username,
+        password=settings.password or broker.passwords().get(username),
+    )

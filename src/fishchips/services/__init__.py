@@ -1,0 +1,1 @@
+"""Servers fishchips runs beside the broker: PostgreSQL, a Kafka Connect worker."""

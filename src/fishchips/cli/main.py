@@ -12,6 +12,7 @@ from fishchips.cli.accounts import ACCOUNTS_COMMANDS
 from fishchips.cli.bench import bench
 from fishchips.cli.broker import broker
 from fishchips.cli.chaos import chaos
+from fishchips.cli.connect import connect
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.db import db
 from fishchips.cli.demo import demo
@@ -32,6 +33,7 @@ def cli(verbose: bool) -> None:
 cli.add_command(bench)
 cli.add_command(broker)
 cli.add_command(doctor)
+cli.add_command(connect)
 cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(dlq)

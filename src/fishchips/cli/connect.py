@@ -13,17 +13,9 @@ from fishchips.cli.shop import connected, prefix_option
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.kafka.topics import Topics, ensure_topics
-from fishchips.services.kafka_connect import (
-    ConnectAlreadyRunning,
-    ConnectError,
-    ConnectNames,
-    ConnectWorker,
-    WorkerState,
-    put_sink,
-    sink_status,
-)
-from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning
+from fishchips.kafka.topics import Topics
+from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState, sink_status
+from fishchips.services.sink import behind, ensure_sink
 
 
 @click.group()
@@ -39,37 +31,19 @@ def connect() -> None:
 def start(settings: ConnectionSettings, db_url: str | None, timeout: float, prefix: str) -> None:
     """Start the worker (if it is not running) and register the shop's sink on it; running it again changes nothing."""
     began = time.monotonic()
-    names = ConnectNames(Topics(prefix))
-    worker = ConnectWorker()
     with connected(settings) as cluster, BrokerProgress() as progress:
-        if cluster.protocol != "PLAINTEXT":
-            raise ConnectError(f"the Connect worker here connects over PLAINTEXT only, and this cluster wants {cluster.protocol}")
-        db_url = db_url or _local_database(progress.phase)
-        try:
-            state = worker.start(str(cluster.bootstrap_servers), Topics(prefix), timeout, progress.jars, progress.phase)
-            started = f"the Connect worker is ready at [bold]{state.rest_url}[/] in {time.monotonic() - began:.1f} s"
-        except ConnectAlreadyRunning as already:
-            state, started = already.state, f"the Connect worker is already running at [bold]{already.state.rest_url}[/]"
-        progress.phase("registering the sink")
-        ensure_topics(clients.admin(cluster), {names.rows: 3, names.dead_letters: 1})
-        put_sink(state, names, db_url)
-    console.print(f"[green]✓[/] {started}", highlight=False)
-    console.print(f"[green]✓[/] sink {names.connector}: {names.rows} → table {names.table}; dead letters on {names.dead_letters}", highlight=False)
-
-
-def _local_database(phase: Any) -> str:
-    """The URL of `fishchips db`'s server, started now if it is not running."""
-    server = LocalPostgres()
-    current = server.status()
-    if current.running and current.url:
-        return current.url
-    phase("starting PostgreSQL")
-    try:
-        url = server.start().url
-    except PostgresAlreadyRunning as already:
-        url = already.status.url
-    assert url is not None
-    return url
+        setup = ensure_sink(cluster, Topics(prefix), db_url, timeout, progress.jars, progress.phase)
+    if setup.started:
+        console.print(
+            f"[green]✓[/] the Connect worker is ready at [bold]{setup.state.rest_url}[/] in {time.monotonic() - began:.1f} s",
+            highlight=False,
+        )
+    else:
+        console.print(f"[yellow]•[/] the Connect worker is already running at [bold]{setup.state.rest_url}[/]", highlight=False)
+    names = setup.names
+    console.print(
+        f"[green]✓[/] sink {names.connector}: {names.rows} → table {names.table}; dead letters on {names.dead_letters}", highlight=False
+    )
 
 
 @connect.command()
@@ -92,7 +66,8 @@ def sink_report(state: WorkerState, names: ConnectNames) -> dict[str, Any]:
     """The sink as the worker sees it (connector and task states) and as Kafka sees it (its group's lag)."""
     found = sink_status(state, names)
     settings = ConnectionSettings(bootstrap_servers=state.bootstrap)
-    view = snapshot(clients.admin(settings), [names.rows], [names.sink_group])
+    admin = clients.admin(settings)
+    view = snapshot(admin, [names.rows], [names.sink_group])
     group = view.groups[names.sink_group]
     tasks = [
         {"id": task["id"], "state": task["state"], "trace": task.get("trace", "").splitlines()[0] if task.get("trace") else ""}
@@ -109,7 +84,7 @@ def sink_report(state: WorkerState, names: ConnectNames) -> dict[str, Any]:
         "group_state": group.state,
         "end_offsets": sum(view.end_offsets.get(names.rows, {}).values()),
         "committed": sum(group.committed.values()),
-        "lag": sum(max(0, end - group.committed.get((names.rows, p), 0)) for p, end in view.end_offsets.get(names.rows, {}).items()),
+        "lag": behind(admin, names.sink_group, names.rows),
     }
 
 

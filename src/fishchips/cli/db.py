@@ -54,7 +54,12 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     server = LocalPostgres(data_dir)
     current = server.status()
     if as_json:
-        record = {"running": current.running, "pid": current.pid if current.running else None, "url": current.url, "cluster": str(current.cluster)}
+        record = {
+            "running": current.running,
+            "pid": current.pid if current.running else None,
+            "url": current.url,
+            "cluster": str(current.cluster),
+        }
         out.print_json(json.dumps(record))
         return
     table = Table(show_header=False, box=None)

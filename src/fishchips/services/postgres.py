@@ -108,7 +108,19 @@ class LocalPostgres:
         # no Unix socket (-k ''): only TCP on 127.0.0.1; synchronous_commit off: a crash may lose the last
         # moments' commits (whole transactions, so books and their offsets still agree), never corrupt the cluster
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k '' -c synchronous_commit=off"
-        started = self._run(binaries / "pg_ctl", "-D", self._real_cluster, "-l", f"{self._real_cluster}/server.log", "-w", "-t", str(int(timeout)), "-o", options, "start")
+        started = self._run(
+            binaries / "pg_ctl",
+            "-D",
+            self._real_cluster,
+            "-l",
+            f"{self._real_cluster}/server.log",
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-o",
+            options,
+            "start",
+        )
         if started.returncode != 0:
             raise PostgresError(f"PostgreSQL did not start; the last lines of {self.log_file}:\n{self.tail(10)}")
         self._port_file.write_text(str(port))

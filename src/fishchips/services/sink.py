@@ -2,6 +2,8 @@
 
 `fishchips connect start` and a shop run with the sink (`run ... --sink`) both go through
 ensure_sink, so the worker is started and the sink registered in one place, idempotently.
+A shop run then starts a ShopSink once its topics exist, and asks it for the table's figures
+when the shop is done.
 """
 
 import time
@@ -136,10 +138,3 @@ class ShopSink:
         finally:
             self.clerk.stop()
         return table_figures(self.setup.db_url, names)
-
-
-def start_shop_sink(
-    settings: ConnectionSettings, topics: Topics, menu: Menu | None = None, listener: Listener = ignore, phase: Phase | None = None
-) -> ShopSink:
-    """For `fishchips run ... --sink`, once the shop's topics exist: the worker and its sink ready, and the clerk at work."""
-    return ShopSink(ensure_sink(settings, topics, phase=phase), settings, topics, menu or Menu.load(), listener).start()

@@ -135,7 +135,8 @@ def test_the_table_equals_the_books_and_the_ledger(
     assert f"{prefix}.orders-sink RUNNING" in shown.stdout and "lag        0" in shown.stdout
     with psycopg.connect(postgres_server) as connection:  # one row per order, its items counted as the menu prices them
         rows = connection.execute(f"SELECT cod, plaice, chips, price_pence FROM {prefix}_served_orders").fetchall()
-    assert all(cod * 650 + plaice * 750 + chips * 300 == pence for cod, plaice, chips, pence in rows)
+    price = {name: item.price for name, item in MENU.items.items()}
+    assert all(cod * price["cod"] + plaice * price["plaice"] + chips * price["chips"] == pence for cod, plaice, chips, pence in rows)
 
 
 def test_kill_9_of_the_worker_mid_run_then_a_restart_changes_nothing(

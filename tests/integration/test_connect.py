@@ -28,7 +28,7 @@ from fishchips.roles.accountant import Accountant
 from fishchips.scenarios import scenario
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState
 from fishchips.services.sink import ShopSink, TableFigures, ensure_sink, table_figures
-from fishchips.shop import Menu
+from fishchips.shop import Menu, Order
 from fishchips.stores.books import open_books
 
 pytestmark = pytest.mark.kafka
@@ -206,3 +206,41 @@ def test_the_worker_s_log_and_a_missing_worker(tmp_path: object, connect_worker:
         env=elsewhere,
     )
     assert wrong.returncode == 1 and "✗ the sink needs a PostgreSQL URL" in wrong.stderr
+
+
+def test_the_clerk_as_a_process_of_its_own(
+    kafka: ConnectionSettings, prefix: str, postgres_server: str, connect_worker: WorkerState
+) -> None:
+    names = ConnectNames(Topics(prefix))
+    start_sink(kafka, prefix, postgres_server)
+    clerk = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fishchips",
+            "connect",
+            "clerk",
+            "-b",
+            str(kafka.bootstrap_servers),
+            "--prefix",
+            prefix,
+            "--partitions",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: Topics(prefix).served in clients.admin(kafka).list_topics(timeout=10).topics, 30)
+        producer = clients.producer(kafka)
+        served = [Order(n, 1, (("cod", "chips"),), f"{prefix}-{n}", time.time(), ready=True) for n in range(5)]
+        for order in served:
+            producer.produce(Topics(prefix).served, order.to_json(), order.id.encode())
+        assert producer.flush(10) == 0
+        wait_for(lambda: table_figures(postgres_server, names) == TableFigures(5, 5 * MENU.price((("cod", "chips"),))), 60, every=0.5)
+    finally:
+        clerk.send_signal(signal.SIGTERM)
+        output, _ = clerk.communicate(timeout=30)
+    assert clerk.returncode == 0, output
+    assert "row 5" in output

@@ -1,6 +1,7 @@
 """`fishchips connect ...`: a Kafka Connect worker that sinks the served orders into PostgreSQL."""
 
 import json
+import os
 import time
 from typing import Any
 
@@ -9,13 +10,15 @@ from rich.table import Table
 
 from fishchips.cli.console import BrokerProgress, console, out
 from fishchips.cli.options import connection_options
-from fishchips.cli.shop import connected, prefix_option
+from fishchips.cli.shop import connected, prefix_option, printer, run_role
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.roles.clerk import Clerk
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState, sink_status
 from fishchips.services.sink import behind, ensure_sink
+from fishchips.shop import Menu
 
 
 @click.group()
@@ -44,6 +47,19 @@ def start(settings: ConnectionSettings, db_url: str | None, timeout: float, pref
     console.print(
         f"[green]✓[/] sink {names.connector}: {names.rows} → table {names.table}; dead letters on {names.dead_letters}", highlight=False
     )
+
+
+@connect.command()
+@click.option(
+    "--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of the shop's topics, if they must be created."
+)
+@prefix_option
+@connection_options
+def clerk(settings: ConnectionSettings, prefix: str, partitions: int) -> None:
+    """Run the clerk: its own group on served, each order republished as a row for the sink (Ctrl-C to stop)."""
+    topics = Topics(prefix)
+    with connected(settings) as cluster:
+        run_role(Clerk(f"clerk-{os.getpid()}", cluster, topics, Menu.load(), printer()), topics, cluster, partitions)
 
 
 @connect.command()

@@ -18,12 +18,14 @@ import psycopg
 import pytest
 from tests.conftest import wait_for
 
+from fishchips.broker.jars import JDBC_SINK, libs_dir, locked_jars
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.ledger import check
+from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
 from fishchips.scenarios import scenario
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState
@@ -188,6 +190,11 @@ def test_a_record_the_sink_cannot_read_goes_to_connects_dead_letters(
 
 
 def test_the_worker_s_log_and_a_missing_worker(tmp_path: object, connect_worker: WorkerState) -> None:
+    fetched = fishchips("connect", "fetch", timeout=60)  # the worker's start fetched the plugin: nothing left to fetch
+    assert fetched.returncode == 0 and f"jars in {libs_dir(cache_dir(), JDBC_SINK)}" in fetched.stderr
+    assert sorted(path.name for path in libs_dir(cache_dir(), JDBC_SINK).iterdir()) == sorted(
+        jar.filename for jar in locked_jars(JDBC_SINK)
+    )
     logs = fishchips("connect", "logs", "-n", "5", timeout=30)
     assert logs.returncode == 0 and len(logs.stdout.strip().splitlines()) >= 1 and "connect.log" in logs.stderr
     elsewhere = {**os.environ, "FISHCHIPS_DATA_DIR": str(tmp_path)}

@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from fishchips.broker.jars import JDBC_SINK, ensure_jars
 from fishchips.cli.console import BrokerProgress, console, out
 from fishchips.cli.options import connection_options
 from fishchips.cli.shop import connected, prefix_option, printer, run_role
@@ -15,6 +16,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.paths import cache_dir
 from fishchips.roles.clerk import Clerk
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState, sink_status
 from fishchips.services.sink import behind, ensure_sink
@@ -60,6 +62,15 @@ def clerk(settings: ConnectionSettings, prefix: str, partitions: int) -> None:
     topics = Topics(prefix)
     with connected(settings) as cluster:
         run_role(Clerk(f"clerk-{os.getpid()}", cluster, topics, Menu.load(), printer()), topics, cluster, partitions)
+
+
+@connect.command()
+def fetch() -> None:
+    """Fetch and verify the JDBC sink plugin's jars into the cache (start does this too)."""
+    with BrokerProgress() as progress:
+        progress.phase(f"fetching the {JDBC_SINK.title} jars")
+        plugin = ensure_jars(cache_dir(), progress.jars, JDBC_SINK)
+    console.print(f"[green]✓[/] {JDBC_SINK.title} jars in {plugin}", highlight=False)
 
 
 @connect.command()

@@ -208,7 +208,10 @@ class ConnectWorker:
         progress: Progress | None = None,
         on_phase: Callable[[str], None] | None = None,
     ) -> WorkerState:
-        """Start the worker and return once its REST API answers and it has joined its group."""
+        """Start the worker and return once its REST API answers and it has joined its group.
+
+        Its own topics go under `topics`' prefix the first time, and stay there on every restart on the same cluster.
+        """
         phase = on_phase or (lambda what: None)
         current = self.status()
         if current.running and current.state:
@@ -227,6 +230,9 @@ class ConnectWorker:
         assert plugin == libs_dir(self.cache, JDBC_SINK)
         # last time's port if free: the worker's id in the cluster is its address, so a restarted worker is the same one
         rest_port = previous.rest_port if previous and not port_taken(previous.rest_port) else free_port()
+        # a restart is the same Connect cluster: its configs (every sink registered on it) come back from its topics
+        if previous and previous.bootstrap == bootstrap:
+            topics = Topics(previous.prefix)
         settings = worker_settings(ConnectNames(topics), bootstrap, rest_port, plugin.parent)
         self.properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         (self.data / "log4j2.properties").write_text(LOG4J.format(log=self.log_file))

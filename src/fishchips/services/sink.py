@@ -78,6 +78,10 @@ def ensure_sink(
         state, started = ConnectWorker().start(settings.bootstrap_servers, topics, timeout, progress, phase), True
     except ConnectAlreadyRunning as already:
         state, started = already.state, False
+        if state.bootstrap != settings.bootstrap_servers:
+            raise ConnectError(
+                f"the Connect worker works for the cluster at {state.bootstrap}, not {settings.bootstrap_servers}: `fishchips connect stop` it first"
+            ) from None
     (phase or (lambda what: None))("registering the sink")
     ensure_topics(clients.admin(settings), {names.rows: 3, names.dead_letters: 1})
     put_sink(state, names, db_url)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Sets everything up (virtualenvs with the dev tools, the Kafka jars) and runs lint and every test.
+# Sets everything up (virtualenvs with the dev tools, the Kafka jars and the Connect plugin) and runs lint and every test.
 # Arguments go to pytest, e.g. ./run-tests.sh -k demo3 (then only the main suite runs).
 set -euo pipefail
 cd "$(dirname "$0")"
 EXTRAS=dev source scripts/setup-venv.sh
 .venv/bin/ruff check .
 .venv/bin/fishchips broker fetch
+.venv/bin/fishchips connect fetch
 .venv/bin/python -m pytest -m "not bench" "$@"
 if [ $# -eq 0 ]; then
     # the benchmark's smoke test needs Quix Streams, which pins an older confluent-kafka: its own virtualenv

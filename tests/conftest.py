@@ -27,6 +27,9 @@ for _variable in (
 
 from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker, free_port  # noqa: E402
 from fishchips.kafka.settings import ConnectionSettings  # noqa: E402
+from fishchips.services.postgres import LocalPostgres  # noqa: E402
+
+POSTGRES_URL = "FISHCHIPS_TEST_POSTGRES_URL"
 
 
 def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1) -> None:
@@ -74,3 +77,18 @@ def prefix() -> str:
 @pytest.fixture
 def test_home() -> Path:
     return _TEST_HOME
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL: FISHCHIPS_TEST_POSTGRES_URL, or a throw-away server on 127.0.0.1 for this run (deleted after)."""
+    if url := os.environ.get(POSTGRES_URL):
+        yield url
+        return
+    server = LocalPostgres(_TEST_HOME / "postgres")
+    url = server.start(port=free_port()).url
+    assert url
+    try:
+        yield url
+    finally:
+        server.stop(delete=True)

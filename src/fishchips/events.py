@@ -23,6 +23,7 @@ class Kind(StrEnum):
     CALLED = "called"  # the board read it on `served`
     SEEN = "seen"  # a late reader read it on `orders`
     BOOKED = "booked"  # the accountant booked it
+    ROW = "row"  # the clerk wrote it as a table row for Kafka Connect's sink
     DUPLICATE = "duplicate"  # the accountant found it in the books already
     DEAD_LETTER = "dead-letter"  # unreadable: set aside with the reason
     ASSIGNED = "assigned"  # a consumer now holds these partitions (the event's `partitions`)
@@ -41,6 +42,7 @@ class RoleKind(StrEnum):
     BOARD = "board"
     READER = "reader"
     ACCOUNTANT = "accountant"
+    CLERK = "clerk"
 
 
 # What the floor's tally and summary need. A floor nobody watches asks roles for these alone,

@@ -32,7 +32,8 @@ class Ledger:
         return self.lost == self.served_twice == self.cooked_twice == self.never_taken == 0 and self.cooked == self.plaice
 
 
-def _orders(settings: ConnectionSettings, topic: str, menu: Menu) -> tuple[list[Order], int]:
+def read_orders(settings: ConnectionSettings, topic: str, menu: Menu) -> tuple[list[Order], int]:
+    """Every order on the topic, straight from Kafka, and how many events were not orders."""
     orders, unreadable = [], 0
     for message in read_to_end(settings, topic):
         try:
@@ -44,8 +45,8 @@ def _orders(settings: ConnectionSettings, topic: str, menu: Menu) -> tuple[list[
 
 def check(settings: ConnectionSettings, topics: Topics, menu: Menu | None = None) -> Ledger:
     menu = menu or Menu.load()
-    on_orders, bad_orders = _orders(settings, topics.orders, menu)
-    served_list, bad_served = _orders(settings, topics.served, menu)
+    on_orders, bad_orders = read_orders(settings, topics.orders, menu)
+    served_list, bad_served = read_orders(settings, topics.served, menu)
     taken = {order.id: order for order in on_orders if not order.ready}
     cooked = Counter(order.id for order in on_orders if order.ready)
     plaice = {order_id for order_id, order in taken.items() if preparer_action(order, menu) is Action.COOK}

@@ -3,9 +3,7 @@ the books match the topic, a replay rebuilds them exactly, a kill loses and doub
 and bad input is counted, not lost.
 """
 
-import glob
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -36,8 +34,6 @@ from fishchips.shop import InvalidOrder, Menu, Order, OrderGenerator, new_order_
 from fishchips.stores.books import BooksSummary, Entry, Figures, Position, Rejection, open_books
 
 MENU = Menu.load()
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-POSTGRES_URL = "FISHCHIPS_TEST_POSTGRES_URL"
 # events that are not orders, or that no database could hold: each is noted with its reason and set aside,
 # and never stops the books
 BAD = [
@@ -51,23 +47,6 @@ BAD = [
 
 
 # the databases -----------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A real PostgreSQL: FISHCHIPS_TEST_POSTGRES_URL, or a throw-away server on 127.0.0.1 for this run."""
-    if url := os.environ.get(POSTGRES_URL):
-        yield url
-        return
-    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
-        pytest.fail(f"PostgreSQL is not installed: apt-get install -y postgresql (as .ci/run does), or set {POSTGRES_URL}")
-    started = subprocess.run(["bash", str(SCRIPTS / "start-postgres.sh")], capture_output=True, text=True, timeout=120, check=False)
-    assert started.returncode == 0, f"scripts/start-postgres.sh failed: {started.stderr}"
-    exports = dict(line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines() if line.startswith("export "))
-    try:
-        yield exports[POSTGRES_URL]
-    finally:
-        subprocess.run(["bash", str(SCRIPTS / "stop-postgres.sh"), exports["FISHCHIPS_POSTGRES_DIR"]], check=True, timeout=120)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def new_books(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
     """Make fresh, empty books in the database under test; returns their URL."""

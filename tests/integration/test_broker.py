@@ -275,7 +275,7 @@ def three_small_jars(monkeypatch: pytest.MonkeyPatch) -> list[Jar]:
     """Three small jars from the lock, with Maven hidden so the HTTP path is the one taken."""
     cached = ensure_jars(cache_dir())  # already there: the session broker needs them too
     subset = sorted(locked_jars(), key=lambda jar: (cached / jar.filename).stat().st_size)[:3]
-    monkeypatch.setattr(jars, "locked_jars", lambda: list(subset))
+    monkeypatch.setattr(jars, "locked_jars", lambda *_: list(subset))
     real_which = shutil.which
     monkeypatch.setattr(jars.shutil, "which", lambda name, *a, **k: None if name == "mvn" else real_which(name, *a, **k))
     return subset

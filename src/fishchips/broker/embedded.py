@@ -35,6 +35,7 @@ from fishchips.broker.java import Java, find_java
 from fishchips.broker.users import ADMIN, MECHANISM, create_scram_users, read_passwords
 from fishchips.errors import FishchipsError
 from fishchips.paths import cache_dir, data_dir
+from fishchips.services.process import alive, runs_with, tail, wait_gone
 
 DEFAULT_PORT = 9092
 _quiet = logging.getLogger("fishchips.broker.probe")
@@ -213,21 +214,6 @@ def port_taken(port: int) -> bool:
     return False
 
 
-def _alive(pid: int) -> bool:
-    """True while pid runs (a zombie, finished but not yet reaped, counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _reuse_or_free(previous: int | None) -> int:
     """Last time's port if it is still free (so handed-out addresses keep working), else any free one."""
     return previous if previous and not port_taken(previous) else free_port()
@@ -249,11 +235,7 @@ def answers_metadata(bootstrap: str, timeout: float, security: Mapping[str, str]
 
 def _is_our_broker(pid: int, data: Path) -> bool:
     """Guard against a recycled pid: the process must be a Kafka broker on this data dir."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return _alive(pid)
-    return b"kafka.Kafka" in cmdline and str(data / "server.properties").encode() in cmdline
+    return runs_with(pid, "kafka.Kafka", str(data / "server.properties"))
 
 
 class EmbeddedBroker:
@@ -293,7 +275,7 @@ class EmbeddedBroker:
 
     def status(self) -> BrokerStatus:
         state = self._read_state()
-        running = state is not None and _alive(state.pid) and _is_our_broker(state.pid, self.data)
+        running = state is not None and alive(state.pid) and _is_our_broker(state.pid, self.data)
         return BrokerStatus(running, self.data, state)
 
     def start(
@@ -496,7 +478,7 @@ class EmbeddedBroker:
     def _running(self, pid: int) -> bool:
         if self._process is not None and self._process.pid == pid:
             return self._process.poll() is None
-        return _alive(pid)
+        return alive(pid)
 
     def stop(self, grace: float = 30.0) -> bool:
         """Stop cleanly (SIGTERM), then SIGKILL after `grace` s. True if a broker was stopped."""
@@ -515,24 +497,13 @@ class EmbeddedBroker:
 
     def finish_stopping(self, pid: int, grace: float = 30.0) -> None:
         """Wait for a terminated broker to go; SIGKILL it if it takes longer than `grace` s."""
-        if not self._wait_gone(pid, grace):
+        if not wait_gone(pid, grace, self._running):
             os.kill(pid, signal.SIGKILL)
-            self._wait_gone(pid, 10)
-
-    def _wait_gone(self, pid: int, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if not self._running(pid):
-                return True
-            time.sleep(0.1)
-        return False
+            wait_gone(pid, 10, self._running)
 
     def tail(self, lines: int = 40) -> str:
         """The last lines of the broker's log (or its stdout, if the log was never opened)."""
-        for path in (self.log_file, self.data / "logs" / "stdout.log"):
-            if path.is_file() and path.stat().st_size:
-                return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        return "(the broker wrote no log)"
+        return tail((self.log_file, self.data / "logs" / "stdout.log"), lines, "(the broker wrote no log)")
 
 
 class BrokerAlreadyRunning(BrokerError):

@@ -47,8 +47,8 @@ class BrokerProgress:
 
     def jars(self, done: int, total: int, what: str) -> None:
         if self._jars is None:
-            self._jars = self.progress.add_task("Kafka jars", total=total)
-        self.progress.update(self._jars, completed=done, total=total, description=f"Kafka jars: {what}")
+            self._jars = self.progress.add_task("jars", total=total)
+        self.progress.update(self._jars, completed=done, total=total, description=f"jars: {what}")
 
     def __enter__(self) -> "BrokerProgress":
         self.progress.start()

@@ -13,7 +13,9 @@ from fishchips.cli.bench import bench
 from fishchips.cli.broker import broker
 from fishchips.cli.cabinet import cabinet
 from fishchips.cli.chaos import chaos
+from fishchips.cli.connect import connect
 from fishchips.cli.console import console, setup_logging
+from fishchips.cli.db import db
 from fishchips.cli.demo import demo
 from fishchips.cli.dlq import dlq
 from fishchips.cli.doctor import doctor
@@ -33,6 +35,8 @@ cli.add_command(bench)
 cli.add_command(broker)
 cli.add_command(cabinet)
 cli.add_command(doctor)
+cli.add_command(connect)
+cli.add_command(db)
 cli.add_command(demo)
 cli.add_command(dlq)
 cli.add_command(chaos)

@@ -1,17 +1,15 @@
 """The shop from the command line: a whole headless run, or one role per process."""
 
-import json
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 
 import click
 from rich.table import Table
 
-from fishchips.cli.console import BrokerProgress, console, figures_table, out
+from fishchips.cli.console import BrokerProgress, console, figures_table, out, print_json
 from fishchips.cli.options import connection_options
 from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
@@ -20,10 +18,12 @@ from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.ledger import check
 from fishchips.roles.base import Role, ShopContext
 from fishchips.roles.till import Tickets
 from fishchips.runtime import RoleSpec
 from fishchips.scenarios import SCENARIOS, Keying, scenario
+from fishchips.services.sink import ShopSink, ensure_sink
 from fishchips.shop import Menu, new_run_id
 from fishchips.waiting import until
 
@@ -113,6 +113,8 @@ def summary_table(summary: Summary) -> Table:
 @click.option(
     "--exactly-once/--at-least-once", default=True, show_default=True, help="Preparers and cooks use Kafka transactions, or commit after the work."
 )
+@click.option("--sink", is_flag=True, help="Also upsert each served order into PostgreSQL through Kafka Connect (see fishchips connect).")
+@click.option("--sink-db", metavar="URL", help="The sink's PostgreSQL, postgresql://... [default: fishchips db, started if need be].")
 @click.option("--processes", is_flag=True, help="Run every role in a process of its own (rush hour), not a thread of this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as one JSON object.")
 @prefix_option
@@ -129,6 +131,8 @@ def run(
     keying: str | None,
     resume: bool,
     exactly_once: bool,
+    sink: bool,
+    sink_db: str | None,
     processes: bool,
     as_json: bool,
     prefix: str,
@@ -148,20 +152,29 @@ def run(
             resume=resume,
             processes=processes,
         )
+        setup = ensure_sink(cluster, Topics(prefix), sink_db, phase=console.print) if sink else None
         with until_interrupted() as interrupted:
             floor.start()
+            shop_sink = ShopSink(setup, cluster, Topics(prefix), floor.menu).start() if setup else None  # once the topics exist
             waiter = threading.Thread(target=floor.wait, daemon=True)
             waiter.start()
             until(lambda: not waiter.is_alive() or interrupted.is_set(), timeout=float("inf"), every=0.2)
             floor.close()
+            table = shop_sink.finish() if shop_sink else None
+            ledger = check(cluster, Topics(prefix), floor.menu) if table else None
     summary = floor.summary()
+    # the table holds every order the ledger (read from Kafka) says was served, at its price
+    sink_ok = table is None or ledger is None or (table.rows, table.price_pence) == (ledger.served, ledger.takings_pence)
     if as_json:
-        out.print_json(json.dumps({**asdict(summary), "ok": summary.ok, "orders_per_second": round(summary.orders_per_second, 1)}))
+        print_json(summary, ok=summary.ok and sink_ok, orders_per_second=round(summary.orders_per_second, 1), sink=table)
     else:
         out.print(summary_table(summary))
+        if table is not None and setup is not None:
+            mark = "[green]✓" if sink_ok else "[red]✗"
+            console.print(f"{mark} table {setup.names.table}: {table.rows} rows, {table.price_pence} pence[/]", highlight=False)
         for failure in floor.failures():
             console.print(f"[red]✗ {failure}[/]")
-    if not summary.ok:
+    if not (summary.ok and sink_ok):
         raise SystemExit(1)
 
 

@@ -8,6 +8,7 @@ from fishchips.events import RoleKind
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.base import Role, ShopContext
 from fishchips.roles.board import Board, Reader
+from fishchips.roles.clerk import Clerk
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Till
@@ -19,6 +20,7 @@ ROLE_CLASSES: Mapping[RoleKind, type[Role]] = {
     RoleKind.BOARD: Board,
     RoleKind.READER: Reader,
     RoleKind.ACCOUNTANT: Accountant,
+    RoleKind.CLERK: Clerk,
 }
 
 

@@ -45,6 +45,7 @@ PANELS = {
     RoleKind.BOARD: "boards",
     RoleKind.READER: "readers",
     RoleKind.ACCOUNTANT: "readers",
+    RoleKind.CLERK: "readers",
 }
 MEMBERSHIP_WORDS = {Kind.ASSIGNED: "holds", Kind.REVOKED: "gave up", Kind.LOST: "lost"}
 

@@ -1,0 +1,137 @@
+"""`fishchips connect ...`: a Kafka Connect worker that sinks the served orders into PostgreSQL."""
+
+import json
+import os
+import time
+from typing import Any
+
+import click
+from rich.table import Table
+
+from fishchips.broker.jars import JDBC_SINK, ensure_jars
+from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.cli.options import connection_options
+from fishchips.cli.shop import connected, prefix_option, run_role
+from fishchips.events import RoleKind
+from fishchips.kafka import clients
+from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.paths import cache_dir
+from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState, sink_status
+from fishchips.services.sink import behind, ensure_sink
+
+
+@click.group()
+def connect() -> None:
+    """Run Kafka Connect beside the shop: Debezium's JDBC sink writes each served order to PostgreSQL."""
+
+
+@connect.command()
+@click.option("--db", "db_url", metavar="URL", help="The sink's database, postgresql://... [default: `fishchips db`, started if need be].")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the worker to join its group.")
+@prefix_option
+@connection_options
+def start(settings: ConnectionSettings, db_url: str | None, timeout: float, prefix: str) -> None:
+    """Start the worker (if it is not running) and register the shop's sink on it; running it again changes nothing."""
+    began = time.monotonic()
+    with connected(settings) as cluster, BrokerProgress() as progress:
+        setup = ensure_sink(cluster, Topics(prefix), db_url, timeout, progress.jars, progress.phase)
+    if setup.started:
+        console.print(
+            f"[green]✓[/] the Connect worker is ready at [bold]{setup.state.rest_url}[/] in {time.monotonic() - began:.1f} s",
+            highlight=False,
+        )
+    else:
+        console.print(f"[yellow]•[/] the Connect worker is already running at [bold]{setup.state.rest_url}[/]", highlight=False)
+    names = setup.names
+    console.print(
+        f"[green]✓[/] sink {names.connector}: {names.rows} → table {names.table}; dead letters on {names.dead_letters}", highlight=False
+    )
+
+
+@connect.command()
+@click.option(
+    "--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of the shop's topics, if they must be created."
+)
+@prefix_option
+@connection_options
+def clerk(settings: ConnectionSettings, prefix: str, partitions: int) -> None:
+    """Run the clerk: its own group on served, each order republished as a row for the sink (Ctrl-C to stop)."""
+    topics = Topics(prefix)
+    with connected(settings) as cluster:
+        run_role(RoleKind.CLERK, f"clerk-{os.getpid()}", cluster, topics, partitions, exactly_once=False)  # the upsert makes repeats harmless
+
+
+@connect.command()
+def fetch() -> None:
+    """Fetch and verify the JDBC sink plugin's jars into the cache (start does this too)."""
+    with BrokerProgress() as progress:
+        progress.phase(f"fetching the {JDBC_SINK.title} jars")
+        plugin = ensure_jars(cache_dir(), progress.jars, JDBC_SINK)
+    console.print(f"[green]✓[/] {JDBC_SINK.title} jars in {plugin}", highlight=False)
+
+
+@connect.command()
+def stop() -> None:
+    """Stop the worker (SIGTERM, then SIGKILL if it must); its connectors and offsets stay in the cluster."""
+    stopped = ConnectWorker().stop()
+    console.print("[green]✓[/] the Connect worker stopped" if stopped else "no Connect worker was running")
+
+
+@connect.command()
+@click.option("--lines", "-n", type=int, default=40, show_default=True, help="How many lines.")
+def logs(lines: int) -> None:
+    """The end of the worker's log."""
+    worker = ConnectWorker()
+    out.print(worker.tail(lines), highlight=False, markup=False)
+    console.print(f"(from {worker.log_file})", highlight=False)
+
+
+def sink_report(state: WorkerState, names: ConnectNames) -> dict[str, Any]:
+    """The sink as the worker sees it (connector and task states) and as Kafka sees it (its group's lag)."""
+    found = sink_status(state, names)
+    settings = ConnectionSettings(bootstrap_servers=state.bootstrap)
+    admin = clients.admin(settings)
+    view = snapshot(admin, [names.rows], [names.sink_group])
+    group = view.groups[names.sink_group]
+    tasks = [
+        {"id": task["id"], "state": task["state"], "trace": task.get("trace", "").splitlines()[0] if task.get("trace") else ""}
+        for task in (found or {}).get("tasks", [])
+    ]
+    return {
+        "worker": {"pid": state.pid, "rest": state.rest_url, "bootstrap": state.bootstrap},
+        "connector": names.connector,
+        "state": found["connector"]["state"] if found else "MISSING",
+        "tasks": tasks,
+        "topic": names.rows,
+        "table": names.table,
+        "group": names.sink_group,
+        "group_state": group.state,
+        "end_offsets": sum(view.end_offsets.get(names.rows, {}).values()),
+        "committed": sum(group.committed.values()),
+        "lag": behind(admin, names.sink_group, names.rows),
+    }
+
+
+@connect.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@prefix_option
+def status(as_json: bool, prefix: str) -> None:
+    """The worker, the sink's connector and task states, and its consumer group's lag."""
+    report = sink_report(ConnectWorker().running_state(), ConnectNames(Topics(prefix)))
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    table = Table(show_header=False, box=None)
+    table.add_row("worker", f"[green]running[/] pid {report['worker']['pid']}, REST {report['worker']['rest']}")
+    colour = "green" if report["state"] == "RUNNING" else "red"
+    table.add_row("connector", f"{report['connector']} [{colour}]{report['state']}[/]")
+    for task in report["tasks"]:
+        colour = "green" if task["state"] == "RUNNING" else "red"
+        table.add_row(f"task {task['id']}", f"[{colour}]{task['state']}[/] {task['trace']}")
+    table.add_row("reads", report["topic"])
+    table.add_row("writes", f"table {report['table']}")
+    table.add_row("group", f"{report['group']} ({report['group_state']})")
+    table.add_row("lag", f"{report['lag']} (end {report['end_offsets']}, committed {report['committed']})")
+    out.print(table)

@@ -1,0 +1,147 @@
+"""The served orders into PostgreSQL by Kafka Connect: the worker and its sink, the clerk, the table.
+
+`fishchips connect start` and a shop run with the sink (`run ... --sink`) both go through
+ensure_sink, so the worker is started and the sink registered in one place, idempotently.
+A shop run then starts a ShopSink once its topics exist, and asks it for the table's figures
+when the shop is done.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from confluent_kafka.admin import AdminClient
+
+from fishchips.broker.jars import Progress
+from fishchips.errors import FishchipsError
+from fishchips.events import Listener, ignore
+from fishchips.kafka import clients
+from fishchips.kafka.inspect import committed_offsets, end_offsets
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.ledger import read_orders
+from fishchips.roles.base import ShopContext
+from fishchips.roles.clerk import Clerk
+from fishchips.services.kafka_connect import (
+    ConnectAlreadyRunning,
+    ConnectError,
+    ConnectNames,
+    ConnectWorker,
+    WorkerState,
+    put_sink,
+    sink_config,
+)
+from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning
+from fishchips.shop import Menu
+
+Phase = Callable[[str], None]
+
+
+def local_database(phase: Phase | None = None) -> str:
+    """The URL of `fishchips db`'s server, started now if it is not running."""
+    server = LocalPostgres()
+    current = server.status()
+    if current.running and current.url:
+        return current.url
+    (phase or (lambda what: None))("starting PostgreSQL")
+    try:
+        url = server.start().url
+    except PostgresAlreadyRunning as already:
+        url = already.status.url
+    assert url is not None
+    return url
+
+
+@dataclass(frozen=True)
+class SinkSetup:
+    state: WorkerState
+    names: ConnectNames
+    db_url: str
+    started: bool  # False: the worker was already running
+
+
+def ensure_sink(
+    settings: ConnectionSettings,
+    topics: Topics,
+    db_url: str | None = None,
+    timeout: float = 120.0,
+    progress: Progress | None = None,
+    phase: Phase | None = None,
+) -> SinkSetup:
+    """The worker running (started if need be) and the shop's sink registered on it, writing to `db_url` (default: `fishchips db`)."""
+    if settings.protocol != "PLAINTEXT" or not settings.bootstrap_servers:
+        raise ConnectError(f"the Connect worker here connects over PLAINTEXT only, and this cluster wants {settings.protocol}")
+    names = ConnectNames(topics)
+    db_url = db_url or local_database(phase)
+    sink_config(names, db_url)  # a wrong URL is said now, not after the worker's half-minute start
+    try:
+        state, started = ConnectWorker().start(settings.bootstrap_servers, topics, timeout, progress, phase), True
+    except ConnectAlreadyRunning as already:
+        state, started = already.state, False
+        if state.bootstrap != settings.bootstrap_servers:
+            raise ConnectError(
+                f"the Connect worker works for the cluster at {state.bootstrap}, not {settings.bootstrap_servers}: `fishchips connect stop` it first"
+            ) from None
+    (phase or (lambda what: None))("registering the sink")
+    ensure_topics(clients.admin(settings), {names.rows: 3, names.dead_letters: 1})
+    put_sink(state, names, db_url)
+    return SinkSetup(state, names, db_url, started)
+
+
+def behind(admin: AdminClient, group: str, topic: str) -> int:
+    """Events on `topic` that `group` has not yet committed past: its lag, partitions it never read included."""
+    ends = end_offsets(admin, [topic]).get(topic, {})
+    committed = committed_offsets(admin, group)
+    return sum(max(0, end - committed.get((topic, partition), 0)) for partition, end in ends.items())
+
+
+@dataclass(frozen=True)
+class TableFigures:
+    rows: int
+    price_pence: int
+
+
+def table_figures(db_url: str, names: ConnectNames) -> TableFigures:
+    """What the sink's table holds: its rows and their prices' sum (nothing yet if the sink has not made it)."""
+    with psycopg.connect(db_url, connect_timeout=10) as connection:
+        if connection.execute("SELECT to_regclass(%s)", (names.table,)).fetchone() == (None,):
+            return TableFigures(0, 0)
+        rows, pence = connection.execute(f'SELECT count(*), coalesce(sum(price_pence), 0) FROM "{names.table}"').fetchone()  # type: ignore[misc]
+        return TableFigures(int(rows), int(pence))
+
+
+class ShopSink:
+    """A shop run's sink: the clerk turns served orders into rows; the worker's sink writes them into the table."""
+
+    def __init__(self, setup: SinkSetup, settings: ConnectionSettings, topics: Topics, menu: Menu, listener: Listener = ignore) -> None:
+        self.setup = setup
+        self.settings = settings
+        # at-least-once, as the connector road is: the upsert makes a repeat harmless, and without
+        # transactions the rows topic has no commit markers, so the sink's lag can reach 0
+        self.clerk = Clerk("clerk", ShopContext(settings, topics, menu, exactly_once=False, listener=listener))
+
+    def start(self) -> "ShopSink":
+        self.clerk.start()
+        return self
+
+    def finish(self, timeout: float = 120.0) -> TableFigures:
+        """Once the table holds a row for every order served and the sink has read every row: the table's figures.
+
+        Served orders are counted from the topic itself; the clerk's own lag cannot say it is done,
+        because on a topic written in transactions the end offset lies past the last commit marker.
+        """
+        menu, names, topics = self.clerk.menu, self.setup.names, self.clerk.topics
+        served = {order.id for order in read_orders(self.settings, topics.served, menu)[0]}
+        admin, deadline = clients.admin(self.settings), time.monotonic() + timeout
+        try:
+            while (rows := table_figures(self.setup.db_url, names).rows) < len(served) or behind(admin, names.sink_group, names.rows):
+                if self.clerk.failure or time.monotonic() > deadline:
+                    raise FishchipsError(
+                        f"the table has {rows} of {len(served)} orders served after {timeout:.0f} s: "
+                        f"see `fishchips connect status --prefix {topics.prefix}`"
+                    )
+                time.sleep(0.2)
+        finally:
+            self.clerk.stop()
+        return table_figures(self.setup.db_url, names)

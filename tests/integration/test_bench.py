@@ -16,29 +16,39 @@ ORDERS = 2000
 
 def test_bench_serves_every_order_once_and_reports_every_figure(kafka: ConnectionSettings) -> None:
     assert kafka.bootstrap_servers
-    args = ["--orders", str(ORDERS), "--latency-rate", "2000", "--json", "-b", kafka.bootstrap_servers]
+    args = ["--orders", str(ORDERS), "--latency-rate", "2000", "--preparer-counts", "1", "--preparer-counts", "3", "--json"]
+    args += ["-b", kafka.bootstrap_servers]
     result = CliRunner().invoke(bench, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
 
     assert figures["ok"] is True
-    for name in ("shop", "shop_eos", "latency"):
-        phase = figures["phases"][name]
+    phases = figures["phases"]
+    shops = {"shop": phases["shop"], "shop_eos": phases["shop_eos"], "shop_threads": phases["shop_threads"], **phases["scaling"]}
+    for name, phase in {**shops, "latency": phases["latency"]["2000"]}.items():
         assert phase["taken"] == phase["served"] == ORDERS, name
         assert (phase["missing"], phase["duplicates"]) == (0, 0), name
-    for name in ("shop_stage", "peer"):
-        phase = figures["phases"][name]
-        assert (phase["distinct"], phase["missing"], phase["duplicates"]) == (ORDERS, 0, 0), name
-    assert figures["phases"]["baseline"]["messages"] == ORDERS
+    assert set(phases["scaling"]) == set(phases["stages"]) == {"1", "3"}
+    assert [phases["scaling"][n]["preparers"] for n in ("1", "3")] == [1, 3]
+    assert phases["shop"]["processes"] and not phases["shop_threads"]["processes"]
+    for count, pair in phases["stages"].items():
+        for name, phase in pair.items():
+            assert (phase["distinct"], phase["missing"], phase["duplicates"]) == (ORDERS, 0, 0), (count, name)
+    assert phases["baseline"]["messages"] == phases["pipe"]["orders"] == ORDERS
 
     for key in (
         "baseline_msgs_per_s",
         "shop_orders_per_s",
         "shop_eos_orders_per_s",
         "peer_orders_per_s",
+        "pipe_orders_per_s",
+        "shop_threads_orders_per_s",
         "ratio_to_baseline",
+        "ratio_to_pipe",
         "ratio_to_peer",
         "peak_rss_mb",
+        "cpu_us_per_order",
     ):
         assert math.isfinite(figures[key]) and figures[key] > 0, key
     assert set(figures["latency_ms"]) >= {"p50", "p95", "p99"}
+    assert set(figures["ratio_to_peer_by_preparers"]) == set(figures["shop_orders_per_s_by_preparers"]) == {"1", "3"}

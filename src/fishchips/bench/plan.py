@@ -18,14 +18,14 @@ class Plan:
     partitions: int = 6
     preparers: int = 3
     tills: int = 2
-    latency_rate: float = 1000.0  # orders/s offered when latency is measured
+    preparer_counts: tuple[int, ...] = (1, 3, 6)  # the shop and the preparer stages are also run with each of these
+    latency_rates: tuple[float, ...] = (1000.0, 10000.0)  # orders/s offered when latency is measured
     latency_seconds: float = 15.0  # how long that load is offered (fewer orders if --orders is smaller)
     seed: int = 7
     prefix: str = field(default_factory=_fresh_prefix)  # every phase's topics and groups start with it
 
-    @property
-    def latency_orders(self) -> int:
-        return max(1, min(self.orders, round(self.latency_rate * self.latency_seconds)))
+    def latency_orders(self, rate: float) -> int:
+        return max(1, min(self.orders, round(rate * self.latency_seconds)))
 
     def scenario(self, orders_per_second: float = 0.0, preparers: int | None = None) -> Scenario:
         """The rush hour as a scenario: no preparation time, no plaice (so no cook), orders spread over every partition.

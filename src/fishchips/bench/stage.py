@@ -81,10 +81,13 @@ def fill(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[str, 
     return {"orders": taken, "topic": topics.orders}
 
 
-def run_stage(settings: ConnectionSettings, plan: Plan, name: str, worker: Worker, report: Report) -> dict[str, Any]:
+def run_stage(
+    settings: ConnectionSettings, plan: Plan, name: str, worker: Worker, report: Report, preparers: int | None = None
+) -> dict[str, Any]:
     """M workers serve the filled orders topic; orders/s between the first and last record on their served topic."""
     topics = stage_topics(plan)
-    own = Topics(plan.phase_prefix(f"stage-{name}"))
+    members = preparers or plan.preparers
+    own = Topics(plan.phase_prefix(f"stage-{name}-{members}"))
     admin = clients.admin(settings)
     appended = {"message.timestamp.type": "LogAppendTime"}
     create(admin, [NewTopic(own.served, plan.partitions, 1, config=appended), NewTopic(own.dead_letters, 1, 1)])
@@ -92,7 +95,7 @@ def run_stage(settings: ConnectionSettings, plan: Plan, name: str, worker: Worke
     results, done = processes.Queue(), processes.Event()
     workers = [
         processes.Process(target=worker, args=(settings, StageTopics(own.prefix, source=topics.orders), f"{name}-{n}", done, results))
-        for n in range(1, plan.preparers + 1)
+        for n in range(1, members + 1)
     ]
     for process in workers:
         process.start()

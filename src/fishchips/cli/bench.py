@@ -18,19 +18,48 @@ from fishchips.kafka.settings import ConnectionSettings
 @click.option("--preparers", type=click.IntRange(1), default=Plan.preparers, show_default=True, help="Food preparers in the group.")
 @click.option("--tills", type=click.IntRange(1), default=Plan.tills, show_default=True, help="Tills taking the orders.")
 @click.option(
-    "--latency-rate", type=click.FloatRange(min=1), default=Plan.latency_rate, show_default=True, help="Orders/s offered for latency."
+    "--latency-rate",
+    "latency_rates",
+    type=click.FloatRange(min=1),
+    multiple=True,
+    default=Plan.latency_rates,
+    show_default=True,
+    help="Orders/s offered for latency (repeat for several).",
+)
+@click.option(
+    "--preparer-counts",
+    type=click.IntRange(1),
+    multiple=True,
+    default=Plan.preparer_counts,
+    show_default=True,
+    help="Also run the shop and both preparer stages with this many preparers (repeat for several).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the figures, as one JSON object.")
 @connection_options
 def bench(
-    settings: ConnectionSettings, orders: int, partitions: int, preparers: int, tills: int, latency_rate: float, as_json: bool
+    settings: ConnectionSettings,
+    orders: int,
+    partitions: int,
+    preparers: int,
+    tills: int,
+    latency_rates: tuple[float, ...],
+    preparer_counts: tuple[int, ...],
+    as_json: bool,
 ) -> None:
-    """Rush hour: orders/s end to end (transactions off and on), latency, memory; against raw Kafka and Quix Streams.
+    """Rush hour: orders/s end to end (processes and threads, transactions off and on), latency, memory;
+    against raw Kafka, a bare two-hop pipe of processes, and Quix Streams.
 
     Takes a few minutes at the default size: each phase runs in a process of its own.
     Use a quiet machine: the figures are only as steady as the CPU is free.
     """
-    plan = Plan(orders=orders, partitions=partitions, preparers=preparers, tills=tills, latency_rate=latency_rate)
+    plan = Plan(
+        orders=orders,
+        partitions=partitions,
+        preparers=preparers,
+        tills=tills,
+        latency_rates=tuple(sorted(set(latency_rates))),
+        preparer_counts=tuple(sorted(set(preparer_counts))),
+    )
     with connected(settings) as cluster:
         result = run_bench(cluster, plan, console)
     if as_json:

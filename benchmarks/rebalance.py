@@ -46,10 +46,7 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import ensure_topics
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "rebalance.json"
 DOC = ROOT / "docs" / "rebalance.md"
-PLOT = ROOT / "docs" / "rebalance.png"
-START, END = "<!-- results:start -->", "<!-- results:end -->"
 PARTITIONS = 6
 QUIET = 3.0  # seconds without a change of owner before a group counts as settled
 SETTLE_LIMIT = 60.0  # a group that has not settled by then is reported as such
@@ -467,12 +464,18 @@ def main() -> None:
     )
     parser.add_argument("--work-ms", type=int, default=0, help="each order's work in ms, as a preparer's (0: none)")
     parser.add_argument("--rate", type=float, default=20.0, help="orders per second offered to each partition")
+    parser.add_argument(
+        "--section",
+        default="results",
+        help="name of this run: its docs section, benchmarks/rebalance[-NAME].json, docs/rebalance[-NAME].png",
+    )
     parser.add_argument("--no-docs", action="store_true", help="print and write the JSON only; leave docs/ as it is")
     parser.add_argument("--from-json", action="store_true", help="measure nothing: rewrite the docs and the plot from the last JSON")
     args = parser.parse_args()
+    figures = ROOT / "benchmarks" / f"rebalance{_suffix(args.section)}.json"
     if args.from_json:
-        saved = json.loads(RESULTS.read_text())
-        write_docs([Measurement(**m) for m in saved["results"]], saved["meta"])
+        saved = json.loads(figures.read_text())
+        write_docs([Measurement(**m) for m in saved["results"]], saved["meta"], args.section)
         return
     sizes = list(range(1, 7)) if args.all else sorted({int(s) for s in args.members.split(",")})
     if not all(1 <= s <= PARTITIONS for s in sizes):
@@ -528,20 +531,31 @@ def main() -> None:
         "broker": "its own (embedded settings)" if broker else bootstrap,
     }
     Console().print(table(results))
-    RESULTS.write_text(json.dumps({"meta": meta, "results": [asdict(m) for m in results]}, indent=2) + "\n")
-    console.print(f"wrote {RESULTS.relative_to(ROOT)}")
+    figures.write_text(json.dumps({"meta": meta, "results": [asdict(m) for m in results]}, indent=2) + "\n")
+    console.print(f"wrote {figures.relative_to(ROOT)}")
     if not args.no_docs:
-        write_docs(results, meta)
+        write_docs(results, meta, args.section)
 
 
-def write_docs(results: list[Measurement], meta: dict[str, object]) -> None:
+def _suffix(section: str) -> str:
+    return "" if section == "results" else f"-{section}"
+
+
+def write_docs(results: list[Measurement], meta: dict[str, object], section: str) -> None:
+    """Replace the section between <!-- SECTION:start --> and <!-- SECTION:end --> in docs/rebalance.md, and draw its plot."""
+    start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     text = DOC.read_text()
-    DOC.write_text(re.sub(f"{START}.*{END}", lambda _: f"{START}\n{markdown(results, meta)}\n{END}", text, flags=re.DOTALL))
-    console.print(f"wrote the results section of {DOC.relative_to(ROOT)}")
-    if plot(results, PLOT):
-        console.print(f"wrote {PLOT.relative_to(ROOT)}")
+    if start not in text or end not in text:
+        raise SystemExit(f"docs/rebalance.md has no {start} ... {end} section to fill")
+    image = DOC.parent / f"rebalance{_suffix(section)}.png"
+    body = markdown(results, meta)
+    if plot(results, image):
+        console.print(f"wrote {image.relative_to(ROOT)}")
+        body += f"\n\n![settled time, unowned partition-seconds and orders served on kept partitions, by group size]({image.name})"
     else:
         console.print("no plot: matplotlib is not installed (pip install -e '.[bench]' brings it)")
+    DOC.write_text(re.sub(f"{start}.*{end}", lambda _: f"{start}\n{body}\n{end}", text, flags=re.DOTALL))
+    console.print(f"wrote the {section} section of {DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

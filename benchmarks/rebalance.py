@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -81,7 +82,8 @@ def member(bootstrap: str, group: str, topic: str, protocol: GroupProtocol, comm
     say("S")
     consumer.subscribe([topic], on_assign=said("A"), on_revoke=said("R"), on_lost=said("L"))
     while not stopping.is_set():
-        messages = [m for m in consumer.consume(500, 0.05) if not m.error()]
+        # as the shop's roles: with work to do, one order at a time; without, whatever has arrived
+        messages = [m for m in consumer.consume(1 if work else 500, 0.05) if not m.error()]
         if messages:
             if work:
                 for message in messages:  # each order is served when its work is done
@@ -94,7 +96,8 @@ def member(bootstrap: str, group: str, topic: str, protocol: GroupProtocol, comm
                     commit_in_a_transaction(consumer, producer, messages)
                 else:
                     consumer.commit(asynchronous=commit == "async")
-            except KafkaException:  # partitions moved meanwhile: their new owner reads from the last commit
+            except KafkaException as exc:  # partitions moved meanwhile: their new owner reads from the last commit
+                say("E", exc.args[0].name())
                 if producer:
                     producer.abort_transaction(30)
     say("C")
@@ -120,7 +123,7 @@ def commit_in_a_transaction(consumer: Consumer, producer: Producer, messages: li
 class Event:
     at: float
     member: str
-    kind: str  # S subscribed, A assigned, R revoked, L lost, M read orders, C closing, X closed, K killed (by us)
+    kind: str  # S subscribed, A assigned, R revoked, L lost, M read orders, E a commit failed, C closing, X closed, K killed (by us)
     detail: str
 
 
@@ -261,6 +264,7 @@ class Measurement:
     kept: int  # partitions with the same owner before and after
     kept_served: int  # orders the owners of kept partitions read while the group settled
     kept_offered: int  # orders offered to the kept partitions meanwhile
+    commit_errors: str = ""  # the errors members' commits met until the group settled, e.g. STALE_MEMBER_EPOCH x2
 
 
 def measure(group: Group, change: str, members: int, t0: float, settled: bool, rate: float) -> Measurement:
@@ -297,6 +301,7 @@ def measure(group: Group, change: str, members: int, t0: float, settled: bool, r
         len(kept),
         len(served),
         round(rate * len(kept) * (done - t0)),
+        ", ".join(f"{name} x{count}" for name, count in sorted(Counter(e.detail for e in events if e.kind == "E" and e.at >= t0).items())),
     )
 
 
@@ -377,6 +382,7 @@ def table(results: list[Measurement]) -> Table:
         "moved",
         "kept",
         "served on kept",
+        "commit errors",
     ):
         out.add_column(column, justify="left" if column in ("protocol", "commit", "change") else "right")
     for m in results:
@@ -392,6 +398,7 @@ def table(results: list[Measurement]) -> Table:
             str(m.moved),
             str(m.kept),
             _served(m),
+            m.commit_errors or "-",
         )
     return out
 
@@ -399,15 +406,17 @@ def table(results: list[Measurement]) -> Table:
 def markdown(results: list[Measurement], meta: dict[str, object]) -> str:
     lines = [
         f"Run on {meta['date']}, {meta['cpus']} CPUs, load average {meta['load_before']:.2f} before and {meta['load_after']:.2f} after; "
-        f"{PARTITIONS} partitions, {meta['rate']:g} orders/s offered to each; `python benchmarks/rebalance.py {meta['arguments']}` wrote this section.",
+        f"{PARTITIONS} partitions, {meta['rate']:g} orders/s offered to each, {meta['work_ms']} ms of work per order; "
+        f"`python benchmarks/rebalance.py {meta['arguments']}` wrote this section.",
         "",
-        "| protocol | commit | work per order (ms) | members | change | settled (s) | unowned partition-s | moved | kept | served on kept partitions meanwhile (of offered) |",
-        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| protocol | commit | members | change | settled (s) | unowned partition-s | moved | kept | served on kept partitions meanwhile (of offered) | commit errors |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for m in results:
         settled = "did not settle" if m.settled_s is None else f"{m.settled_s:.2f}"
         lines.append(
-            f"| {m.protocol} | {m.commit} | {m.work_ms} | {m.members} | {m.change} | {settled} | {m.unowned_partition_s:.2f} | {m.moved} | {m.kept} | {_served(m)} |"
+            f"| {m.protocol} | {m.commit} | {m.members} | {m.change} | {settled} | {m.unowned_partition_s:.2f} | {m.moved} | {m.kept} | {_served(m)} "
+            f"| {m.commit_errors or '-'} |"
         )
     return "\n".join(lines)
 

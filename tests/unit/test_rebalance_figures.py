@@ -55,12 +55,14 @@ def test_the_figures_of_a_kill(bench: ModuleType) -> None:
             "1 m2 A 3,4,5",
             "10 m2 K",
             "12 m1 M 0:7 1:8 0:7",  # the kept partitions are served meanwhile; an order read twice counts once
+            "11 m1 E STALE_MEMBER_EPOCH",
             "15 m1 M 3:1",  # a moved partition's order: not counted for the kept ones
             "20 m1 A 3,4,5",
         )
     )
-    figures = bench.measure(group, "kill -9", 2, 10.0, True, 1.0)
+    figures = bench.measure(group, "kill -9", 2, 10.0, True, 1.0)  # 1 order per second offered to each partition
     assert figures.settled_s == 10.0
     assert figures.unowned_partition_s == 30.0  # 3 partitions for 10 s
     assert (figures.moved, figures.kept) == (3, 3)
     assert (figures.kept_served, figures.kept_offered) == (2, 30)
+    assert figures.commit_errors == "STALE_MEMBER_EPOCH x1"

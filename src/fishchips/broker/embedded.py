@@ -49,6 +49,13 @@ SERVER_SETTINGS = {
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     # a consumer group forms at once instead of waiting 3 s for more members
     "group.initial.rebalance.delay.ms": "0",
+    # Kafka 4's consumer group protocol (KIP-848) keeps a member's session and heartbeat on the broker:
+    # a crashed member is noticed within 10 s, as the classic members' session.timeout.ms says (default 45 s)
+    "group.consumer.session.timeout.ms": "10000",
+    "group.consumer.min.session.timeout.ms": "10000",  # the default floor, 45 s, would refuse the line above
+    # members hear of their new partitions within 1 s (default 5 s): on stage a rebalance is a moment, not a pause
+    "group.consumer.heartbeat.interval.ms": "1000",
+    "group.consumer.min.heartbeat.interval.ms": "1000",  # the default floor, 5 s, would refuse the line above
     # the shop creates its topics with the partitions each demo needs
     "auto.create.topics.enable": "false",
     "num.network.threads": "2",

@@ -10,6 +10,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
+from fishchips.kafka.protocols import GroupProtocol, consumer_settings
 from fishchips.kafka.settings import ConnectionSettings
 
 log = logging.getLogger("fishchips.kafka")
@@ -33,6 +34,7 @@ CONSUMER_SETTINGS = {
     # only see the results of committed transactions
     "isolation.level": "read_committed",
     # a member that crashed is noticed (and its partitions moved) within 10 s, not the default 45 s
+    # (classic protocol only: under the consumer protocol the broker's group.consumer.* settings say this)
     "session.timeout.ms": 10000,
     "heartbeat.interval.ms": 2000,
 }
@@ -47,8 +49,11 @@ def producer(settings: ConnectionSettings, **overrides: Any) -> Producer:
     return Producer(_base(settings, {**PRODUCER_SETTINGS, **overrides}))
 
 
-def consumer(settings: ConnectionSettings, group_id: str, **overrides: Any) -> Consumer:
-    return Consumer(_base(settings, {**CONSUMER_SETTINGS, "group.id": group_id, **overrides}))
+def consumer(
+    settings: ConnectionSettings, group_id: str, protocol: GroupProtocol = GroupProtocol.CLASSIC_EAGER, **overrides: Any
+) -> Consumer:
+    """A member of `group_id` that rebalances the `protocol` way."""
+    return Consumer(_base(settings, consumer_settings(protocol, {**CONSUMER_SETTINGS, "group.id": group_id, **overrides})))
 
 
 def admin(settings: ConnectionSettings, **overrides: Any) -> AdminClient:

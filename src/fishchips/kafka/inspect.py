@@ -38,6 +38,8 @@ class GroupView:
     members: tuple[Member, ...]
     committed: dict[tuple[str, int], int]  # (topic, partition) -> next offset to read
     lag: dict[tuple[str, int], int]
+    group_type: str = "UNKNOWN"  # CLASSIC or CONSUMER (Kafka 4's protocol): which way the group rebalances
+    assignor: str = ""  # who chose the assignment: range, cooperative-sticky, uniform (the broker's), ...
 
     @property
     def total_lag(self) -> int:
@@ -91,7 +93,7 @@ def describe_group(admin: AdminClient, group: str, ends: dict[str, dict[int, int
         for partition, end in partitions.items():
             if (topic, partition) in committed or any((topic, partition) in m.partitions for m in members):
                 lag[(topic, partition)] = max(0, end - committed.get((topic, partition), 0))
-    return GroupView(group, description.state.name, members, committed, lag)
+    return GroupView(group, description.state.name, members, committed, lag, description.type.name, description.partition_assignor or "")
 
 
 def snapshot(admin: AdminClient, topics: Iterable[str], groups: Iterable[str]) -> ClusterView:

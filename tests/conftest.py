@@ -41,9 +41,10 @@ def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1
         time.sleep(every)
 
 
-def visiting_preparer(kafka: ConnectionSettings, prefix: str, guarantee: str) -> subprocess.Popen[str]:
+def visiting_preparer(kafka: ConnectionSettings, prefix: str, guarantee: str, protocol: str = "consumer") -> subprocess.Popen[str]:
     """`fishchips preparer` as a process of its own, named "visitor", joining the shop's group."""
     command = ["preparer", guarantee, "-b", str(kafka.bootstrap_servers), "--prefix", prefix, "--name", "visitor", "--speed", "4"]
+    command += ["--group-protocol", protocol]
     return subprocess.Popen([sys.executable, "-m", "fishchips", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

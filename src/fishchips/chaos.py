@@ -18,6 +18,7 @@ from pathlib import Path
 from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.events import RoleKind
 from fishchips.floor import ShopFloor
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.ledger import Ledger, check
@@ -63,6 +64,7 @@ class Chaos:
         seed: int = 1,
         prefix: str = "chaos",
         say: Say = print,
+        group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
     ) -> None:
         self.nodes = nodes
         self.settings = settings
@@ -87,7 +89,7 @@ class Chaos:
             cook_seconds=1.0 / PACE,
             plaice_share=0.4,
         )
-        self.floor = ShopFloor(scenario, settings, self.topics, orders=orders, seed=seed, processes=True)
+        self.floor = ShopFloor(scenario, settings, self.topics, orders=orders, seed=seed, processes=True, group_protocol=group_protocol)
 
     def run(self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4) -> ChaosReport:
         """Strike every few seconds while the till works (and at least `min_strikes` times);

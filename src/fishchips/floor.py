@@ -19,6 +19,7 @@ from fishchips.errors import FishchipsError
 from fishchips.events import ALL_KINDS, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import move_group_to_end, snapshot
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.roles.base import ShopContext
@@ -100,11 +101,12 @@ class ShopFloor:
         exactly_once: bool = True,  # see docs/design.md: the same throughput, and nothing served twice after a crash
         resume: bool = False,
         processes: bool = False,
+        group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
     ) -> None:
         self.scenario = scenario
         self.listener = listener
         wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
-        self.context = ShopContext(settings, topics or Topics(), menu or Menu.load(), exactly_once, self._hear, wanted)
+        self.context = ShopContext(settings, topics or Topics(), menu or Menu.load(), exactly_once, group_protocol, self._hear, wanted)
         self.speed = speed
         self.seed = seed
         self.resume = resume

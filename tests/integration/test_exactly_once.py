@@ -9,6 +9,7 @@ from tests.conftest import visiting_preparer, wait_for
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -30,11 +31,14 @@ def test_every_demo_is_exact_with_transactions(kafka: ConnectionSettings, prefix
     assert summary.cooked > 0
 
 
-def test_a_transactional_preparer_killed_mid_order_serves_nothing_twice(kafka: ConnectionSettings, prefix: str) -> None:
+@pytest.mark.parametrize("protocol", list(GroupProtocol))
+def test_a_transactional_preparer_killed_mid_order_serves_nothing_twice(kafka: ConnectionSettings, prefix: str, protocol: GroupProtocol) -> None:
+    """Under each of the three ways a group rebalances: the guarantee is the transaction's, not the protocol's."""
     topics = Topics(prefix)
-    floor = ShopFloor(scenario("demo3").override(preparers=1), kafka, topics, speed=4, orders=150, seed=5, exactly_once=True)
+    shop = scenario("demo3").override(preparers=1)
+    floor = ShopFloor(shop, kafka, topics, speed=4, orders=150, seed=5, exactly_once=True, group_protocol=protocol)
     floor.start()
-    visitor = visiting_preparer(kafka, prefix, "--exactly-once")
+    visitor = visiting_preparer(kafka, prefix, "--exactly-once", protocol)
     try:
         group = topics.group("preparers")
         wait_for(

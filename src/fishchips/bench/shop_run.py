@@ -27,9 +27,10 @@ def shop(
     exactly_once: bool,
     orders_per_second: float,
     orders: int,
-    report: Report,
     processes: bool = True,
     preparers: int | None = None,
+    *,
+    report: Report,
 ) -> dict[str, Any]:
     """Serve `orders` orders; orders_per_second 0 is the rush hour (the tills go as fast as they can)."""
     scenario = plan.scenario(orders_per_second, preparers)

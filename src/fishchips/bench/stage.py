@@ -82,7 +82,7 @@ def fill(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[str, 
 
 
 def run_stage(
-    settings: ConnectionSettings, plan: Plan, name: str, worker: Worker, report: Report, preparers: int | None = None
+    settings: ConnectionSettings, plan: Plan, name: str, worker: Worker, preparers: int | None = None, *, report: Report
 ) -> dict[str, Any]:
     """M workers serve the filled orders topic; orders/s between the first and last record on their served topic."""
     topics = stage_topics(plan)

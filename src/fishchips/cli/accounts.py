@@ -8,9 +8,10 @@ import click
 from rich.table import Table
 
 from fishchips.cli.console import console, out
-from fishchips.cli.options import connection_options
+from fishchips.cli.options import connection_options, group_protocol_option
 from fishchips.cli.shop import connected, prefix_option, printer, until_interrupted
 from fishchips.kafka import clients
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.roles.accountant import Accountant
@@ -33,10 +34,17 @@ db_option = click.option(
     help="Stop once caught up and nothing new was served for this long (default: run until Ctrl-C).",
 )
 @click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of the topics, if they must be created.")
+@group_protocol_option
 @prefix_option
 @connection_options
 def accounts(
-    settings: ConnectionSettings, db_url: str | None, from_beginning: bool, until_idle: float | None, partitions: int, prefix: str
+    settings: ConnectionSettings,
+    db_url: str | None,
+    from_beginning: bool,
+    until_idle: float | None,
+    partitions: int,
+    group_protocol: GroupProtocol,
+    prefix: str,
 ) -> None:
     """Run the accountant: its own consumer group books every served order into the database."""
     with open_books(db_url, prefix) as books:  # a wrong URL or a database that is down: one line now, not a failed role later
@@ -44,7 +52,7 @@ def accounts(
     topics = Topics(prefix)
     with connected(settings) as cluster:
         ensure_topics(clients.admin(cluster), topics.partitions(partitions))
-        role = Accountant("accountant", ShopContext(cluster, topics, listener=printer()), db=db_url, from_beginning=from_beginning)
+        role = Accountant("accountant", ShopContext(cluster, topics, group_protocol=group_protocol, listener=printer()), db=db_url, from_beginning=from_beginning)
         with until_interrupted() as interrupted:
             role.start()
             while role.running and not interrupted.is_set() and not (until_idle and role.idle_for() >= until_idle):

@@ -10,7 +10,9 @@ from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
 from fishchips.chaos import Chaos, ChaosReport
 from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out, print_json
+from fishchips.cli.options import group_protocol_option
 from fishchips.errors import FishchipsError
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 
 
@@ -50,7 +52,8 @@ def report_table(report: ChaosReport) -> Table:
 @click.option("--max-seconds", type=float, default=600.0, show_default=True, help="Give up after this long.")
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
-def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, as_json: bool) -> None:
+@group_protocol_option
+def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, as_json: bool, group_protocol: GroupProtocol) -> None:
     """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger."""
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
@@ -65,7 +68,7 @@ def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, a
     try:
         settings = ConnectionSettings(bootstrap_servers=bootstrap)
         say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
-        report = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say).run(max_seconds)
+        report = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say, group_protocol=group_protocol).run(max_seconds)
     finally:
         if cluster is not None:
             cluster.stop()

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import SASL_MECHANISMS, parse_extra, resolve
 
 
@@ -59,4 +60,14 @@ redis_option = click.option(
     metavar="URL",
     default=None,
     help="The hot cabinet's Redis, redis://host:port[/db] [env REDIS_URL]; unset: the local redis-server, started if need be.",
+)
+
+
+group_protocol_option = click.option(
+    "--group-protocol",
+    type=click.Choice([p.value for p in GroupProtocol]),
+    default=GroupProtocol.CONSUMER.value,
+    show_default=True,
+    callback=lambda context, parameter, value: GroupProtocol(value),
+    help="How the consumer groups rebalance: the classic protocol eager or cooperative, or Kafka 4's consumer protocol (docs/rebalance.md).",
 )

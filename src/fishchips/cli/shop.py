@@ -10,12 +10,13 @@ import click
 from rich.table import Table
 
 from fishchips.cli.console import BrokerProgress, console, figures_table, out, print_json
-from fishchips.cli.options import connection_options
+from fishchips.cli.options import connection_options, group_protocol_option
 from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import end_offsets
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.ledger import check
@@ -117,6 +118,7 @@ def summary_table(summary: Summary) -> Table:
 @click.option("--sink-db", metavar="URL", help="The sink's PostgreSQL, postgresql://... [default: fishchips db, started if need be].")
 @click.option("--processes", is_flag=True, help="Run every role in a process of its own (rush hour), not a thread of this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as one JSON object.")
+@group_protocol_option
 @prefix_option
 @connection_options
 def run(
@@ -135,6 +137,7 @@ def run(
     sink_db: str | None,
     processes: bool,
     as_json: bool,
+    group_protocol: GroupProtocol,
     prefix: str,
 ) -> None:
     """Run a demo headless, print every event, and check that every order was served exactly once."""
@@ -151,6 +154,7 @@ def run(
             exactly_once=exactly_once,
             resume=resume,
             processes=processes,
+            group_protocol=group_protocol,
         )
         setup = ensure_sink(cluster, Topics(prefix), sink_db, phase=console.print) if sink else None
         with until_interrupted() as interrupted:
@@ -182,7 +186,9 @@ def run_role(kind: RoleKind, name: str, settings: ConnectionSettings, topics: To
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
     ensure_shop_topics(clients.admin(settings), topics, create_partitions)
     exactly_once = bool(options.pop("exactly_once", True))
-    role: Role = RoleSpec(kind, name, options).build(ShopContext(settings, topics, Menu.load(), exactly_once, printer()))
+    protocol = GroupProtocol(options.pop("group_protocol", GroupProtocol.CONSUMER))
+    context = ShopContext(settings, topics, Menu.load(), exactly_once, protocol, printer())
+    role: Role = RoleSpec(kind, name, options).build(context)
     with until_interrupted() as interrupted:
         role.start()
         until(lambda: not role.running or interrupted.is_set(), timeout=float("inf"), every=0.2)
@@ -248,23 +254,43 @@ def till(
 @click.command()
 @click.option("--name", default=None, help="This preparer's name (default: preparer-<pid>).")
 @click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
+@group_protocol_option
 @with_role_options
-def preparer(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
+def preparer(
+    settings: ConnectionSettings,
+    name: str | None,
+    exactly_once: bool,
+    group_protocol: GroupProtocol,
+    prefix: str,
+    partitions: int,
+    speed: float,
+) -> None:
     """Run one food preparer: join the group on orders, serve, send plaice to the cook."""
     with connected(settings) as cluster:
         name = name or f"preparer-{os.getpid()}"
-        run_role(RoleKind.PREPARER, name, cluster, Topics(prefix), partitions, work_seconds=0.4, speed=speed, exactly_once=exactly_once)
+        options = {"work_seconds": 0.4, "speed": speed, "exactly_once": exactly_once, "group_protocol": group_protocol}
+        run_role(RoleKind.PREPARER, name, cluster, Topics(prefix), partitions, **options)
 
 
 @click.command()
 @click.option("--name", default=None, help="This cook's name (default: cook-<pid>).")
 @click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
+@group_protocol_option
 @with_role_options
-def cook(settings: ConnectionSettings, name: str | None, exactly_once: bool, prefix: str, partitions: int, speed: float) -> None:
+def cook(
+    settings: ConnectionSettings,
+    name: str | None,
+    exactly_once: bool,
+    group_protocol: GroupProtocol,
+    prefix: str,
+    partitions: int,
+    speed: float,
+) -> None:
     """Run the cook: consume the cook topic and send orders back marked ready."""
     with connected(settings) as cluster:
         name = name or f"cook-{os.getpid()}"
-        run_role(RoleKind.COOK, name, cluster, Topics(prefix), partitions, work_seconds=1.0, speed=speed, exactly_once=exactly_once)
+        options = {"work_seconds": 1.0, "speed": speed, "exactly_once": exactly_once, "group_protocol": group_protocol}
+        run_role(RoleKind.COOK, name, cluster, Topics(prefix), partitions, **options)
 
 
 @click.command()

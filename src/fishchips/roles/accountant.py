@@ -74,9 +74,10 @@ class Accountant(Role):
 
     def run(self) -> None:
         with open_books(self.db, self.topics.prefix) as books:  # this thread's own connection
-            consumer = clients.consumer(self.settings, self.topics.group(self.group_role), **{"client.id": self.name})
+            group, protocol = self.topics.group(self.group_role), self.context.group_protocol
+            consumer = clients.consumer(self.settings, group, protocol, **{"client.id": self.name})
             producer = clients.producer(self.settings, **{"client.id": self.name})
-            consumer.subscribe([self.topics.served], on_assign=partial(self._on_assign, books), on_revoke=self._on_revoke)
+            consumer.subscribe([self.topics.served], on_assign=partial(self._on_assign, books), on_revoke=self._on_revoke, on_lost=self._on_lost)
             try:
                 while not self.stopping:
                     messages = [m for m in consumer.consume(self.batch, 0.2) if self._readable(m)]
@@ -143,12 +144,17 @@ class Accountant(Role):
                 tp.offset = OFFSET_BEGINNING
             else:
                 tp.offset = stored.get(tp.partition, OFFSET_BEGINNING)
-        consumer.assign(partitions)
-        self.assignment = sorted(tp.partition for tp in partitions)
+        # under a cooperative protocol the callback names only the partitions that move: add them, keep the rest
+        (consumer.incremental_assign if self.context.group_protocol.incremental else consumer.assign)(partitions)
+        self.assignment = sorted({*self.assignment, *(tp.partition for tp in partitions)})
         starts = ", ".join(f"{tp.topic}[{tp.partition}]@{'first' if tp.offset == OFFSET_BEGINNING else tp.offset}" for tp in partitions)
         self.emit(Kind.ASSIGNED, detail=starts or "nothing", partitions=tuple(self.assignment))
 
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assignment = []
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition], kind: Kind = Kind.REVOKED) -> None:
+        self.assignment = sorted(set(self.assignment) - {tp.partition for tp in partitions})
         self.idle_since = None
-        self.emit(Kind.REVOKED, detail=", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing")
+        detail = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"
+        self.emit(kind, detail=detail, partitions=tuple(self.assignment))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._on_revoke(consumer, partitions, Kind.LOST)

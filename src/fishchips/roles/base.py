@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from fishchips.errors import FishchipsError
 from fishchips.events import ALL_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.shop import InvalidOrder, Menu, Order
@@ -38,6 +39,7 @@ class ShopContext:
     topics: Topics = field(default_factory=Topics)
     menu: Menu = field(default_factory=Menu.load)
     exactly_once: bool = True  # see docs/design.md: the same throughput, and nothing served twice after a crash
+    group_protocol: GroupProtocol = GroupProtocol.CONSUMER  # how groups rebalance; see docs/rebalance.md for why this one
     listener: Listener = ignore
     wanted: frozenset[Kind] = ALL_KINDS
 
@@ -199,7 +201,7 @@ class ConsumingRole(Role):
         raise NotImplementedError
 
     def run(self) -> None:
-        consumer = clients.consumer(self.settings, self.topics.group(self.group_role), **{"client.id": self.name})
+        consumer = clients.consumer(self.settings, self.topics.group(self.group_role), self.context.group_protocol, **{"client.id": self.name})
         producer_settings = {"client.id": self.name}
         if self.exactly_once:
             producer_settings["transactional.id"] = f"{self.topics.group(self.group_role)}.{self.name}"
@@ -329,7 +331,14 @@ def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
 
 
 # what the group coordinator says when this member's partitions have been given to another
-MOVED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS, KafkaError._NO_OFFSET}
+MOVED = {
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError._NO_OFFSET,
+    KafkaError.STALE_MEMBER_EPOCH,  # the consumer protocol's words for the same: librdkafka does not retry a manual commit on it
+    KafkaError.FENCED_MEMBER_EPOCH,
+}
 RETRY_FOR = 120.0  # seconds a role waits out an unreachable broker before it gives up
 
 

@@ -27,6 +27,7 @@ from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import ClusterView, snapshot
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
@@ -152,8 +153,10 @@ class ShopApp(App[None]):
         speed: float = 1.0,
         log_path: str = "",
         books: str | None = None,
+        group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
     ) -> None:
         super().__init__()
+        self.group_protocol = group_protocol
         self.scenario = scenario
         self.settings = settings
         self.topics = topics or Topics()
@@ -198,7 +201,12 @@ class ShopApp(App[None]):
         try:
             cluster = connect(self.settings, notice=lambda phase: self.post_message(StatusChanged(f"embedded broker: {phase}…")))
             floor = ShopFloor(
-                self.scenario, cluster.settings, self.topics, listener=lambda e: self.post_message(ShopEventPosted(e)), speed=self.speed
+                self.scenario,
+                cluster.settings,
+                self.topics,
+                listener=lambda e: self.post_message(ShopEventPosted(e)),
+                speed=self.speed,
+                group_protocol=self.group_protocol,
             )
             with self._opening:
                 if generation != self._generation:

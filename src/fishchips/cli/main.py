@@ -17,6 +17,7 @@ from fishchips.cli.demo import demo
 from fishchips.cli.dlq import dlq
 from fishchips.cli.doctor import doctor
 from fishchips.cli.shop import SHOP_COMMANDS
+from fishchips.cli.web import web
 from fishchips.errors import FishchipsError
 
 
@@ -34,6 +35,7 @@ cli.add_command(doctor)
 cli.add_command(demo)
 cli.add_command(dlq)
 cli.add_command(chaos)
+cli.add_command(web)
 for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS]:
     cli.add_command(command)
 

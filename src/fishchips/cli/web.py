@@ -1,5 +1,6 @@
 """`fishchips web`: the live shop as a diagram in the browser, for a room full of people."""
 
+import contextlib
 import ipaddress
 import socket
 import webbrowser
@@ -70,5 +71,6 @@ def web(
     config = uvicorn.Config(
         create_app(live, token), log_level="warning", access_log=False, timeout_graceful_shutdown=SHUTDOWN_SECONDS, lifespan="on"
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once it has shut down: the shop is closed by then
+        uvicorn.Server(config).run(sockets=[sock])
     console.print("the shop is closed: every role left its group")

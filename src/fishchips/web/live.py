@@ -124,7 +124,7 @@ class LiveShop:
             self.counts: Counter[str] = Counter()
             self.tills: Counter[str] = Counter()
             self.lanes: dict[int, deque[dict[str, object]]] = {}
-            self.served_at: set[tuple[int, int]] = set()  # (partition, offset) of orders a preparer has served
+            self.done: dict[tuple[int, int], str] = {}  # (partition, offset) -> "served" or "to-cook": what a preparer did with it
             self.board: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
             self.cook_loop: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
             self.dead: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
@@ -155,9 +155,11 @@ class LiveShop:
             elif kind == "served" and order is not None and event.partition is not None:
                 if order.ready:  # a cooked order came back to orders: draw it in its lane too
                     self._chip(event.partition, event.offset, order, "cook")
-                self.served_at.add((event.partition, event.offset or 0))
+                self.done[(event.partition, event.offset or 0)] = kind
             elif kind in ("to-cook", "cooked") and order is not None:
                 self.cook_loop.appendleft({"kind": kind, "order": order.order, "role": event.role})
+                if kind == "to-cook" and event.partition is not None:
+                    self.done[(event.partition, event.offset or 0)] = kind
             elif kind == "called" and order is not None:
                 self.board.appendleft({"order": order.order, "partition": event.partition})
             elif kind == "seen" and event.partition is not None and event.offset is not None:
@@ -209,7 +211,8 @@ class LiveShop:
             self._watch_rebalance(members)
             lanes = {}
             for partition, chips in sorted(self.lanes.items()):
-                lanes[str(partition)] = [{**chip, "served": (partition, chip["offset"]) in self.served_at} for chip in chips]
+                in_order = sorted(chips, key=lambda chip: chip["offset"] if chip["offset"] is not None else -1)  # type: ignore[return-value]
+                lanes[str(partition)] = [{**chip, "done": self.done.get((partition, chip["offset"]), "")} for chip in in_order]  # type: ignore[call-overload]
             return {
                 "version": self.version,
                 "status": self.status,

@@ -68,8 +68,9 @@ function drawOrders(s) {
   const lateReaders = Object.entries(s.late);
   let out = box(150, 10, 390, 320, "topic") + text(162, 32, "orders", "title") +
     text(230, 32, `topic · ${partitions} partition${partitions === 1 ? "" : "s"}`, "label") +
-    '<rect x="398" y="22" width="12" height="12" rx="2" fill="#fff" stroke="#14213d"/>' + text(414, 32, "waiting", "label") +
-    '<rect x="466" y="22" width="12" height="12" rx="2" fill="#e3e7ee" stroke="#9aa5b5"/>' + text(482, 32, "served", "label");
+    '<rect x="350" y="22" width="12" height="12" rx="2" fill="#fff" stroke="#14213d"/>' + text(365, 32, "waiting", "label") +
+    '<rect x="414" y="22" width="12" height="12" rx="2" fill="#e3e7ee" stroke="#9aa5b5"/>' + text(429, 32, "done", "label") +
+    '<rect x="466" y="22" width="12" height="12" rx="2" fill="#ffd8a8" stroke="#c45a00"/>' + text(481, 32, "cooked", "label");
   const top = 42;
   const laneH = Math.min(90, (280 - (partitions - 1) * 6) / partitions);
   const fit = Math.floor((462 - 194) / 31);
@@ -92,7 +93,8 @@ function drawOrders(s) {
       seenChips.add(id);
       const fill = chip.ready ? "#ffd8a8" : chip.by === "hand" ? "#fff3b0" : "#ffffff";
       const tip = `order ${chip.order} from ${chip.by === "hand" ? "the counter (by hand)" : chip.by === "cook" ? "the cook (ready)" : `till ${chip.till}`} at offset ${chip.offset}`;
-      out += `<g class="chip${chip.served ? " served" : ""}${fresh ? " pop" : ""}"><title>${esc(tip)}</title>` +
+      const done = chip.done === "served" ? " served" : chip.done === "to-cook" ? " to-cook" : "";
+      out += `<g class="chip${done}${chip.ready ? " ready" : ""}${fresh ? " pop" : ""}"><title>${esc(tip)}</title>` +
         `<rect x="${x}" y="${chipY}" width="28" height="${chipH}" rx="4" fill="${fill}"/>` +
         text(x + 14, chipY + chipH / 2 + 4, chip.order) + "</g>";
     });
@@ -113,7 +115,7 @@ function drawOrders(s) {
   if (lateReaders.length) {
     const [name, read] = lateReaders[lateReaders.length - 1];
     const total = Object.values(read).reduce((a, b) => a + b, 0);
-    out += text(162, 326, `${name} (late consumer) has read ${total} from offset 0`, "label", 'style="fill:#6a4c93;font-weight:700"');
+    out += text(300, 348, `${name} (late consumer) has read ${total} from offset 0`, "label", 'style="fill:#6a4c93;font-weight:700"');
   }
   return out;
 }

@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 const seenChips = new Set();
 let state = null;
 let controlsDrawn = "";
+let kafkaDrawn = "";
 
 function esc(value) {
   return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -17,6 +18,17 @@ function esc(value) {
 function colourOf(name) {
   const number = parseInt(String(name).split("-").pop(), 10);
   return Number.isNaN(number) ? "#999999" : PALETTE[(number - 1) % PALETTE.length];
+}
+
+// order numbers grow: a chip keeps its width, its number gets smaller
+function digitsStyle(number) {
+  const digits = String(number).length;
+  return digits <= 3 ? "" : `style="font-size:${digits === 4 ? 9 : 7.5}px"`;
+}
+
+// Kafka's group states, said short enough for the group's box
+function said(state) {
+  return state.includes("rebalanc") ? "rebalancing" : state;
 }
 
 function text(x, y, content, cls = "", extra = "") {
@@ -96,7 +108,7 @@ function drawOrders(s) {
       const done = chip.done === "served" ? " served" : chip.done === "to-cook" ? " to-cook" : "";
       out += `<g class="chip${done}${chip.ready ? " ready" : ""}${fresh ? " pop" : ""}"><title>${esc(tip)}</title>` +
         `<rect x="${x}" y="${chipY}" width="28" height="${chipH}" rx="4" fill="${fill}"/>` +
-        text(x + 14, chipY + chipH / 2 + 4, chip.order) + "</g>";
+        text(x + 14, chipY + chipH / 2 + 4, chip.order, "", digitsStyle(chip.order)) + "</g>";
     });
     const end = ends[String(p)];
     out += text(470, y + 16, `end ${end ?? "–"}`, "label", 'data-end="' + (end ?? "") + '"');
@@ -129,7 +141,7 @@ function laneY(s, p) {
 function drawPreparers(s) {
   const members = s.members.filter((m) => m.kind === "preparer" && m.running);
   const group = kafkaGroup(s, "preparers");
-  let out = box(580, 10, 150, 320) + text(592, 32, "preparers", "title") + text(592, 48, `consumer group${group ? " · " + group.state : ""}`, "label");
+  let out = box(580, 10, 150, 320) + text(592, 32, "preparers", "title") + text(592, 48, `consumer group${group ? " · " + said(group.state) : ""}`, "label");
   const step = Math.min(48, 260 / Math.max(members.length, 1));
   const rows = {};
   members.forEach((m, i) => {
@@ -157,8 +169,8 @@ function drawServed(s) {
   out += arrow("M830 110 V138");
   const called = s.counts.called || 0;
   out += box(770, 140, 120, 190) + text(780, 162, "board", "title") + text(780, 178, "reads served", "label");
-  out += text(780, 202, String(called), "big", 'id="served-count"') + text(780 + 12 * String(called).length + 8, 202, "served", "label");
-  s.board.slice(0, 7).forEach((b, i) => { out += text(780, 222 + i * 15, `Order ${b.order}, please!`, "", `style="font-size:12px;${i ? "" : "font-weight:700"}"`); });
+  out += `<text x="780" y="202"><tspan class="big" id="served-count">${called}</tspan><tspan class="label"> served</tspan></text>`;
+  s.board.slice(0, 7).forEach((b, i) => { out += text(780, 222 + i * 15, `${b.order}, please!`, "", `style="font-size:12px;${i ? "" : "font-weight:700"}"`); });
   return out;
 }
 
@@ -210,6 +222,9 @@ function drawDiagram(s) {
 
 function drawKafka(s) {
   const k = s.kafka || {};
+  const signature = JSON.stringify(k);
+  if (signature === kafkaDrawn) return;  // Kafka's view changes once a second; the shop's events up to ten times
+  kafkaDrawn = signature;
   if (k.error) { $("kafka").innerHTML = `<p class="error">${esc(k.error)}</p>`; return; }
   if (!k.end_offsets) { $("kafka").innerHTML = "<p>waiting for the first look…</p>"; return; }
   const all = Object.values(k.end_offsets).flatMap((ps) => Object.values(ps));
@@ -258,7 +273,7 @@ function drawText(s) {
   $("status").classList.toggle("open", s.status === "open");
   $("error").hidden = !s.error;
   $("error").textContent = s.error ? `✗ ${s.error}` : "";
-  $("rebalance").hidden = !(s.rebalanced_at && s.now - s.rebalanced_at < 5);
+  $("rebalance").hidden = !(s.rebalanced_at && s.now - s.rebalanced_at < 8);
   if (document.activeElement !== $("scenario-select")) $("scenario-select").value = s.scenario.name;
   $("notices").innerHTML = s.notices.map((n) =>
     `<li class="${n.error ? "error" : ""}">${new Date(n.at * 1000).toLocaleTimeString()} ${esc(n.text)}</li>`).join("");
@@ -280,7 +295,7 @@ function toast(message, ok = false) {
   t.classList.toggle("ok", ok);
   t.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 5000);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
 }
 
 async function post(path, body = {}) {

@@ -376,9 +376,20 @@ $("scenario-form").addEventListener("submit", async (event) => {
   }
 });
 
+// snapshots that arrive between two frames are drawn once, the latest only; a hidden tab draws nothing until it is shown
+let latest = null;
+function drawLatest() {
+  const data = latest;
+  latest = null;
+  if (data !== null) draw(JSON.parse(data));
+}
+
 function connect() {
   const source = new EventSource("/api/events");
-  source.onmessage = (event) => draw(JSON.parse(event.data));
+  source.onmessage = (event) => {
+    if (latest === null) requestAnimationFrame(drawLatest);
+    latest = event.data;
+  };
   source.onerror = () => { $("status").textContent = "reconnecting…"; $("status").classList.remove("open"); };
 }
 connect();

@@ -88,6 +88,8 @@ def server(kafka: ConnectionSettings, tmp_path_factory: pytest.TempPathFactory) 
     assert process.returncode == 0, output.read_text()
     assert "the shop is closed: every role left its group" in output.read_text()
     assert "Traceback" not in output.read_text()
+    for role in ("preparers", "accountant"):  # each member left its group as it closed, not after a session timeout
+        assert kafka_members(kafka, Topics(prefix).group(role)) == {}
 
 
 def get(url: str) -> dict:

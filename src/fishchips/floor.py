@@ -222,6 +222,18 @@ class ShopFloor:
             record.handle.request_stop()
             return working[-1]
 
+    def stop_all(self, kind: RoleKind, timeout: float = 30.0) -> int:
+        """Stop every working role of a kind and wait until each has left its group (Kafka moves an
+        empty group's offsets only); how many there were, so as many can be started again."""
+        with self._lock:
+            records = [r for r in self._of(kind) if r.handle.running and not r.stopping]
+            for record in records:
+                record.stopping = True
+                record.handle.request_stop()
+        for record in records:
+            record.handle.join(timeout)
+        return len(records)
+
     def pause_cooks(self, paused: bool) -> bool:
         """Pause or resume every cook; False if there is none."""
         with self._lock:

@@ -1,0 +1,76 @@
+"""`fishchips web`: the live shop as a diagram in the browser, for a room full of people."""
+
+import contextlib
+import ipaddress
+import socket
+import webbrowser
+
+import click
+import uvicorn
+
+from fishchips.cli.console import console
+from fishchips.cli.options import connection_options
+from fishchips.cli.shop import connected, prefix_option
+from fishchips.errors import FishchipsError
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.scenarios import SCENARIOS
+from fishchips.web.live import LiveShop
+from fishchips.web.server import create_app, new_token
+
+SHUTDOWN_SECONDS = 2  # open event streams never end by themselves: cut them after this on Ctrl-C
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind here, not in uvicorn, so a port in use is one clear line (and --port 0 picks a free one)."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise FishchipsError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port or --host") from None
+    sock.listen(128)
+    return sock
+
+
+@click.command()
+@click.argument("scenario_name", metavar="[SCENARIO]", default="demo3", type=click.Choice(list(SCENARIOS)))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; not loopback: controls need the token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
+@click.option("--token", "want_token", is_flag=True, help="Controls need the printed token even on loopback (always so on other hosts).")
+@click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
+@prefix_option
+@connection_options
+def web(
+    settings: ConnectionSettings, scenario_name: str, host: str, port: int, open_browser: bool, want_token: bool, speed: float, prefix: str
+) -> None:
+    """Serve the live shop to any number of browser tabs: a diagram of real Kafka, demo3 unless named."""
+    sock = listening_socket(host, port)
+    with connected(settings) as cluster:
+        live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed)
+    token = new_token() if want_token or not is_loopback(host) else None
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    url = f"http://{shown_host}:{bound_port}/" + (f"?token={token}" if token else "")
+    console.print(f"fishchips web: [bold]{url}[/] · {scenario_name} · Ctrl-C stops the shop", highlight=False)
+    if token:
+        console.print(f"controls need the token [bold]{token}[/] (it is in the address above); watching needs none", highlight=False)
+    if open_browser:
+        webbrowser.open(url)
+    config = uvicorn.Config(
+        create_app(live, token), log_level="warning", access_log=False, timeout_graceful_shutdown=SHUTDOWN_SECONDS, lifespan="on"
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once it has shut down: the shop is closed by then
+        uvicorn.Server(config).run(sockets=[sock])
+    console.print("the shop is closed: every role left its group")

@@ -1,0 +1,1 @@
+"""The shop in the browser: one live shop served to every tab (fishchips web)."""

@@ -1,0 +1,462 @@
+"""The one live shop behind the web page, and the only module that touches the floor.
+
+Every tab of every browser watches this one shop, so it is built once per server process.
+All access to ShopFloor, its roles and the fields of ShopEvent is here, so a change to the
+floor's API is adapted in one place. Roles call `hear` from their own threads; the server
+reads `snapshot()` (a plain dict, ready for JSON) at most ten times a second.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import OffsetSpec
+
+from fishchips.errors import FishchipsError
+from fishchips.events import RoleKind
+from fishchips.floor import ShopFloor
+from fishchips.kafka import clients
+from fishchips.kafka.connect import connect
+from fishchips.kafka.inspect import TIMEOUT, ClusterView, snapshot
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.roles.base import ShopEvent
+from fishchips.roles.cook import Cook
+from fishchips.roles.preparer import FoodPreparer
+from fishchips.scenarios import SCENARIOS, Scenario
+from fishchips.shop import Order, OrderGenerator, format_pence, new_order_id
+from fishchips.stores.books import BooksError, open_books
+
+log = logging.getLogger(__name__)
+
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+LANE_CHIPS = 14  # the newest orders drawn in each partition's lane
+LIST_LENGTH = 8  # the newest entries of the board, the cook's loop, dead letters and notices
+HAND_TILL = 99  # the till number on orders taken by hand on the page: the counter's own till
+WATCH_EVERY = 1.0  # seconds between two looks at Kafka's own view and the books
+REWINDABLE = {"preparers": FoodPreparer.group_role, "accountant": "accountant"}
+
+
+class ControlError(FishchipsError):
+    """A control that cannot be done now (the shop still opening, no cook to pause...): the page says why."""
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    key: str  # the same key as in the terminal app
+    label: str
+    idea: str  # one sentence: the Kafka idea the control shows
+
+
+CONTROLS = (
+    Control("add_till", "t", "Add till", "Another producer writes to the same topic: a topic takes writes from any number of producers."),
+    Control("add_preparer", "p", "Add preparer", "A new member joins the consumer group: Kafka rebalances, sharing the partitions out again."),
+    Control("stop_preparer", "s", "Stop preparer", "A member leaves the group: its partitions move to the others, who carry on from the committed offsets."),
+    Control("late_consumer", "l", "Late consumer", "A consumer outside the group reads from offset 0: the log keeps every event, so the past can be replayed."),
+    Control("toggle_cook", "c", "Pause cook", "A paused consumer still holds its partition, so its lag grows until it resumes."),
+    Control("faster", "f", "Faster", "Producers write faster than consumers read: the lag per partition is the gap."),
+    Control("slower", "d", "Slower", "Slower producers let the consumers catch up: the lag falls back to zero."),
+    Control("next_scenario", "n", "Next scenario", "A new shop: the same roles, a different topic layout and group sizes."),
+)
+CONTROL_NAMES = {control.name: control for control in CONTROLS}
+
+
+def started(name: str | None) -> str:
+    """The new role's name; a floor that is closing starts nothing."""
+    if name is None:
+        raise ControlError("the shop is closing: try again once it is open")
+    return name
+
+
+def next_speed(speed: float, step: int) -> float:
+    """One step along SPEEDS; a speed off the list restarts at x1."""
+    index = SPEEDS.index(speed) + step if speed in SPEEDS else 1
+    return SPEEDS[min(max(index, 0), len(SPEEDS) - 1)]
+
+
+def short(topic_or_group: str) -> str:
+    """fishchips.orders -> orders: the prefix is the same on every name the page shows."""
+    return topic_or_group.rsplit(".", 1)[-1]
+
+
+def view_as_dict(view: ClusterView) -> dict[str, object]:
+    """Kafka's own view (admin API) as the page draws it: end offsets, and per group members, committed offsets and lag."""
+    groups = {}
+    for name, group in view.groups.items():
+        groups[short(name)] = {
+            "state": group.state.lower(),
+            "members": [{"client_id": m.client_id, "partitions": [p for _, p in m.partitions]} for m in group.members],
+            "committed": {f"{short(t)}:{p}": offset for (t, p), offset in sorted(group.committed.items())},
+            "lag": {f"{short(t)}:{p}": lag for (t, p), lag in sorted(group.lag.items())},
+            "total_lag": group.total_lag,
+        }
+    ends = {short(topic): {str(p): end for p, end in sorted(partitions.items())} for topic, partitions in view.end_offsets.items()}
+    return {"end_offsets": ends, "groups": groups}
+
+
+class LiveShop:
+    """The shop every tab watches: a ShopFloor, what its roles said, and Kafka's view of it."""
+
+    def __init__(
+        self, scenario: Scenario, settings: ConnectionSettings, topics: Topics, speed: float = 1.0, books: str | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.settings = settings
+        self.topics = topics
+        self.speed = speed
+        self.books = books
+        self.floor: ShopFloor | None = None
+        self.version = 0  # bumped on every change: the server sends a new snapshot only when it moved
+        self._lock = threading.Lock()  # guards the state below, written by role threads
+        self._controls = threading.Lock()  # one control at a time: a rewind must not meet a scenario switch
+        self._closed = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._hand_producer = None
+        self._reset("opening the shop…")
+
+    # the state the page draws -------------------------------------------------------------------
+    def _reset(self, status: str) -> None:
+        with self._lock:
+            self.status, self.error = status, ""
+            self.counts: Counter[str] = Counter()
+            self.tills: Counter[str] = Counter()
+            self.lanes: dict[int, deque[dict[str, object]]] = {}
+            self.done: dict[tuple[int, int], str] = {}  # (partition, offset) -> "served" or "to-cook": what a preparer did with it
+            self.board: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
+            self.cook_loop: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
+            self.dead: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
+            self.late: dict[str, dict[int, int]] = {}
+            self.keys: dict[str, dict[str, object]] = {}
+            self.owners: dict[int, str] = {}
+            self.rebalances = 0
+            self.rebalanced_at = 0.0
+            self.kafka: dict[str, object] = {}
+            self.accounts: dict[str, object] = {}
+            self.notices: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
+            self.version += 1
+
+    def notice(self, text: str, error: bool = False) -> None:
+        with self._lock:
+            self.notices.appendleft({"at": time.time(), "text": text, "error": error})
+            self.version += 1
+
+    def hear(self, event: ShopEvent) -> None:
+        """A role's event (from the role's thread): what the page shows of it."""
+        kind, order = str(event.kind), event.order
+        with self._lock:
+            self.counts[kind] += 1
+            self.version += 1
+            if kind == "took" and order is not None and event.partition is not None:
+                self.tills[event.role] += 1
+                self._chip(event.partition, event.offset, order, event.role)
+            elif kind == "served" and order is not None and event.partition is not None:
+                if order.ready:  # a cooked order came back to orders: draw it in its lane too
+                    self._chip(event.partition, event.offset, order, "cook")
+                self.done[(event.partition, event.offset or 0)] = kind
+            elif kind in ("to-cook", "cooked") and order is not None:
+                self.cook_loop.appendleft({"kind": kind, "order": order.order, "role": event.role})
+                if kind == "to-cook" and event.partition is not None:
+                    self.done[(event.partition, event.offset or 0)] = kind
+            elif kind == "called" and order is not None:
+                self.board.appendleft({"order": order.order, "partition": event.partition})
+            elif kind == "seen" and event.partition is not None and event.offset is not None:
+                self.late.setdefault(event.role, {})[event.partition] = event.offset + 1
+            elif kind == "dead-letter":
+                self.dead.appendleft({"role": event.role, "detail": event.detail, "where": event.where()})
+            elif kind == "failed":
+                self.notices.appendleft({"at": time.time(), "text": f"{event.role} failed: {event.detail}", "error": True})
+
+    def _chip(self, partition: int, offset: int | None, order: Order, by: str) -> None:
+        lane = self.lanes.setdefault(partition, deque(maxlen=LANE_CHIPS))
+        if offset is not None and any(chip["offset"] == offset for chip in lane):
+            return
+        lane.append({"offset": offset, "order": order.order, "till": order.till, "by": by, "ready": order.ready})
+
+    def _members(self) -> list[dict[str, object]]:
+        """The roles as the page lists them, from the floor's records."""
+        floor = self.floor
+        if floor is None:
+            return []
+        members = []
+        for role in floor.roles():
+            members.append(
+                {
+                    "name": role.name,
+                    "kind": str(role.kind),
+                    "assignment": list(role.partitions),
+                    "paused": role.paused,
+                    "running": role.running and not role.stopping,
+                    "where": role.where,
+                }
+            )
+        return members
+
+    def _watch_rebalance(self, members: list[dict[str, object]]) -> None:
+        """A partition that changed hands between two looks is a rebalance: count it and say so."""
+        owners = {p: str(m["name"]) for m in members if m["kind"] == "preparer" and m["running"] for p in m["assignment"]}  # type: ignore[attr-defined]
+        if owners != self.owners and owners:
+            if self.owners:
+                self.rebalances += 1
+                self.rebalanced_at = time.time()
+                moved = ", ".join(f"p{p} → {who}" for p, who in sorted(owners.items()) if self.owners.get(p) != who)
+                self.notices.appendleft({"at": time.time(), "text": f"rebalance: {moved or 'partitions shared out again'}", "error": False})
+            self.owners = owners
+
+    def snapshot(self) -> dict[str, object]:
+        """Everything the page draws, as plain data."""
+        members = self._members()
+        with self._lock:
+            self._watch_rebalance(members)
+            lanes = {}
+            for partition, chips in sorted(self.lanes.items()):
+                in_order = sorted(chips, key=lambda chip: chip["offset"] if chip["offset"] is not None else -1)  # type: ignore[return-value]
+                lanes[str(partition)] = [{**chip, "done": self.done.get((partition, chip["offset"]), "")} for chip in in_order]  # type: ignore[call-overload]
+            return {
+                "version": self.version,
+                "status": self.status,
+                "error": self.error,
+                "scenario": {"name": self.scenario.name, "title": self.scenario.title, "lesson": self.scenario.lesson, "cooks": self.scenario.cooks},
+                "scenarios": {name: s.title for name, s in SCENARIOS.items()},
+                "speed": self.speed,
+                "partitions": self._partitions(),
+                "counts": dict(self.counts),
+                "tills": dict(sorted(self.tills.items())),
+                "lanes": lanes,
+                "members": members,
+                "owners": {str(p): who for p, who in self.owners.items()},
+                "rebalances": self.rebalances,
+                "rebalanced_at": self.rebalanced_at,
+                "board": list(self.board),
+                "cook_loop": list(self.cook_loop),
+                "dead_letters": list(self.dead),
+                "late": {name: {str(p): n for p, n in sorted(read.items())} for name, read in self.late.items()},
+                "keys": self.keys,
+                "kafka": self.kafka,
+                "accounts": self.accounts,
+                "notices": list(self.notices),
+                "controls": [{"name": c.name, "key": c.key, "label": c.label, "idea": c.idea} for c in CONTROLS],
+                "now": time.time(),
+            }
+
+    def _partitions(self) -> int:
+        ends = self.kafka.get("end_offsets", {}) if self.kafka else {}
+        return len(ends.get("orders", {})) or self.scenario.partitions  # type: ignore[union-attr]
+
+    # opening, watching and closing ----------------------------------------------------------------
+    def open(self) -> None:
+        """Connect (starting the embedded broker if need be) and open the shop; blocks, so run it in a thread."""
+        try:
+            cluster = connect(self.settings, notice=lambda phase: self._set_status(f"embedded broker: {phase}…"))
+            self.settings = cluster.settings
+            self._open_floor()
+        except FishchipsError as exc:
+            self._set_status("not open", error=str(exc))
+            return
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="web-watch", daemon=True)
+            self._watcher.start()
+
+    def _open_floor(self) -> None:
+        self._set_status(f"opening {self.scenario.name}…")
+        floor = ShopFloor(self.scenario, self.settings, self.topics, listener=self.hear, speed=self.speed)
+        self.floor = floor
+        floor.start()
+        floor.add_accountant(self.books)
+        self._set_status("open")
+
+    def _set_status(self, status: str, error: str = "") -> None:
+        with self._lock:
+            self.status, self.error = status, error
+            self.version += 1
+        if error:
+            log.error("%s", error)
+
+    def _watch(self) -> None:
+        """Once a second: Kafka's own view of the shop (admin API) and the accountant's books."""
+        while not self._closed.wait(WATCH_EVERY):
+            groups = [self.topics.group(FoodPreparer.group_role), self.topics.group(Cook.group_role), self.topics.group("accountant")]
+            topics = [self.topics.orders, self.topics.cook, self.topics.served, self.topics.dead_letters]
+            try:
+                kafka = view_as_dict(snapshot(clients.admin(self.settings), topics, groups))
+            except FishchipsError as exc:
+                kafka = {"error": str(exc)}
+            try:
+                with open_books(self.books, self.topics.prefix) as books:
+                    summary = books.summary()
+                accounts = {
+                    "orders": summary.orders,
+                    "takings": format_pence(summary.takings_pence),
+                    "items": summary.items,
+                    "rejected": summary.rejected,
+                }
+            except BooksError as exc:
+                accounts = {"error": str(exc)}
+            with self._lock:
+                self.kafka, self.accounts = kafka, accounts
+                self.version += 1
+
+    def close(self) -> None:
+        """Stop every role; each leaves its group as it closes."""
+        self._closed.set()
+        with self._controls:
+            floor, self.floor = self.floor, None
+            if floor is not None:
+                self._set_status("closing: every role leaves its group…")
+                floor.close()
+            if self._hand_producer is not None:
+                self._hand_producer.flush(10)
+
+    def _open_floor_or_refuse(self) -> ShopFloor:
+        if self.floor is None or self.status != "open":
+            raise ControlError(f"the shop is not open ({self.status}): wait a moment")
+        return self.floor
+
+    # the controls (each blocks for a moment: the server runs them in a thread) -----------------
+    def control(self, name: str) -> str:
+        """Press one of CONTROLS; returns what happened, in words."""
+        with self._controls:
+            said = getattr(self, f"_do_{name}")(self._open_floor_or_refuse())
+        self.notice(said)
+        return said
+
+    def _do_add_till(self, floor: ShopFloor) -> str:
+        return f"{started(floor.add_till())} opened: another producer on {short(self.topics.orders)}"
+
+    def _do_add_preparer(self, floor: ShopFloor) -> str:
+        return f"{started(floor.add_preparer())} joins the preparers' group: watch for the rebalance"
+
+    def _do_stop_preparer(self, floor: ShopFloor) -> str:
+        stopped = floor.stop_preparer()
+        if stopped is None:
+            raise ControlError("no preparer is running")
+        return f"{stopped} left the group: its partitions went to the others"
+
+    def _do_late_consumer(self, floor: ShopFloor) -> str:
+        return f"{started(floor.start_late_consumer())} reads {short(self.topics.orders)} from offset 0"
+
+    def _do_toggle_cook(self, floor: ShopFloor) -> str:
+        pause = not floor.cooks_paused
+        if not floor.pause_cooks(pause):
+            raise ControlError(f"{self.scenario.name} has no cook: demo4 has one")
+        return "cook paused: it keeps its partition, and the cook topic's lag grows" if pause else "cook back at work"
+
+    def _do_faster(self, floor: ShopFloor) -> str:
+        return self._speed(floor, +1)
+
+    def _do_slower(self, floor: ShopFloor) -> str:
+        return self._speed(floor, -1)
+
+    def _speed(self, floor: ShopFloor, step: int) -> str:
+        self.speed = next_speed(self.speed, step)
+        floor.set_speed(self.speed)
+        return f"speed x{self.speed:g}"
+
+    def _do_next_scenario(self, floor: ShopFloor) -> str:
+        names = list(SCENARIOS)
+        return self._switch(floor, names[(names.index(self.scenario.name) + 1) % len(names)])
+
+    def switch(self, name: str) -> str:
+        """Close this shop and open the named scenario."""
+        with self._controls:
+            said = self._switch(self._open_floor_or_refuse(), name)
+        self.notice(said)
+        return said
+
+    def _switch(self, floor: ShopFloor, name: str) -> str:
+        self._set_status(f"closing {self.scenario.name} for {name}…")
+        floor.close()
+        self.floor = None
+        self.scenario = SCENARIOS[name]
+        self._reset(f"opening {name}…")
+        try:
+            self._open_floor()
+        except FishchipsError as exc:
+            self._set_status("not open", error=str(exc))
+            raise
+        return f"now showing {name}: {self.scenario.title}"
+
+    # an order by hand, with a key ------------------------------------------------------------------
+    def take_order(self, key: str) -> dict[str, object]:
+        """Produce one order with the given key, partitioned by murmur2 as Kafka's Java clients do; report where it landed."""
+        with self._controls:
+            floor = self._open_floor_or_refuse()
+            if self._hand_producer is None:
+                # librdkafka's default partitioner hashes with CRC32; murmur2_random is the Java clients' choice for keyed events
+                self._hand_producer = clients.producer(self.settings, partitioner="murmur2_random", **{"client.id": "web-counter"})
+            number = floor.tickets.take() or 0
+            order = Order(number, HAND_TILL, OrderGenerator(floor.menu).parts(), new_order_id(floor.run_id, HAND_TILL, number), time.time())
+            landed: list[Message] = []
+            failed: list[KafkaError] = []
+            self._hand_producer.produce(
+                self.topics.orders,
+                order.to_json(),
+                key.encode(),
+                on_delivery=lambda error, message: failed.append(error) if error else landed.append(message),
+            )
+            self._hand_producer.flush(TIMEOUT)
+            if failed or not landed:
+                raise ControlError(f"the order was not written: {failed[0].str() if failed else 'no answer within 10 s'}")
+            partition, offset = landed[0].partition(), landed[0].offset()
+        with self._lock:
+            seen = self.keys.setdefault(key, {"partitions": [], "orders": 0})
+            seen["orders"] = int(seen["orders"]) + 1  # type: ignore[call-overload]
+            if partition not in seen["partitions"]:  # type: ignore[operator]
+                seen["partitions"].append(partition)  # type: ignore[union-attr]
+            self._chip(partition, offset, order, "hand")
+            self.version += 1
+        self.notice(f"order {number} with key {key!r} landed in partition {partition} at offset {offset}")
+        return {"key": key, "order": number, "partition": partition, "offset": offset, "partitions_for_key": seen["partitions"]}
+
+    # rewinding a group -------------------------------------------------------------------------------
+    def rewind(self, group: str, to: datetime | None) -> dict[str, object]:
+        """Move a group's committed offsets back to the beginning (to=None) or to a time, and restart its members.
+
+        Kafka only lets a group's offsets be changed while it has no members, so its members stop
+        first, the offsets move, and as many members start again and read on from there.
+        """
+        with self._controls:
+            floor = self._open_floor_or_refuse()
+            group_id = self.topics.group(REWINDABLE[group])
+            topic = self.topics.orders if group == "preparers" else self.topics.served
+            self._set_status(f"rewinding {group}: stopping its members…")
+            members = floor.stop_all(RoleKind.PREPARER if group == "preparers" else RoleKind.ACCOUNTANT)
+            try:
+                offsets = self._reset_offsets(group_id, topic, to)
+            finally:
+                for _ in range(members):
+                    floor.add_preparer() if group == "preparers" else floor.add_accountant(self.books)
+                self._set_status("open")
+        where = "the beginning" if to is None else to.isoformat(timespec="seconds")
+        said = f"{group} rewound to {where}: " + ", ".join(f"p{p}@{o}" for p, o in sorted(offsets.items()))
+        if group == "accountant":
+            said += "; the accountant reads on from where its books say, so nothing is booked twice"
+        self.notice(said)
+        return {"group": group, "to": where, "offsets": {str(p): o for p, o in offsets.items()}, "restarted": members}
+
+    def _reset_offsets(self, group_id: str, topic: str, to: datetime | None) -> dict[int, int]:
+        admin = clients.admin(self.settings)
+        deadline = time.monotonic() + 3 * TIMEOUT
+        while admin.describe_consumer_groups([group_id], request_timeout=TIMEOUT)[group_id].result().members:
+            if time.monotonic() > deadline:
+                raise ControlError(f"{short(group_id)} still has members after {3 * TIMEOUT:.0f} s: Kafka resets only an empty group")
+            time.sleep(0.1)  # a member that stopped leaves the group as it closes: this is only the wait for that
+        partitions = admin.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions
+        spec = OffsetSpec.earliest() if to is None else OffsetSpec.for_timestamp(int(to.timestamp() * 1000))
+        found = admin.list_offsets({TopicPartition(topic, p): spec for p in partitions}, request_timeout=TIMEOUT)
+        ends = admin.list_offsets({TopicPartition(topic, p): OffsetSpec.latest() for p in partitions}, request_timeout=TIMEOUT)
+        offsets = {}
+        for tp, future in found.items():
+            offset = future.result().offset
+            offsets[tp.partition] = offset if offset >= 0 else ends[tp].result().offset  # no event since that time: the end
+        request = [ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, p, o) for p, o in offsets.items()])]
+        try:
+            admin.alter_consumer_group_offsets(request, request_timeout=TIMEOUT)[group_id].result()
+        except KafkaException as exc:
+            raise ControlError(f"Kafka refused to move {short(group_id)}'s offsets: {exc.args[0].str()}") from None
+        return offsets
+

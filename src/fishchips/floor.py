@@ -21,13 +21,16 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import move_group_to_end, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.ledger import CabinetFigures, cabinet_check
 from fishchips.roles.base import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets
 from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
+from fishchips.services.redis_server import redis_url
 from fishchips.shop import Menu, new_run_id
+from fishchips.stores.cabinet import Cabinet, CabinetState
 from fishchips.tally import Tally
 from fishchips.waiting import until
 
@@ -100,11 +103,17 @@ class ShopFloor:
         exactly_once: bool = True,  # see docs/design.md: the same throughput, and nothing served twice after a crash
         resume: bool = False,
         processes: bool = False,
+        redis: str | None = None,  # the hot cabinet's Redis (--redis); None: REDIS_URL, else the local redis-server
     ) -> None:
         self.scenario = scenario
         self.listener = listener
         wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
-        self.context = ShopContext(settings, topics or Topics(), menu or Menu.load(), exactly_once, self._hear, wanted)
+        topics, menu = topics or Topics(), menu or Menu.load()
+        # the URL is resolved here, once (it may start the local redis-server): every role, in any process, uses this Redis
+        cabinet = Cabinet(redis_url(redis), topics.prefix, menu) if scenario.cabinet else None
+        self.context = ShopContext(settings, topics, menu, exactly_once, self._hear, wanted, cabinet)
+        self.cabinet_at_start: CabinetState | None = None
+        self._served_at_start: dict[int, int] = {}
         self.speed = speed
         self.seed = seed
         self.resume = resume
@@ -134,6 +143,10 @@ class ShopFloor:
     def menu(self) -> Menu:
         return self.context.menu
 
+    @property
+    def cabinet(self) -> Cabinet | None:
+        return self.context.cabinet
+
     # setting up ------------------------------------------------------------------
     def setup(self) -> None:
         """Create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
@@ -147,6 +160,8 @@ class ShopFloor:
         """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
         self.setup()
         served_ends = snapshot(self.admin, [self.topics.served], []).end_offsets.get(self.topics.served, {})
+        if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
+            self.cabinet_at_start, self._served_at_start = self.cabinet.state(), served_ends
         self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")
         for _ in range(self.scenario.preparers):
             self.add_preparer()
@@ -268,6 +283,8 @@ class ShopFloor:
             handle.request_stop()
         for handle in handles:
             handle.join(30)
+        if self.cabinet is not None:
+            self.cabinet.close()
 
     @property
     def closed(self) -> bool:
@@ -358,6 +375,12 @@ class ShopFloor:
 
         until(settled, timeout=float("inf"), every=sample_every)
         return self.all_served() and not self.failures()
+
+    def cabinet_figures(self) -> CabinetFigures | None:
+        """The run's cabinet, checked against what Kafka served since the start (after close); None without a cabinet."""
+        if self.cabinet is None or self.cabinet_at_start is None:
+            return None
+        return cabinet_check(self.settings, self.topics, self.cabinet, self.cabinet_at_start, self._served_at_start, self.menu)
 
     def summary(self) -> Summary:
         with self._lock:

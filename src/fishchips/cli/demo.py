@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from fishchips.cli.console import log_file
-from fishchips.cli.options import connection_options
+from fishchips.cli.options import connection_options, redis_option
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import SCENARIOS
@@ -16,7 +16,9 @@ from fishchips.tui.app import ShopApp
 @click.argument("scenario_name", metavar="[SCENARIO]", default="demo1", type=click.Choice(list(SCENARIOS)))
 @click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
 @click.option("--prefix", default="fishchips", show_default=True, help="Topic and group name prefix.")
+@redis_option
 @connection_options
-def demo(settings: ConnectionSettings, scenario_name: str, speed: float, prefix: str) -> None:
-    """Open the live shop (a Textual app) with Kafka's view of it; demo1 unless named."""
-    ShopApp(SCENARIOS[scenario_name], settings, Topics(prefix), speed=speed, log_path=str(log_file()).replace(str(Path.home()), "~")).run()
+def demo(settings: ConnectionSettings, scenario_name: str, speed: float, prefix: str, redis_flag: str | None) -> None:
+    """Open the live shop (a Textual app) with Kafka's view of it; demo1 unless named (demo5: the hot cabinet, in Redis)."""
+    log_path = str(log_file()).replace(str(Path.home()), "~")
+    ShopApp(SCENARIOS[scenario_name], settings, Topics(prefix), speed=speed, log_path=log_path, redis=redis_flag).run()

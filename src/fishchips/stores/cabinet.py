@@ -167,6 +167,17 @@ class CabinetState:
         ]
         return lines
 
+    def since(self, start: "CabinetState") -> "CabinetState":
+        """What changed since `start`: a run's own figures, on a cabinet that earlier runs of the shop used too."""
+        return CabinetState(
+            stock={item: self.stock[item] - start.stock[item] for item in self.stock},
+            cooked={item: self.cooked[item] - start.cooked[item] for item in self.cooked},
+            served={item: self.served[item] - start.served[item] for item in self.served},
+            cooked_batches=self.cooked_batches - start.cooked_batches,
+            trips_to_cook=self.trips_to_cook - start.trips_to_cook,
+            orders_taken=self.orders_taken - start.orders_taken,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "stock": self.stock,
@@ -207,6 +218,10 @@ class Cabinet:
         self._take = self._redis.register_script(TAKE)
         self._cook = self._redis.register_script(COOK)
         self._add = self._redis.register_script(ADD)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its address: a role in a process of its own opens its own connections to the same Redis."""
+        return (Cabinet, (self.url, self.prefix, self.menu, self.remember_seconds))
 
     def take(self, order: Order) -> Take:
         """Take all the order's portions, or none; refused as ALREADY_TAKEN if this order's were taken before."""

@@ -1,0 +1,97 @@
+"""demo5, the shop with the hot cabinet, on the real broker and a real redis-server: the cabinet equals the ledger."""
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+from tests.conftest import wait_for
+
+from fishchips.events import Kind, ShopEvent
+from fishchips.floor import ShopFloor
+from fishchips.kafka.reading import read_to_end
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.ledger import check, readable
+from fishchips.scenarios import scenario
+from fishchips.services.redis_server import LocalRedis
+from fishchips.shop import Menu
+from fishchips.shop.kitchen import served_portions
+from fishchips.stores.cabinet import Cabinet
+
+pytestmark = pytest.mark.kafka
+MENU = Menu.load()
+
+
+def cabinet_agrees_with_kafka(kafka: ConnectionSettings, topics: Topics, cabinet: Cabinet) -> None:
+    """The shop's whole history: stock = cooked - served to the portion, each served order's portions taken once,
+    and one trip in the cabinet for each committed event on `cook`."""
+    state = cabinet.state()
+    served, unreadable = readable(read_to_end(kafka, topics.served), MENU)
+    assert unreadable == 0
+    assert state.differences(served_portions(served, MENU)) == []
+    assert state.trips_to_cook == len(read_to_end(kafka, topics.cook))
+    ledger = check(kafka, topics, MENU, cabinet=True)
+    assert ledger.ok, ledger
+    assert state.orders_taken == ledger.served
+
+
+def test_run_demo5_json_its_cabinet_equals_the_ledger(kafka: ConnectionSettings, prefix: str, redis_url: str) -> None:
+    command = ["run", "demo5", "--orders", "60", "--speed", "20", "--seed", "5", "--json", "--prefix", prefix, "--redis", redis_url]
+    result = subprocess.run(
+        [sys.executable, "-m", "fishchips", *command, "-b", str(kafka.bootstrap_servers)], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+
+    assert (summary["ok"], summary["taken"], summary["served"], summary["missing"], summary["duplicates"]) == (True, 60, 60, 0, 0)
+    assert summary["cabinet_differences"] == []
+    assert summary["trips_to_cook"] >= 1 and summary["cooked_batches"] >= 1  # the cabinet starts empty: the first order goes to the cook
+    cabinet = Cabinet(redis_url, prefix, MENU)
+    try:
+        state = cabinet.state()  # a fresh prefix: the run's figures are the cabinet's whole history
+        assert summary["cabinet"] == state.stock
+        assert (summary["trips_to_cook"], summary["cooked_batches"]) == (state.trips_to_cook, state.cooked_batches)
+        cabinet_agrees_with_kafka(kafka, Topics(prefix), cabinet)
+    finally:
+        cabinet.close()
+
+
+def test_redis_stopped_mid_run_serves_nothing_until_it_is_back_then_all_once(
+    kafka: ConnectionSettings, prefix: str, own_server: LocalRedis
+) -> None:
+    """One preparer, so that once it says it waits, nothing more can be served until Redis is back."""
+    url, topics = own_server.status().url, Topics(prefix)
+    assert url
+    waits: list[ShopEvent] = []
+    said = threading.Event()
+
+    def hear(event: ShopEvent) -> None:
+        if event.kind is Kind.WAITING and event.role == "preparer-1":
+            waits.append(event)
+            said.set()
+
+    floor = ShopFloor(scenario("demo5").override(preparers=1), kafka, topics, listener=hear, speed=6, orders=60, seed=3, redis=url)
+    try:
+        floor.start()
+        wait_for(lambda: floor.tally.served >= 5, timeout=60)
+        own_server.stop()
+        wait_for(said.is_set, timeout=30)
+        served_while_away = len(read_to_end(kafka, topics.served))
+        wait_for(floor.tills_done, timeout=60)  # the till takes every order meanwhile: Kafka does not need Redis
+        assert len(read_to_end(kafka, topics.served)) == served_while_away < 60  # nothing served without its portions
+        assert "is not answering" in waits[0].detail and url in waits[0].detail
+
+        own_server.start()
+        assert floor.wait(idle_timeout=60), floor.failures()
+    finally:
+        floor.close()
+    assert floor.summary().ok
+    figures = floor.cabinet_figures()
+    assert figures is not None and figures.differences == []
+    cabinet = Cabinet(url, prefix, MENU)
+    try:
+        cabinet_agrees_with_kafka(kafka, topics, cabinet)
+    finally:
+        cabinet.close()

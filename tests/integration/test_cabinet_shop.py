@@ -4,10 +4,12 @@ import json
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
 
+from fishchips.chaos import Chaos
 from fishchips.events import Kind, ShopEvent
 from fishchips.floor import ShopFloor
 from fishchips.kafka.reading import read_to_end
@@ -93,5 +95,23 @@ def test_redis_stopped_mid_run_serves_nothing_until_it_is_back_then_all_once(
     cabinet = Cabinet(url, prefix, MENU)
     try:
         cabinet_agrees_with_kafka(kafka, topics, cabinet)
+    finally:
+        cabinet.close()
+
+
+def test_chaos_with_the_cabinet_kills_roles_and_the_cabinet_still_equals_the_ledger(
+    kafka: ConnectionSettings, prefix: str, redis_url: str, tmp_path: Path
+) -> None:
+    chaos = Chaos([], kafka, tmp_path, orders=80, rate=20, seed=2, prefix=prefix, say=lambda line: None, cabinet=True, redis=redis_url)
+    report = chaos.run(max_seconds=240, min_strikes=3, broker_every=0)
+
+    assert sum(report.kills.values()) >= 3 and report.broker_kills == 0
+    assert report.ledger is not None and (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (80, 0, 0)
+    assert report.ledger.cooked_twice == 0
+    assert report.cabinet is not None and report.cabinet.differences == []
+    assert report.ok
+    cabinet = Cabinet(redis_url, prefix, MENU)
+    try:
+        cabinet_agrees_with_kafka(kafka, Topics(prefix), cabinet)
     finally:
         cabinet.close()

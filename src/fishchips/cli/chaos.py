@@ -12,6 +12,7 @@ from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
 from fishchips.chaos import Chaos, ChaosReport
 from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out
+from fishchips.cli.options import redis_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka.settings import ConnectionSettings
 
@@ -42,6 +43,10 @@ def report_table(report: ChaosReport) -> Table:
             ("books: orders", report.books_orders),
             ("books: takings (pence)", f"{report.books_takings_pence} of {ledger.takings_pence}"),
         ]
+    if report.cabinet is not None:
+        rows += [(f"cabinet: {item} in stock", count) for item, count in report.cabinet.stock.items()]
+        rows += [("batches cooked", report.cabinet.cooked_batches), ("trips to the cook", report.cabinet.trips_to_cook)]
+        rows += [("cabinet = cooked - served", "yes" if report.cabinet.ok else "[red]no: " + "; ".join(report.cabinet.differences) + "[/]")]
     return figures_table(title, rows)
 
 
@@ -51,9 +56,11 @@ def report_table(report: ChaosReport) -> Table:
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for when and whom to kill.")
 @click.option("--max-seconds", type=float, default=600.0, show_default=True, help="Give up after this long.")
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
+@click.option("--cabinet", is_flag=True, help="Serve from the hot cabinet in Redis (demo5's shop); then check it against the ledger.")
+@redis_option
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
-def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, as_json: bool) -> None:
-    """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger."""
+def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, cabinet: bool, redis_flag: str | None, as_json: bool) -> None:
+    """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger (and the cabinet)."""
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
     cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
@@ -67,7 +74,8 @@ def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, a
     try:
         settings = ConnectionSettings(bootstrap_servers=bootstrap)
         say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
-        report = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say).run(max_seconds)
+        chaos = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say, cabinet=cabinet, redis=redis_flag)
+        report = chaos.run(max_seconds)
     finally:
         if cluster is not None:
             cluster.stop()

@@ -98,7 +98,12 @@ class CabinetFigures:
         return not self.differences
 
     def to_json(self) -> dict[str, object]:
-        return {"cabinet": self.stock, "cooked_batches": self.cooked_batches, "trips_to_cook": self.trips_to_cook, "cabinet_differences": self.differences}
+        return {
+            "cabinet": self.stock,
+            "cooked_batches": self.cooked_batches,
+            "trips_to_cook": self.trips_to_cook,
+            "cabinet_differences": self.differences,
+        }
 
 
 def cabinet_check(
@@ -113,5 +118,6 @@ def cabinet_check(
     end = cabinet.state()
     served, _ = readable((m for m in read_to_end(settings, topics.served) if m.offset() >= served_from.get(m.partition(), 0)), menu)
     run = end.since(start)
-    unbalanced = [] if end.balanced else [f"the cabinet holds {end.stock}, but cooked - served is { {i: end.cooked[i] - end.served[i] for i in end.stock} }"]
-    return CabinetFigures(end.stock, run.cooked_batches, run.trips_to_cook, unbalanced + run.differences(served_portions(served, menu)))
+    return CabinetFigures(
+        end.stock, run.cooked_batches, run.trips_to_cook, end.unbalanced() + run.differences(served_portions(served, menu))
+    )

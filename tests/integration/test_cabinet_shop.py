@@ -4,10 +4,12 @@ import json
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
+from tests.integration.test_tui import running, until
 
 from fishchips.chaos import Chaos
 from fishchips.events import Kind, ShopEvent
@@ -16,11 +18,12 @@ from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.ledger import check, readable
-from fishchips.scenarios import scenario
+from fishchips.scenarios import SCENARIOS, scenario
 from fishchips.services.redis_server import LocalRedis
 from fishchips.shop import Menu
 from fishchips.shop.kitchen import served_portions
 from fishchips.stores.cabinet import Cabinet
+from fishchips.tui.app import ShopApp
 
 pytestmark = pytest.mark.kafka
 MENU = Menu.load()
@@ -115,3 +118,19 @@ def test_chaos_with_the_cabinet_kills_roles_and_the_cabinet_still_equals_the_led
         cabinet_agrees_with_kafka(kafka, Topics(prefix), cabinet)
     finally:
         cabinet.close()
+
+
+async def test_the_app_shows_the_cabinet_live_and_r_restocks_it_by_hand(kafka: ConnectionSettings, prefix: str, redis_url: str) -> None:
+    # no till, and the cook's timer 20 s away (speed 0.1): whatever is cooked now, `r` cooked
+    quiet = replace(SCENARIOS["demo5"], tills=0)
+    app = ShopApp(quiet, kafka, Topics(prefix), speed=0.1, redis=redis_url)
+    async with running(app) as pilot:
+        await until(pilot, lambda: app.cabinet_state is not None)
+        assert app.cabinet_state is not None and app.cabinet_state.stock == {"chips": 0, "cod": 0, "plaice": 0}
+        await pilot.press("r")
+        await until(pilot, lambda: app.restocked is not None)
+        assert app.restocked == {"chips": 20, "cod": 10}
+        await until(pilot, lambda: app.cabinet_state is not None and app.cabinet_state.stock["cod"] == 10)
+        shown = str(app.query_one("#cabinet").render())
+        assert "chips   ████████████████████ 20/20" in shown
+        assert "trips to the cook 0 · batches cooked 2" in shown

@@ -59,7 +59,9 @@ def report_table(report: ChaosReport) -> Table:
 @click.option("--cabinet", is_flag=True, help="Serve from the hot cabinet in Redis (demo5's shop); then check it against the ledger.")
 @redis_option
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
-def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, cabinet: bool, redis_flag: str | None, as_json: bool) -> None:
+def chaos(
+    orders: int, rate: float, seed: int, max_seconds: float, nodes: str, cabinet: bool, redis_flag: str | None, as_json: bool
+) -> None:
     """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger (and the cabinet)."""
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched

@@ -185,7 +185,13 @@ def run(
 
 
 def run_role(
-    kind: RoleKind, name: str, settings: ConnectionSettings, topics: Topics, partitions: int, cabinet: Cabinet | None = None, **options: object
+    kind: RoleKind,
+    name: str,
+    settings: ConnectionSettings,
+    topics: Topics,
+    partitions: int,
+    cabinet: Cabinet | None = None,
+    **options: object,
 ) -> None:
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
     ensure_shop_topics(clients.admin(settings), topics, partitions)
@@ -262,7 +268,9 @@ def cabinet_options(command: Callable[..., object]) -> Callable[..., object]:
         cabinet = Cabinet(redis_url(redis_flag), prefix) if cabinet_flag or redis_flag else None
         return command(*args, cabinet=cabinet, prefix=prefix, **kwargs)
 
-    flag = click.option("--cabinet", "cabinet_flag", is_flag=True, help="Use the hot cabinet in Redis, as demo5's shop does (--redis implies it).")
+    flag = click.option(
+        "--cabinet", "cabinet_flag", is_flag=True, help="Use the hot cabinet in Redis, as demo5's shop does (--redis implies it)."
+    )
     return flag(redis_option(wrapper))
 
 
@@ -278,7 +286,15 @@ def preparer(
     with connected(settings) as cluster:
         name = name or f"preparer-{os.getpid()}"
         run_role(
-            RoleKind.PREPARER, name, cluster, Topics(prefix), partitions, work_seconds=0.4, speed=speed, exactly_once=exactly_once, cabinet=cabinet
+            RoleKind.PREPARER,
+            name,
+            cluster,
+            Topics(prefix),
+            partitions,
+            work_seconds=0.4,
+            speed=speed,
+            exactly_once=exactly_once,
+            cabinet=cabinet,
         )
 
 
@@ -293,7 +309,17 @@ def cook(
     """Run the cook: consume the cook topic and send orders back marked ready (with the cabinet: cook what it lacks, and keep it stocked)."""
     with connected(settings) as cluster:
         name = name or f"cook-{os.getpid()}"
-        run_role(RoleKind.COOK, name, cluster, Topics(prefix), partitions, work_seconds=1.0, speed=speed, exactly_once=exactly_once, cabinet=cabinet)
+        run_role(
+            RoleKind.COOK,
+            name,
+            cluster,
+            Topics(prefix),
+            partitions,
+            work_seconds=1.0,
+            speed=speed,
+            exactly_once=exactly_once,
+            cabinet=cabinet,
+        )
 
 
 @click.command()

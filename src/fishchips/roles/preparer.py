@@ -30,9 +30,15 @@ class FoodPreparer(CabinetUser):
             take = self.cabinet.take(order)  # a ready order too: what the cook put in may have gone to another order since
             if not take.may_serve:
                 short = ", ".join(f"{count} {item}" for item, count in take.short.items())
-                return [Output(self.topics.cook, message.value(), message.key(), kind=Kind.TO_COOK, order=order, detail=f"short of {short}")]
+                return [
+                    Output(self.topics.cook, message.value(), message.key(), kind=Kind.TO_COOK, order=order, detail=f"short of {short}")
+                ]
         elif preparer_action(order, self.menu) is Action.COOK:
             return [Output(self.topics.cook, message.value(), message.key(), kind=Kind.TO_COOK, order=order)]
         headers = [("preparer", self.name.encode())]
         # served mirrors orders partition by partition: the board's view lines up with the tills'
-        return [Output(self.topics.served, message.value(), message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition())]
+        return [
+            Output(
+                self.topics.served, message.value(), message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition()
+            )
+        ]

@@ -149,17 +149,21 @@ class CabinetState:
         """Stock is exactly what was cooked less what was served, item by item."""
         return all(self.stock[item] == self.cooked[item] - self.served[item] for item in self.stock)
 
+    def unbalanced(self) -> list[str]:
+        """Each item whose stock is not what was cooked less what was served, one line each."""
+        return [
+            f"{item}: {self.stock[item]} in stock, but {self.cooked[item]} cooked - {self.served[item]} served = {self.cooked[item] - self.served[item]}"
+            for item in self.stock
+            if self.stock[item] != self.cooked[item] - self.served[item]
+        ]
+
     def differences(self, served_on_kafka: Mapping[str, int]) -> list[str]:
         """What disagrees, one line each, against the portions the `served` topic says left (shop.kitchen.served_portions).
 
         Empty when the cabinet holds exactly what was cooked less what was served, to the portion,
         and what it counts as served is what Kafka served: none taken twice, none served untaken.
         """
-        lines = [
-            f"{item}: {self.stock[item]} in stock, but {self.cooked[item]} cooked - {self.served[item]} served = {self.cooked[item] - self.served[item]}"
-            for item in self.stock
-            if self.stock[item] != self.cooked[item] - self.served[item]
-        ]
+        lines = self.unbalanced()
         lines += [
             f"{item}: {self.served[item]} portions taken from the cabinet, {served_on_kafka.get(item, 0)} served on Kafka"
             for item in self.stock

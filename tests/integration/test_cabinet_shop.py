@@ -1,6 +1,8 @@
 """demo5, the shop with the hot cabinet, on the real broker and a real redis-server: the cabinet equals the ledger."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -134,3 +136,36 @@ async def test_the_app_shows_the_cabinet_live_and_r_restocks_it_by_hand(kafka: C
         shown = str(app.query_one("#cabinet").render())
         assert "chips   ████████████████████ 20/20" in shown
         assert "trips to the cook 0 · batches cooked 2" in shown
+
+
+def test_a_preparer_and_a_cook_of_their_own_serve_from_the_cabinet(kafka: ConnectionSettings, prefix: str, redis_url: str) -> None:
+    """`fishchips preparer --redis URL` and `fishchips cook --cabinet` (its Redis from REDIS_URL) run demo5's kitchen
+    for a floor that only takes orders."""
+    connection = ["--prefix", prefix, "--partitions", "1", "--speed", "10", "-b", str(kafka.bootstrap_servers)]
+    env = {**os.environ, "REDIS_URL": redis_url}
+    roles = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fishchips", *command, *connection], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
+        for command in (["preparer", "--redis", redis_url, "--name", "own-preparer"], ["cook", "--cabinet", "--name", "own-cook"])
+    ]
+    tills_only = replace(SCENARIOS["demo5"], preparers=0, cooks=0, partitions=1)
+    # resume: the kitchen has joined its groups already, which a new run could not move to the end of the (new) topics
+    floor = ShopFloor(tills_only, kafka, Topics(prefix), speed=10, orders=20, seed=4, resume=True, redis=redis_url)
+    try:
+        floor.start()
+        assert floor.wait(idle_timeout=60), floor.failures()
+    finally:
+        floor.close()
+        for role in roles:
+            role.send_signal(signal.SIGINT)
+    outputs = [role.communicate(timeout=60)[0] for role in roles]
+    assert [role.returncode for role in roles] == [0, 0], outputs
+    assert "sent to the cook" in outputs[0] and "served" in outputs[0]
+    assert "cooked" in outputs[1]
+    assert floor.summary().ok
+    cabinet = Cabinet(redis_url, prefix, MENU)
+    try:
+        cabinet_agrees_with_kafka(kafka, Topics(prefix), cabinet)
+    finally:
+        cabinet.close()

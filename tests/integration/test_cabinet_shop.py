@@ -139,33 +139,32 @@ async def test_the_app_shows_the_cabinet_live_and_r_restocks_it_by_hand(kafka: C
 
 
 def test_a_preparer_and_a_cook_of_their_own_serve_from_the_cabinet(kafka: ConnectionSettings, prefix: str, redis_url: str) -> None:
-    """`fishchips preparer --redis URL` and `fishchips cook --cabinet` (its Redis from REDIS_URL) run demo5's kitchen
-    for a floor that only takes orders."""
+    """demo5's kitchen as processes of their own: `fishchips preparer --redis URL`, and `fishchips cook --cabinet` with its
+    Redis from REDIS_URL; a till of its own takes 20 orders."""
+    topics = Topics(prefix)
     connection = ["--prefix", prefix, "--partitions", "1", "--speed", "10", "-b", str(kafka.bootstrap_servers)]
     env = {**os.environ, "REDIS_URL": redis_url}
-    roles = [
-        subprocess.Popen(
+
+    def fishchips(*command: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [sys.executable, "-m", "fishchips", *command, *connection], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
-        for command in (["preparer", "--redis", redis_url, "--name", "own-preparer"], ["cook", "--cabinet", "--name", "own-cook"])
-    ]
-    tills_only = replace(SCENARIOS["demo5"], preparers=0, cooks=0, partitions=1)
-    # resume: the kitchen has joined its groups already, which a new run could not move to the end of the (new) topics
-    floor = ShopFloor(tills_only, kafka, Topics(prefix), speed=10, orders=20, seed=4, resume=True, redis=redis_url)
+
+    kitchen = [fishchips("preparer", "--redis", redis_url, "--name", "own-preparer"), fishchips("cook", "--cabinet", "--name", "own-cook")]
     try:
-        floor.start()
-        assert floor.wait(idle_timeout=60), floor.failures()
+        till = fishchips("till", "--orders", "20", "--rate", "5", "--plaice-share", "0.3")
+        assert till.wait(timeout=120) == 0, till.communicate()[0]
+        wait_for(lambda: len(read_to_end(kafka, topics.served)) >= 20, timeout=120, every=1.0)
     finally:
-        floor.close()
-        for role in roles:
+        for role in kitchen:
             role.send_signal(signal.SIGINT)
-    outputs = [role.communicate(timeout=60)[0] for role in roles]
-    assert [role.returncode for role in roles] == [0, 0], outputs
-    assert "sent to the cook" in outputs[0] and "served" in outputs[0]
+    outputs = [role.communicate(timeout=60)[0] for role in kitchen]
+    assert [role.returncode for role in kitchen] == [0, 0], outputs
+    assert "sent to the cook" in outputs[0] and "short of" in outputs[0] and "served" in outputs[0]
     assert "cooked" in outputs[1]
-    assert floor.summary().ok
+    assert check(kafka, topics, MENU, cabinet=True).taken == 20
     cabinet = Cabinet(redis_url, prefix, MENU)
     try:
-        cabinet_agrees_with_kafka(kafka, Topics(prefix), cabinet)
+        cabinet_agrees_with_kafka(kafka, topics, cabinet)
     finally:
         cabinet.close()

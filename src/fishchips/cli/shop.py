@@ -190,6 +190,7 @@ def run_role(
     settings: ConnectionSettings,
     topics: Topics,
     partitions: int,
+    /,  # a till's own `partitions` option goes with the others
     cabinet: Cabinet | None = None,
     **options: object,
 ) -> None:

@@ -37,7 +37,7 @@ def report_table(report: ChaosReport) -> Table:
             ("served", ledger.served),
             ("lost", ledger.lost),
             ("served twice", ledger.served_twice),
-            ("plaice orders", ledger.plaice),
+            ("sent to the cook" if report.cabinet is not None else "plaice orders", ledger.plaice),
             ("cooked", ledger.cooked),
             ("cooked twice", ledger.cooked_twice),
             ("books: orders", report.books_orders),

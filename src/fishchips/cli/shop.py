@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from fishchips.cli.console import BrokerProgress, console, figures_table, out
@@ -48,7 +49,7 @@ def event_line(event: ShopEvent) -> str:
     if event.order and event.detail and event.kind in (Kind.TO_COOK, Kind.COOKED):
         what += f" ({event.detail})"  # what the cabinet was short of, what the cook cooked for it
     if event.kind is Kind.WAITING:
-        return f"[bold yellow]{event.role:<11} waiting {event.detail}[/]"
+        return f"[bold yellow]{event.role:<11} waiting {escape(event.detail)}[/]"  # the reason is Redis's words, not markup
     where = f"  [dim]{event.where()}[/]" if event.topic else ""
     return f"[bold]{event.role:<11}[/] {VERBS.get(event.kind, str(event.kind)):<16} {what}{where}"
 

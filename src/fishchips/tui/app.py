@@ -294,9 +294,10 @@ class ShopApp(App[None]):
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
         self.post_message(KafkaViewRead(view))
-        if (cabinet := self.floor.cabinet) is not None:
+        floor = self.floor  # the shop may close meanwhile (n, q): read the one this worker started with
+        if floor is not None and (cabinet := floor.cabinet) is not None:
             try:
-                self.post_message(CabinetRead(cabinet.state(), self.floor.cabinet_at_start))
+                self.post_message(CabinetRead(cabinet.state(), floor.cabinet_at_start))
             except CabinetError as exc:
                 self.post_message(CabinetRead(None, None, str(exc)))
         try:

@@ -50,6 +50,11 @@ def report_table(report: ChaosReport) -> Table:
     return figures_table(title, rows)
 
 
+def report_json(report: ChaosReport) -> dict[str, object]:
+    """The report as JSON: the kills as a plain object (asdict would turn a Counter's items into tuple keys)."""
+    return {**asdict(report), "kills": dict(report.kills), "ok": report.ok}
+
+
 @click.command()
 @click.option("--orders", type=click.IntRange(10), default=600, show_default=True, help="Orders the till takes.")
 @click.option("--rate", type=click.FloatRange(min=1), default=20.0, show_default=True, help="Orders per second.")
@@ -84,7 +89,7 @@ def chaos(
         else:
             brokers[0].stop()
     if as_json:
-        out.print_json(json.dumps({**asdict(report), "ok": report.ok}))
+        out.print_json(json.dumps(report_json(report)))
     else:
         out.print(report_table(report))
         console.print(f"brokers and books: {workdir}; every role logs to {log_file()}")

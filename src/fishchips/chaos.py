@@ -21,7 +21,7 @@ from fishchips.floor import ShopFloor
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
-from fishchips.ledger import Ledger, check
+from fishchips.ledger import CabinetFigures, Ledger, check
 from fishchips.scenarios import Keying, Scenario
 from fishchips.stores.books import open_books
 from fishchips.waiting import until
@@ -42,6 +42,7 @@ class ChaosReport:
     ledger: Ledger | None = None
     books_orders: int = 0
     books_takings_pence: int = 0
+    cabinet: CabinetFigures | None = None  # --cabinet: the hot cabinet against the ledger, to the portion
 
     @property
     def books_ok(self) -> bool:
@@ -50,7 +51,8 @@ class ChaosReport:
 
     @property
     def ok(self) -> bool:
-        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.books_ok
+        cabinet_ok = self.cabinet is None or self.cabinet.ok
+        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.books_ok and cabinet_ok
 
 
 class Chaos:
@@ -65,6 +67,8 @@ class Chaos:
         prefix: str = "chaos",
         say: Say = print,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
+        cabinet: bool = False,  # the shop serves from the hot cabinet (demo5's): checked against the ledger at the end
+        redis: str | None = None,  # the cabinet's Redis (None: REDIS_URL, else the local redis-server)
     ) -> None:
         self.nodes = nodes
         self.settings = settings
@@ -88,8 +92,12 @@ class Chaos:
             prepare_seconds=0.4 / PACE,
             cook_seconds=1.0 / PACE,
             plaice_share=0.4,
+            cabinet=cabinet,
         )
-        self.floor = ShopFloor(scenario, settings, self.topics, orders=orders, seed=seed, processes=True, group_protocol=group_protocol)
+        self.cabinet = cabinet
+        self.floor = ShopFloor(
+            scenario, settings, self.topics, orders=orders, seed=seed, processes=True, redis=redis, group_protocol=group_protocol
+        )
 
     def run(self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4) -> ChaosReport:
         """Strike every few seconds while the till works (and at least `min_strikes` times);
@@ -109,6 +117,7 @@ class Chaos:
             self._await_books(self.report.ledger, deadline=started + max_seconds)
         finally:
             self.floor.close()
+        self.report.cabinet = self.floor.cabinet_figures()
         self.report.seconds = round(time.monotonic() - started, 1)
         return self.report
 
@@ -166,7 +175,7 @@ class Chaos:
 
         def complete() -> bool:
             self._restart_the_dead()
-            ledgers.append(check(self.settings, self.topics))
+            ledgers.append(check(self.settings, self.topics, cabinet=self.cabinet))
             return not ledgers[-1].lost and ledgers[-1].cooked >= ledgers[-1].plaice
 
         until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)

@@ -33,6 +33,8 @@ class Kind(StrEnum):
     RESUMED = "resumed"
     STOPPED = "stopped"  # the role finished and closed its clients
     FAILED = "failed"  # the role ended with an error (`detail`)
+    WAITING = "waiting"  # the hot cabinet's Redis is not answering: the role waits, its batch undone (`detail`: why)
+    TOPPED_UP = "topped-up"  # the cook's timer cooked batches for the hot cabinet (`detail`: what)
 
 
 class RoleKind(StrEnum):

@@ -22,13 +22,16 @@ from fishchips.kafka.inspect import move_group_to_end, snapshot
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.ledger import CabinetFigures, cabinet_check
 from fishchips.roles.base import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets
 from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
+from fishchips.services.redis_server import redis_url
 from fishchips.shop import Menu, new_run_id
+from fishchips.stores.cabinet import Cabinet, CabinetState
 from fishchips.tally import Tally
 from fishchips.waiting import until
 
@@ -102,11 +105,19 @@ class ShopFloor:
         resume: bool = False,
         processes: bool = False,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
+        redis: str | None = None,  # the hot cabinet's Redis (--redis); None: REDIS_URL, else the local redis-server
     ) -> None:
         self.scenario = scenario
         self.listener = listener
         wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
-        self.context = ShopContext(settings, topics or Topics(), menu or Menu.load(), exactly_once, group_protocol, self._hear, wanted)
+        topics, menu = topics or Topics(), menu or Menu.load()
+        # the URL is resolved here, once (it may start the local redis-server): every role, in any process, uses this Redis
+        cabinet = Cabinet(redis_url(redis), topics.prefix, menu) if scenario.cabinet else None
+        self.context = ShopContext(
+            settings, topics, menu, exactly_once, group_protocol=group_protocol, listener=self._hear, wanted=wanted, cabinet=cabinet
+        )
+        self.cabinet_at_start: CabinetState | None = None
+        self._served_at_start: dict[int, int] = {}
         self.speed = speed
         self.seed = seed
         self.resume = resume
@@ -136,6 +147,10 @@ class ShopFloor:
     def menu(self) -> Menu:
         return self.context.menu
 
+    @property
+    def cabinet(self) -> Cabinet | None:
+        return self.context.cabinet
+
     # setting up ------------------------------------------------------------------
     def setup(self) -> None:
         """Create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
@@ -149,6 +164,8 @@ class ShopFloor:
         """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
         self.setup()
         served_ends = snapshot(self.admin, [self.topics.served], []).end_offsets.get(self.topics.served, {})
+        if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
+            self.cabinet_at_start, self._served_at_start = self.cabinet.state(), served_ends
         self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")
         for _ in range(self.scenario.preparers):
             self.add_preparer()
@@ -282,6 +299,8 @@ class ShopFloor:
             handle.request_stop()
         for handle in handles:
             handle.join(30)
+        if self.cabinet is not None:
+            self.cabinet.close()
 
     @property
     def closed(self) -> bool:
@@ -372,6 +391,12 @@ class ShopFloor:
 
         until(settled, timeout=float("inf"), every=sample_every)
         return self.all_served() and not self.failures()
+
+    def cabinet_figures(self) -> CabinetFigures | None:
+        """The run's cabinet, checked against what Kafka served since the start (after close); None without a cabinet."""
+        if self.cabinet is None or self.cabinet_at_start is None:
+            return None
+        return cabinet_check(self.settings, self.topics, self.cabinet, self.cabinet_at_start, self._served_at_start, self.menu)
 
     def summary(self) -> Summary:
         with self._lock:

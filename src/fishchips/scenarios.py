@@ -29,6 +29,7 @@ class Scenario:
     prepare_seconds: float = 0.4  # a preparer's time per order, at speed 1: 2.5 orders/s, less than 3 tills offer
     cook_seconds: float = 1.0  # the cook's time per plaice order, at speed 1
     plaice_share: float = 0.0  # share of fish suppers that are plaice (needs the cook)
+    cabinet: bool = False  # preparers take portions from the hot cabinet (Redis); short of any, the order goes to the cook
 
     def override(
         self, tills: int | None = None, preparers: int | None = None, partitions: int | None = None, keying: Keying | None = None
@@ -88,6 +89,21 @@ SCENARIOS = {
             partitions=1,
             plaice_share=0.5,
             prepare_seconds=0.3,
+        ),
+        Scenario(
+            "demo5",
+            "The hot cabinet",
+            "The cabinet lives in Redis, outside Kafka's transaction: the order's id, recorded as its portions are taken, carries exactly once across.",
+            tills=1,
+            preparers=2,
+            cooks=1,
+            partitions=2,
+            keying=Keying.NONE,
+            plaice_share=0.3,
+            orders_per_second=2.0,
+            prepare_seconds=0.4,
+            cook_seconds=1.0,
+            cabinet=True,
         ),
     )
 }

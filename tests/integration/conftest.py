@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +25,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisStat
 def redis_url(redis_server: RedisStatus) -> str:
     assert redis_server.url
     return redis_server.url
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[LocalRedis]:
+    """A Redis of the test's own, which it may stop and start."""
+    server = LocalRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()

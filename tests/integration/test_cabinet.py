@@ -206,15 +206,6 @@ def test_a_restock_of_something_off_the_menu_is_refused(cabinet: Cabinet) -> Non
     assert cabinet.state().stock == {"chips": 0, "cod": 0, "plaice": 0}
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[LocalRedis]:
-    """A Redis of the test's own, which it may stop and start."""
-    server = LocalRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_redis_stopped_mid_run_is_unavailable_then_the_cabinet_comes_back(own_server: LocalRedis, prefix: str) -> None:
     url = own_server.status().url
     assert url

@@ -9,8 +9,8 @@ from rich.table import Table
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
 from fishchips.chaos import Chaos, ChaosReport
-from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out, print_json
-from fishchips.cli.options import group_protocol_option
+from fishchips.cli.console import BrokerProgress, console, figures_table, jsonable, log_file, out, print_json
+from fishchips.cli.options import group_protocol_option, redis_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
@@ -36,13 +36,22 @@ def report_table(report: ChaosReport) -> Table:
             ("served", ledger.served),
             ("lost", ledger.lost),
             ("served twice", ledger.served_twice),
-            ("plaice orders", ledger.plaice),
+            ("sent to the cook" if report.cabinet is not None else "plaice orders", ledger.plaice),
             ("cooked", ledger.cooked),
             ("cooked twice", ledger.cooked_twice),
             ("books: orders", report.books_orders),
             ("books: takings (pence)", f"{report.books_takings_pence} of {ledger.takings_pence}"),
         ]
+    if report.cabinet is not None:
+        rows += [(f"cabinet: {item} in stock", count) for item, count in report.cabinet.stock.items()]
+        rows += [("batches cooked", report.cabinet.cooked_batches), ("trips to the cook", report.cabinet.trips_to_cook)]
+        rows += [("cabinet = cooked - served", "yes" if report.cabinet.ok else "[red]no: " + "; ".join(report.cabinet.differences) + "[/]")]
     return figures_table(title, rows)
+
+
+def report_json(report: ChaosReport) -> dict[str, object]:
+    """The report as plain JSON values (asdict would turn a Counter's items into tuple keys)."""
+    return {**jsonable(report), "ok": report.ok}
 
 
 @click.command()
@@ -51,10 +60,22 @@ def report_table(report: ChaosReport) -> Table:
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for when and whom to kill.")
 @click.option("--max-seconds", type=float, default=600.0, show_default=True, help="Give up after this long.")
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
+@click.option("--cabinet", is_flag=True, help="Serve from the hot cabinet in Redis (demo5's shop); then check it against the ledger.")
+@redis_option
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
 @group_protocol_option
-def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, as_json: bool, group_protocol: GroupProtocol) -> None:
-    """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger."""
+def chaos(
+    orders: int,
+    rate: float,
+    seed: int,
+    max_seconds: float,
+    nodes: str,
+    cabinet: bool,
+    redis_flag: str | None,
+    as_json: bool,
+    group_protocol: GroupProtocol,
+) -> None:
+    """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger (and the cabinet)."""
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
     cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
@@ -68,14 +89,17 @@ def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, a
     try:
         settings = ConnectionSettings(bootstrap_servers=bootstrap)
         say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
-        report = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say, group_protocol=group_protocol).run(max_seconds)
+        chaos = Chaos(
+            brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say, cabinet=cabinet, redis=redis_flag, group_protocol=group_protocol
+        )
+        report = chaos.run(max_seconds)
     finally:
         if cluster is not None:
             cluster.stop()
         else:
             brokers[0].stop()
     if as_json:
-        print_json(report, ok=report.ok)
+        print_json(report_json(report))
     else:
         out.print(report_table(report))
         console.print(f"brokers and books: {workdir}; every role logs to {log_file()}")

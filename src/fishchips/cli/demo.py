@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from fishchips.cli.console import log_file
-from fishchips.cli.options import connection_options, group_protocol_option
+from fishchips.cli.options import connection_options, group_protocol_option, redis_option
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -18,8 +18,10 @@ from fishchips.tui.app import ShopApp
 @click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
 @click.option("--prefix", default="fishchips", show_default=True, help="Topic and group name prefix.")
 @group_protocol_option
+@redis_option
 @connection_options
-def demo(settings: ConnectionSettings, scenario_name: str, speed: float, prefix: str, group_protocol: GroupProtocol) -> None:
-    """Open the live shop (a Textual app) with Kafka's view of it; demo1 unless named."""
+def demo(settings: ConnectionSettings, scenario_name: str, speed: float, prefix: str, group_protocol: GroupProtocol, redis_flag: str | None) -> None:
+    """Open the live shop (a Textual app) with Kafka's view of it; demo1 unless named (demo5: the hot cabinet, in Redis)."""
     log_path = str(log_file()).replace(str(Path.home()), "~")
-    ShopApp(SCENARIOS[scenario_name], settings, Topics(prefix), speed=speed, log_path=log_path, group_protocol=group_protocol).run()
+    app = ShopApp(SCENARIOS[scenario_name], settings, Topics(prefix), speed=speed, log_path=log_path, redis=redis_flag, group_protocol=group_protocol)
+    app.run()

@@ -1,5 +1,6 @@
 """The shop from the command line: a whole headless run, or one role per process."""
 
+import functools
 import os
 import signal
 import threading
@@ -7,10 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from fishchips.cli.console import BrokerProgress, console, figures_table, out, print_json
-from fishchips.cli.options import connection_options, group_protocol_option
+from fishchips.cli.options import connection_options, group_protocol_option, redis_option
 from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
@@ -19,13 +21,15 @@ from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
-from fishchips.ledger import check
+from fishchips.ledger import CabinetFigures, check
 from fishchips.roles.base import Role, ShopContext
 from fishchips.roles.till import Tickets
 from fishchips.runtime import RoleSpec
 from fishchips.scenarios import SCENARIOS, Keying, scenario
+from fishchips.services.redis_server import redis_url
 from fishchips.services.sink import ShopSink, ensure_sink
 from fishchips.shop import Menu, new_run_id
+from fishchips.stores.cabinet import Cabinet
 from fishchips.waiting import until
 
 VERBS = {
@@ -35,12 +39,17 @@ VERBS = {
     Kind.REVOKED: "gave up",
     Kind.LOST: "lost",
     Kind.DEAD_LETTER: "set aside",
+    Kind.TOPPED_UP: "topped up",
 }
 
 
 def event_line(event: ShopEvent) -> str:
     """One event as one line: who, what, which order, where in Kafka."""
     what = event.order.describe() if event.order else event.detail
+    if event.order and event.detail and event.kind in (Kind.TO_COOK, Kind.COOKED):
+        what += f" ({event.detail})"  # what the cabinet was short of, what the cook cooked for it
+    if event.kind is Kind.WAITING:
+        return f"[bold yellow]{event.role:<11} waiting {escape(event.detail)}[/]"  # the reason is Redis's words, not markup
     where = f"  [dim]{event.where()}[/]" if event.topic else ""
     return f"[bold]{event.role:<11}[/] {VERBS.get(event.kind, str(event.kind)):<16} {what}{where}"
 
@@ -79,7 +88,7 @@ def until_interrupted() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-def summary_table(summary: Summary) -> Table:
+def summary_table(summary: Summary, cabinet: CabinetFigures | None = None) -> Table:
     title = f"{summary.scenario}: {'[green]taken = served, none twice' if summary.ok else '[red]orders missing or doubled'}[/]"
     rows: list[tuple[str, object]] = [
         ("orders taken", summary.taken),
@@ -96,6 +105,10 @@ def summary_table(summary: Summary) -> Table:
     rows += [(f"taken on partition {p}", n) for p, n in summary.taken_by_partition.items()]
     rows += [(f"served by {who}", n) for who, n in sorted(summary.served_by_preparer.items())]
     rows += [(f"latency {name} (ms)", value) for name, value in summary.latency_ms.items()]
+    if cabinet is not None:
+        rows += [(f"cabinet: {item} in stock", count) for item, count in cabinet.stock.items()]
+        rows += [("batches cooked", cabinet.cooked_batches), ("trips to the cook", cabinet.trips_to_cook)]
+        rows += [("cabinet = cooked - served", "yes" if cabinet.ok else "[red]no[/]")]
     return figures_table(title, rows)
 
 
@@ -118,6 +131,7 @@ def summary_table(summary: Summary) -> Table:
 @click.option("--sink-db", metavar="URL", help="The sink's PostgreSQL, postgresql://... [default: fishchips db, started if need be].")
 @click.option("--processes", is_flag=True, help="Run every role in a process of its own (rush hour), not a thread of this one.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary, as one JSON object.")
+@redis_option
 @group_protocol_option
 @prefix_option
 @connection_options
@@ -137,10 +151,12 @@ def run(
     sink_db: str | None,
     processes: bool,
     as_json: bool,
+    redis_flag: str | None,
     group_protocol: GroupProtocol,
     prefix: str,
 ) -> None:
-    """Run a demo headless, print every event, and check that every order was served exactly once."""
+    """Run a demo headless, print every event, and check that every order was served exactly once
+    (and, with the hot cabinet, that it holds what was cooked less what was served, to the portion)."""
     chosen = scenario(scenario_name).override(tills, preparers, partitions, Keying(keying) if keying else None)
     with connected(settings) as cluster:
         floor = ShopFloor(
@@ -154,6 +170,7 @@ def run(
             exactly_once=exactly_once,
             resume=resume,
             processes=processes,
+            redis=redis_flag,
             group_protocol=group_protocol,
         )
         setup = ensure_sink(cluster, Topics(prefix), sink_db, phase=console.print) if sink else None
@@ -166,28 +183,39 @@ def run(
             floor.close()
             table = shop_sink.finish() if shop_sink else None
             ledger = check(cluster, Topics(prefix), floor.menu) if table else None
-    summary = floor.summary()
-    # the table holds every order the ledger (read from Kafka) says was served, at its price
+    summary, cabinet = floor.summary(), floor.cabinet_figures()
+    # with --sink, the table holds every order the ledger (read from Kafka) says was served, at its price
     sink_ok = table is None or ledger is None or (table.rows, table.price_pence) == (ledger.served, ledger.takings_pence)
+    ok = summary.ok and (cabinet is None or cabinet.ok) and sink_ok
     if as_json:
-        print_json(summary, ok=summary.ok and sink_ok, orders_per_second=round(summary.orders_per_second, 1), sink=table)
+        figures = cabinet.to_json() if cabinet is not None else {}
+        print_json(summary, **figures, ok=ok, orders_per_second=round(summary.orders_per_second, 1), sink=table)
     else:
-        out.print(summary_table(summary))
+        out.print(summary_table(summary, cabinet))
         if table is not None and setup is not None:
             mark = "[green]✓" if sink_ok else "[red]✗"
             console.print(f"{mark} table {setup.names.table}: {table.rows} rows, {table.price_pence} pence[/]", highlight=False)
-        for failure in floor.failures():
+        for failure in floor.failures() + (cabinet.differences if cabinet is not None else []):
             console.print(f"[red]✗ {failure}[/]")
-    if not (summary.ok and sink_ok):
+    if not ok:
         raise SystemExit(1)
 
 
-def run_role(kind: RoleKind, name: str, settings: ConnectionSettings, topics: Topics, create_partitions: int, **options: object) -> None:
+def run_role(
+    kind: RoleKind,
+    name: str,
+    settings: ConnectionSettings,
+    topics: Topics,
+    partitions: int,
+    /,  # a till's own `partitions` option goes with the others
+    cabinet: Cabinet | None = None,
+    **options: object,
+) -> None:
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
-    ensure_shop_topics(clients.admin(settings), topics, create_partitions)
+    ensure_shop_topics(clients.admin(settings), topics, partitions)
     exactly_once = bool(options.pop("exactly_once", True))
     protocol = GroupProtocol(options.pop("group_protocol", GroupProtocol.CONSUMER))
-    context = ShopContext(settings, topics, Menu.load(), exactly_once, protocol, printer())
+    context = ShopContext(settings, topics, Menu.load(), exactly_once, protocol, printer(), cabinet=cabinet)
     role: Role = RoleSpec(kind, name, options).build(context)
     with until_interrupted() as interrupted:
         role.start()
@@ -251,11 +279,26 @@ def till(
         )
 
 
+def cabinet_options(command: Callable[..., object]) -> Callable[..., object]:
+    """--cabinet and --redis, handed to the command as one `cabinet` value (None: no cabinet)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, cabinet_flag: bool, redis_flag: str | None, prefix: str, **kwargs: object) -> object:
+        cabinet = Cabinet(redis_url(redis_flag), prefix) if cabinet_flag or redis_flag else None
+        return command(*args, cabinet=cabinet, prefix=prefix, **kwargs)
+
+    flag = click.option(
+        "--cabinet", "cabinet_flag", is_flag=True, help="Use the hot cabinet in Redis, as demo5's shop does (--redis implies it)."
+    )
+    return flag(redis_option(wrapper))
+
+
 @click.command()
 @click.option("--name", default=None, help="This preparer's name (default: preparer-<pid>).")
 @click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
 @group_protocol_option
 @with_role_options
+@cabinet_options
 def preparer(
     settings: ConnectionSettings,
     name: str | None,
@@ -264,12 +307,23 @@ def preparer(
     prefix: str,
     partitions: int,
     speed: float,
+    cabinet: Cabinet | None,
 ) -> None:
-    """Run one food preparer: join the group on orders, serve, send plaice to the cook."""
+    """Run one food preparer: join the group on orders, serve, send plaice (or, with the cabinet, what it lacks) to the cook."""
     with connected(settings) as cluster:
         name = name or f"preparer-{os.getpid()}"
-        options = {"work_seconds": 0.4, "speed": speed, "exactly_once": exactly_once, "group_protocol": group_protocol}
-        run_role(RoleKind.PREPARER, name, cluster, Topics(prefix), partitions, **options)
+        run_role(
+            RoleKind.PREPARER,
+            name,
+            cluster,
+            Topics(prefix),
+            partitions,
+            work_seconds=0.4,
+            speed=speed,
+            exactly_once=exactly_once,
+            group_protocol=group_protocol,
+            cabinet=cabinet,
+        )
 
 
 @click.command()
@@ -277,6 +331,7 @@ def preparer(
 @click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
 @group_protocol_option
 @with_role_options
+@cabinet_options
 def cook(
     settings: ConnectionSettings,
     name: str | None,
@@ -285,12 +340,23 @@ def cook(
     prefix: str,
     partitions: int,
     speed: float,
+    cabinet: Cabinet | None,
 ) -> None:
-    """Run the cook: consume the cook topic and send orders back marked ready."""
+    """Run the cook: consume the cook topic and send orders back marked ready (with the cabinet: cook what it lacks, and keep it stocked)."""
     with connected(settings) as cluster:
         name = name or f"cook-{os.getpid()}"
-        options = {"work_seconds": 1.0, "speed": speed, "exactly_once": exactly_once, "group_protocol": group_protocol}
-        run_role(RoleKind.COOK, name, cluster, Topics(prefix), partitions, **options)
+        run_role(
+            RoleKind.COOK,
+            name,
+            cluster,
+            Topics(prefix),
+            partitions,
+            work_seconds=1.0,
+            speed=speed,
+            exactly_once=exactly_once,
+            group_protocol=group_protocol,
+            cabinet=cabinet,
+        )
 
 
 @click.command()

@@ -22,6 +22,7 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.shop import InvalidOrder, Menu, Order
+from fishchips.stores.cabinet import Cabinet, CabinetUnavailable
 from fishchips.waiting import retrying
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ShopContext:
     group_protocol: GroupProtocol = GroupProtocol.CONSUMER  # how groups rebalance; see docs/rebalance.md for why this one
     listener: Listener = ignore
     wanted: frozenset[Kind] = ALL_KINDS
+    cabinet: Cabinet | None = None  # the hot cabinet (demo5); in a role's own process, a cabinet of its own on the same Redis
 
     def heard_by(self, listener: Listener, wanted: frozenset[Kind] | None = None) -> "ShopContext":
         return replace(self, listener=listener, wanted=self.wanted if wanted is None else wanted)
@@ -158,6 +160,7 @@ class Output:
     kind: Kind | None = None  # what the role says it did, e.g. Kind.SERVED
     order: Order | None = None
     partition: int | None = None  # None: chosen by the key
+    detail: str = ""  # said with the event, e.g. what the cabinet was short of
 
 
 def dead_letter(topics: Topics, role: str, message: Message, reason: str) -> Output:
@@ -219,8 +222,11 @@ class ConsumingRole(Role):
                 messages = consumer.consume(1, 0.2)  # wait for the first order only...
                 if messages and not self.work_seconds:  # ...then take what has already arrived, without waiting for a full batch
                     messages += consumer.consume(self.batch - 1, 0)
-                if messages:
-                    self._process(messages, consumer, producer)
+                if messages and self.ready_for_batch():
+                    try:
+                        self._process(messages, consumer, producer)
+                    except CabinetUnavailable as away:  # gone mid-batch: undo the batch; ready_for_batch waits for its return
+                        self._undo(producer, consumer, messages, str(away))
         except Stuck:
             raise  # the clients are wedged: closing them could hang as well; the process ends and a new one takes over
         except BaseException:
@@ -232,6 +238,10 @@ class ConsumingRole(Role):
     def _close(consumer: Consumer, producer: Producer) -> None:
         consumer.close()  # leaves the group at once, so its partitions move now, not after a timeout
         producer.flush(10)
+
+    def ready_for_batch(self) -> bool:
+        """Wait, outside any transaction, for what the batch needs besides Kafka; False if stopping meanwhile."""
+        return True
 
     def _process(self, messages: list[Message], consumer: Consumer, producer: Producer) -> None:
         failed: list[tuple[KafkaError, str]] = []
@@ -280,14 +290,19 @@ class ConsumingRole(Role):
             if not self.exactly_once or exc.args[0].fatal():
                 raise
             # a broker gone, a coordinator moving, our membership lost before the commit: undo the batch, read it again
-            log.warning("%s: aborting the batch's transaction: %s", self.name, exc.args[0].str())
-            retrying(lambda: producer.abort_transaction(30), RETRY_FOR)
-            _rewind(consumer, messages)
+            self._undo(producer, consumer, messages, exc.args[0].str())
             return
         for message, output in done:
             if output.kind:
                 self.counters[output.kind] += 1
-                self.emit(output.kind, output.order, message)
+                self.emit(output.kind, output.order, message, output.detail)
+
+    def _undo(self, producer: Producer, consumer: Consumer, messages: list[Message], reason: str) -> None:
+        """Abort the batch's transaction (if any) and read the batch again: nothing of it was committed."""
+        log.warning("%s: undoing the batch: %s", self.name, reason)
+        if self.exactly_once:
+            retrying(lambda: producer.abort_transaction(30), RETRY_FOR)
+        _rewind(consumer, messages)
 
     def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
         """Commit after the work; if the partitions moved meanwhile, their new owner does the batch again (at-least-once)."""

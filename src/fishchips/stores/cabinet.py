@@ -149,23 +149,38 @@ class CabinetState:
         """Stock is exactly what was cooked less what was served, item by item."""
         return all(self.stock[item] == self.cooked[item] - self.served[item] for item in self.stock)
 
+    def unbalanced(self) -> list[str]:
+        """Each item whose stock is not what was cooked less what was served, one line each."""
+        return [
+            f"{item}: {self.stock[item]} in stock, but {self.cooked[item]} cooked - {self.served[item]} served = {self.cooked[item] - self.served[item]}"
+            for item in self.stock
+            if self.stock[item] != self.cooked[item] - self.served[item]
+        ]
+
     def differences(self, served_on_kafka: Mapping[str, int]) -> list[str]:
         """What disagrees, one line each, against the portions the `served` topic says left (shop.kitchen.served_portions).
 
         Empty when the cabinet holds exactly what was cooked less what was served, to the portion,
         and what it counts as served is what Kafka served: none taken twice, none served untaken.
         """
-        lines = [
-            f"{item}: {self.stock[item]} in stock, but {self.cooked[item]} cooked - {self.served[item]} served = {self.cooked[item] - self.served[item]}"
-            for item in self.stock
-            if self.stock[item] != self.cooked[item] - self.served[item]
-        ]
+        lines = self.unbalanced()
         lines += [
             f"{item}: {self.served[item]} portions taken from the cabinet, {served_on_kafka.get(item, 0)} served on Kafka"
             for item in self.stock
             if self.served[item] != served_on_kafka.get(item, 0)
         ]
         return lines
+
+    def since(self, start: "CabinetState") -> "CabinetState":
+        """What changed since `start`: a run's own figures, on a cabinet that earlier runs of the shop used too."""
+        return CabinetState(
+            stock={item: self.stock[item] - start.stock[item] for item in self.stock},
+            cooked={item: self.cooked[item] - start.cooked[item] for item in self.cooked},
+            served={item: self.served[item] - start.served[item] for item in self.served},
+            cooked_batches=self.cooked_batches - start.cooked_batches,
+            trips_to_cook=self.trips_to_cook - start.trips_to_cook,
+            orders_taken=self.orders_taken - start.orders_taken,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +222,10 @@ class Cabinet:
         self._take = self._redis.register_script(TAKE)
         self._cook = self._redis.register_script(COOK)
         self._add = self._redis.register_script(ADD)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its address: a role in a process of its own opens its own connections to the same Redis."""
+        return (Cabinet, (self.url, self.prefix, self.menu, self.remember_seconds))
 
     def take(self, order: Order) -> Take:
         """Take all the order's portions, or none; refused as ALREADY_TAKEN if this order's were taken before."""

@@ -35,6 +35,8 @@ from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.shop import format_pence
 from fishchips.stores.books import BooksError, BooksSummary, open_books
+from fishchips.stores.cabinet import CabinetError, CabinetState
+from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.kafka_view import render
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -59,6 +61,10 @@ def words(event: ShopEvent) -> Text | None:
             return Text(f"{MEMBERSHIP_WORDS[event.kind]} {event.detail}", style="dim italic")
         if event.kind is Kind.FAILED:
             return Text(f"failed: {event.detail}", style="bold red")
+        if event.kind is Kind.WAITING:
+            return Text(f"waiting {event.detail}", style="bold yellow")
+        if event.kind is Kind.TOPPED_UP:
+            return Text(f"Topped up the cabinet: {event.detail}", style="yellow")
         return None
     parts = order.describe().split(": ", 1)[1]
     said = {
@@ -72,6 +78,8 @@ def words(event: ShopEvent) -> Text | None:
     }.get(event.kind)
     if said is None:
         return None
+    if event.detail and event.kind in (Kind.TO_COOK, Kind.COOKED):
+        said += f" ({event.detail})"  # what the cabinet was short of, what the cook cooked for it
     style = {Kind.TO_COOK: "yellow", Kind.COOKED: "yellow", Kind.SERVED: "green", Kind.CALLED: "bold green"}.get(event.kind, "")
     return Text.assemble((said, style), (f" · p{event.partition}@{event.offset}", "dim"))
 
@@ -96,6 +104,16 @@ class BooksRead(Message):
         self.books = books
 
 
+class CabinetRead(Message):
+    """The hot cabinet's stock, or why it could not be read."""
+
+    def __init__(self, state: CabinetState | None, since: CabinetState | None, error: str = "") -> None:
+        super().__init__()
+        self.state = state
+        self.since = since
+        self.error = error
+
+
 class StatusChanged(Message):
     def __init__(self, text: str, error: bool = False) -> None:
         super().__init__()
@@ -118,6 +136,7 @@ CONTROLS = (
     Control("s", "stop_preparer", "Prep-", "Stop the newest preparer: its partitions move to the others"),
     Control("l", "late_consumer", "Late", "Start a consumer that reads orders from the very first one"),
     Control("c", "toggle_cook", "Cook", "Pause or resume the cook"),
+    Control("r", "restock", "Restock", "Restock the hot cabinet to par by hand (demo5)"),
     Control("f", "faster", "Fast", "Run the shop faster"),
     Control("d", "slower", "Slow", "Run the shop slower"),
     Control("n", "next_scenario", "Next", "Switch to the next scenario"),
@@ -138,6 +157,8 @@ class ShopApp(App[None]):
     #kafka-pane { width: 1fr; border-left: solid $primary; }
     #kafka { padding: 0 1; }
     #accounts { padding: 0 1; margin-top: 1; border-top: solid $primary; }
+    #cabinet { display: none; padding: 0 1; margin-top: 1; border-top: solid $warning; }
+    #cabinet.shown { display: block; }
     .kind { height: auto; }
     RichLog.role { height: 6; border: round $primary; padding: 0 1; scrollbar-size: 0 0; }
     RichLog.role.tills { border: round $success; }
@@ -154,6 +175,7 @@ class ShopApp(App[None]):
         log_path: str = "",
         books: str | None = None,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
+        redis: str | None = None,
     ) -> None:
         super().__init__()
         self.group_protocol = group_protocol
@@ -164,6 +186,9 @@ class ShopApp(App[None]):
         self.log_path = log_path
         self.books = books  # where the accountant keeps the books (None: the default file)
         self.books_summary: BooksSummary | None = None
+        self.redis = redis  # the hot cabinet's Redis, for a scenario with one (None: REDIS_URL, else the local redis-server)
+        self.cabinet_state: CabinetState | None = None
+        self.restocked: dict[str, int] | None = None  # what the last `r` cooked
         self.floor: ShopFloor | None = None
         self._opening = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
         self._generation = 0  # every close_shop counts one: a worker that started before it must not open a floor
@@ -179,6 +204,7 @@ class ShopApp(App[None]):
                     yield Vertical(id=section, classes="kind")
             with VerticalScroll(id="kafka-pane"):
                 yield Static("Kafka's own view appears here once the shop is connected", id="kafka")
+                yield Static("the hot cabinet: its stock appears here", id="cabinet")
                 yield Static("accounts: the books appear here", id="accounts")
         yield Static(id="status")
         yield Footer()
@@ -191,22 +217,28 @@ class ShopApp(App[None]):
     def show_scenario(self) -> None:
         self.sub_title = f"{self.scenario.name}: {self.scenario.title}"
         self.query_one("#lesson", Static).update(Text(self.scenario.lesson))
+        self.query_one("#cabinet", Static).set_class(self.scenario.cabinet, "shown")
+        self.refresh_bindings()  # `r` is shown only for a shop with a cabinet
 
     # opening and closing the shop (in threads: Kafka calls block) --------------------------------
-    @work(thread=True, exclusive=True, group="shop")
     def open_shop(self) -> None:
-        """Connect and open a floor; if the shop was closed meanwhile (n, q), this worker starts nothing."""
-        generation = self._generation
+        """Open the current scenario's shop in a worker; what it opens is decided now, on the event loop."""
+        self._open_shop(self._generation, self.scenario)
+
+    @work(thread=True, group="shop")
+    def _open_shop(self, generation: int, scenario: Scenario) -> None:
+        """Connect and open a floor; if the shop was closed since `generation` (n, q), this worker starts nothing."""
         self.post_message(StatusChanged("connecting to Kafka…"))
         try:
             cluster = connect(self.settings, notice=lambda phase: self.post_message(StatusChanged(f"embedded broker: {phase}…")))
             floor = ShopFloor(
-                self.scenario,
+                scenario,
                 cluster.settings,
                 self.topics,
                 listener=lambda e: self.post_message(ShopEventPosted(e)),
                 speed=self.speed,
                 group_protocol=self.group_protocol,
+                redis=self.redis,
             )
             with self._opening:
                 if generation != self._generation:
@@ -270,6 +302,12 @@ class ShopApp(App[None]):
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
         self.post_message(KafkaViewRead(view))
+        floor = self.floor  # the shop may close meanwhile (n, q): read the one this worker started with
+        if floor is not None and (cabinet := floor.cabinet) is not None:
+            try:
+                self.post_message(CabinetRead(cabinet.state(), floor.cabinet_at_start))
+            except CabinetError as exc:
+                self.post_message(CabinetRead(None, None, str(exc)))
         try:
             with open_books(self.books, self.topics.prefix) as books:
                 self.post_message(BooksRead(books.summary()))
@@ -280,6 +318,14 @@ class ShopApp(App[None]):
     def show_kafka_view(self, message: KafkaViewRead) -> None:
         self.kafka_view = message.view
         self.query_one("#kafka", Static).update(render(message.view))
+
+    @on(CabinetRead)
+    def show_cabinet(self, message: CabinetRead) -> None:
+        if message.state is not None:
+            self.cabinet_state = message.state
+        self.query_one("#cabinet", Static).update(
+            render_cabinet(message.state, message.since, self.floor.menu if self.floor else None, message.error)
+        )
 
     @on(BooksRead)
     def show_books(self, message: BooksRead) -> None:
@@ -321,6 +367,28 @@ class ShopApp(App[None]):
             self.notify("this scenario has no cook")
             return
         self.notify("cook paused" if pause else "cook back at work")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`r` (restock) belongs to a shop with a hot cabinet only."""
+        return self.scenario.cabinet if action == "restock" else True
+
+    def action_restock(self) -> None:
+        cabinet = self.floor.cabinet if self.floor is not None else None
+        if cabinet is None:
+            self.notify("this scenario has no hot cabinet")
+            return
+
+        def restock() -> None:
+            try:
+                cooked = cabinet.top_up(only_when_low=False)
+            except CabinetError as exc:
+                self.post_message(StatusChanged(f"✗ {exc}", error=True))
+                return
+            self.restocked = cooked
+            done = ", ".join(f"{count} {item}" for item, count in cooked.items()) or "nothing: everything is at its par"
+            self.call_from_thread(self.notify, f"restocked by hand: {done}")
+
+        self.run_worker(restock, thread=True, group="controls")
 
     def _set_speed(self, step: int) -> None:
         index = min(max(SPEEDS.index(self.speed) + step if self.speed in SPEEDS else 1, 0), len(SPEEDS) - 1)

@@ -25,7 +25,7 @@ class Tally:
     taken_by_till: Counter[str] = field(default_factory=Counter)
     taken_by_partition: Counter[int] = field(default_factory=Counter)
     served_by_preparer: Counter[str] = field(default_factory=Counter)
-    latencies_ms: array = field(default_factory=lambda: array("d"))  # 8 bytes an order, no object
+    latencies_ms: "array[float]" = field(default_factory=lambda: array("d"))  # 8 bytes an order, no object (quoted: array is generic only from 3.12)
     _open: dict[str, int] = field(default_factory=dict)  # id -> taken minus called, kept only while not 0
 
     def record(self, event: ShopEvent) -> None:

@@ -29,7 +29,7 @@ def raw_pipe(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[s
     passes = []
     for n in range(PASSES):
         topic = f"{plan.phase_prefix('raw')}.messages-{n + 1}"
-        passes.append(_one_pass(settings, plan, topic, payloads, lambda done, before=n * plan.orders: report(before + done)))
+        passes.append(_one_pass(settings, plan, topic, payloads, _after(report, n * plan.orders)))
     best = min(passes, key=lambda figures: figures["seconds"])
     return {
         **best,
@@ -37,6 +37,11 @@ def raw_pipe(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[s
         "message_bytes": round(sum(map(len, payloads)) / len(payloads), 1),
         "passes_msgs_per_s": [figures["msgs_per_s"] for figures in passes],
     }
+
+
+def _after(report: Report, before: int) -> Report:
+    """One pass's progress as the whole run's: the passes' messages add up on one bar."""
+    return lambda done: report(before + done)
 
 
 def _one_pass(settings: ConnectionSettings, plan: Plan, topic: str, payloads: list[bytes], report: Report) -> dict[str, Any]:
@@ -52,10 +57,11 @@ def _one_pass(settings: ConnectionSettings, plan: Plan, topic: str, payloads: li
     def read() -> None:
         while received[0] < plan.orders:
             for message in consumer.consume(1000, 0.2):
-                if message.error() is None:
+                error = message.error()
+                if error is None:
                     received[0] += 1
-                elif message.error().code() != KafkaError._PARTITION_EOF:
-                    raise RuntimeError(message.error().str())
+                elif error.code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(error.str())
         finished.set()
 
     reader = threading.Thread(target=read, daemon=True)

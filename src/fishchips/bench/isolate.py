@@ -74,7 +74,8 @@ def _follow(
             if on_progress:
                 on_progress(done)
         elif kind == "result":
-            return json.loads(payload)
+            result: dict[str, Any] = json.loads(payload)  # the phase's own dict, written by main() below
+            return result
         elif kind == "error":
             raise BenchFailed(f"{name}: {payload}")
         elif not kind:  # the child closed stdout without a result

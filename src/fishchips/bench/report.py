@@ -5,6 +5,7 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from fishchips.bench.plan import Plan
@@ -126,8 +127,9 @@ class BenchResult:
         table = Table(
             title=f"Rush hour: {self.plan.orders:,} orders, {self.plan.partitions} partitions, {self.plan.preparers} preparers: {verdict}"
         )
-        for column, justify in (("what", "left"), ("figure", "right"), ("", "left")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        columns: tuple[tuple[str, JustifyMethod], ...] = (("what", "left"), ("figure", "right"), ("", "left"))
+        for column, justify in columns:
+            table.add_column(column, justify=justify)
         for row in self.rows():
             table.add_row(*row)
         return table

@@ -152,12 +152,15 @@ def read_served(settings: ConnectionSettings, topic: str) -> tuple[Counter[str],
     deadline = time.monotonic() + 120
     while any(positions[p] < end for p, end in ends.items()) and time.monotonic() < deadline:
         for message in consumer.consume(1000, 0.5):
-            if message.error():
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    raise RuntimeError(message.error().str())
+            error, partition, offset, value = message.error(), message.partition(), message.offset(), message.value()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(error.str())
                 continue
-            positions[message.partition()] = message.offset() + 1
-            ids[json.loads(message.value())["id"]] += 1
+            if partition is None or offset is None or value is None:
+                raise RuntimeError(f"{topic}: a record with no partition, offset or value")  # the bench's own tills write none
+            positions[partition] = offset + 1
+            ids[json.loads(value)["id"]] += 1
             _, stamp = message.timestamp()
             first_ms, last_ms = min(first_ms, stamp), max(last_ms, stamp)
     consumer.close()

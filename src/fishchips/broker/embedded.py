@@ -233,7 +233,7 @@ def answers_metadata(bootstrap: str, timeout: float, security: Mapping[str, str]
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError:
         return False  # nothing listening yet: skip the client, it would only log connection errors
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _quiet, **(security or {})})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **(security or {})}, logger=_quiet)
     try:
         return bool(admin.list_topics(timeout=timeout).brokers)
     except KafkaException:
@@ -306,9 +306,14 @@ class EmbeddedBroker:
     def start_as_before(self, timeout: float = 60.0, on_phase: Callable[[str], None] | None = None) -> BrokerStatus:
         """Start it the way it was started last time (TLS, SASL, an open local port): a command that starts
         the broker for the user must never quietly start a SASL broker without its logins."""
-        previous = self._read_state()
-        options = {"tls": previous.tls, "sasl": previous.sasl, "plaintext": previous.plaintext} if previous else {}
-        return self.start(timeout=timeout, on_phase=on_phase, **options)
+        was = self._read_state()
+        return self.start(
+            timeout=timeout,
+            on_phase=on_phase,
+            tls=was is not None and was.tls,
+            sasl=was is not None and was.sasl,
+            plaintext=was is not None and was.plaintext,
+        )
 
     def launch(
         self,
@@ -387,7 +392,7 @@ class EmbeddedBroker:
         if state.sasl:
             phase("creating the SASL users")
             try:
-                create_scram_users(AdminClient({"bootstrap.servers": first[0], "logger": _quiet, **first[1]}), self.passwords())
+                create_scram_users(AdminClient({"bootstrap.servers": first[0], **first[1]}, logger=_quiet), self.passwords())
             except FishchipsError:
                 self.stop()  # half-started is worse than not started: the SASL ports would refuse everyone
                 raise

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+from confluent_kafka.admin import (
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialAlteration,
+    UserScramCredentialUpsertion,
+)
 
 from fishchips.errors import FishchipsError
 
@@ -43,7 +49,9 @@ def read_passwords(path: Path) -> dict[str, str]:
 def create_scram_users(admin: AdminClient, passwords: Mapping[str, str], timeout: float = 15.0) -> None:
     """Create or update each user's SCRAM credentials (an admin request, so over a super user's connection)."""
     info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS)
-    upserts = [UserScramCredentialUpsertion(name, info, password.encode()) for name, password in passwords.items()]
+    upserts: list[UserScramCredentialAlteration] = [
+        UserScramCredentialUpsertion(name, info, password.encode()) for name, password in passwords.items()
+    ]
     for name, future in admin.alter_user_scram_credentials(upserts, request_timeout=timeout).items():
         try:
             future.result()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from fishchips.paths import data_dir
@@ -40,7 +40,7 @@ class BrokerProgress:
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         self.progress = Progress(*columns, console=console, transient=True)
         self._phase = self.progress.add_task("starting", total=None)
-        self._jars: int | None = None
+        self._jars: TaskID | None = None
 
     def phase(self, what: str) -> None:
         self.progress.update(self._phase, description=what)

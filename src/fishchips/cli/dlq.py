@@ -30,7 +30,9 @@ CONNECT_HEADERS = {
 
 def dead_letter_record(message: Message) -> dict[str, object]:
     """A dead letter as plain data: where it came from, why it was set aside, and the value itself."""
-    headers = {key: (value or b"").decode(errors="replace") for key, value in (message.headers() or [])}
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw  # a consumed record's are a list; the client's type allows a dict too
+    headers = {key: value.decode(errors="replace") if isinstance(value, bytes) else value or "" for key, value in pairs}
     for ours, connects in CONNECT_HEADERS.items():
         headers.setdefault(ours, headers.get(connects, "?"))
     value = message.value() or b""

@@ -3,9 +3,10 @@
 import sys
 import time
 import uuid
+from collections.abc import Callable
 
 import click
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, Message, TopicPartition
 from rich.text import Text
 
 from fishchips.broker.jars import libs_dir, missing_jars
@@ -34,7 +35,13 @@ def round_trip(settings: ConnectionSettings) -> float:
     started = time.monotonic()
     producer = clients.producer(settings)
     delivered: list[int] = []
-    producer.produce(DOCTOR_TOPIC, token, on_delivery=lambda err, msg: delivered.append(msg.offset()) if err is None else None)
+
+    def acknowledged(error: KafkaError | None, message: Message) -> None:
+        offset = message.offset()
+        if error is None and offset is not None:
+            delivered.append(offset)
+
+    producer.produce(DOCTOR_TOPIC, token, on_delivery=acknowledged)
     if producer.flush(10) or not delivered:
         raise FishchipsError("the test event was not acknowledged within 10 s")
     consumer = clients.consumer(settings, f"fishchips-doctor-{token.decode()[:8]}")
@@ -55,7 +62,7 @@ def doctor(settings: ConnectionSettings) -> None:
     ok = _line(
         sys.version_info >= (3, 11), "Python", sys.version.split()[0] + ("" if sys.version_info >= (3, 11) else " — fishchips needs 3.11+")
     )
-    checks = [
+    checks: list[tuple[str, Callable[[], str]]] = [
         ("Java", lambda: find_java().describe()),
         ("jar cache", lambda: _jar_cache()),
         ("broker", lambda: _broker(settings)),

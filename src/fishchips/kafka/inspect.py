@@ -68,7 +68,8 @@ def end_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int
 
 def _end_offsets(admin: AdminClient, topics: list[str]) -> dict[str, dict[int, int]]:
     metadata = admin.list_topics(timeout=TIMEOUT).topics
-    request = {TopicPartition(t, p): OffsetSpec.latest() for t in topics if t in metadata for p in metadata[t].partitions}
+    latest: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # confluent-kafka leaves this classmethod unannotated
+    request = {TopicPartition(t, p): latest for t in topics if t in metadata for p in metadata[t].partitions}
     result: dict[str, dict[int, int]] = {t: {} for t in topics if t in metadata}
     if request:
         for tp, future in admin.list_offsets(request, request_timeout=TIMEOUT).items():

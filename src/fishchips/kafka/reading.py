@@ -25,12 +25,13 @@ def read_to_end(settings: ConnectionSettings, topic: str, timeout: float = 30.0)
             if time.monotonic() > deadline:
                 raise FishchipsError(f"could not read {topic} to its end within {timeout:.0f} s")
             for message in consumer.consume(1000, 0.5):
-                if message.error() is None:
+                error, partition = message.error(), message.partition()
+                if error is None:
                     messages.append(message)
-                elif message.error().code() == KafkaError._PARTITION_EOF:
-                    ended.add(message.partition())
+                elif error.code() == KafkaError._PARTITION_EOF and partition is not None:  # an EOF names its partition
+                    ended.add(partition)
                 else:
-                    raise FishchipsError(f"cannot read {topic}: {message.error().str()}")
+                    raise FishchipsError(f"cannot read {topic}: {error.str()}")
         return messages
     finally:
         consumer.close()

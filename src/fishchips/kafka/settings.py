@@ -135,14 +135,23 @@ def resolve(
     """Merge the three sources; for each setting a flag beats the environment beats the file."""
     path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
     file_values = _read_config_file(path) if path else {}
-    values: dict[str, object] = {}
+    values: dict[str, str] = {}
     for name, variable in ENVIRONMENT.items():
         for source in (flags.get(name), environ.get(variable), file_values.get(name)):
             if source not in (None, ""):
-                values[name] = source
+                values[name] = str(source)
                 break
-    if "certs_dir" in values:
-        values["certs_dir"] = Path(str(values["certs_dir"])).expanduser()
-    librdkafka = {str(k): str(v) for k, v in dict(file_values.get("librdkafka", {})).items()}  # type: ignore[arg-type]
+    table = file_values.get("librdkafka", {})
+    assert isinstance(table, dict)  # _read_config_file refuses anything else
+    librdkafka = {str(k): str(v) for k, v in table.items()}
     librdkafka.update(extra or {})
-    return ConnectionSettings(extra=librdkafka, **values)  # type: ignore[arg-type]
+    certs_dir = values.get("certs_dir")
+    return ConnectionSettings(
+        bootstrap_servers=values.get("bootstrap_servers"),
+        security_protocol=values.get("security_protocol"),
+        certs_dir=Path(certs_dir).expanduser() if certs_dir else None,
+        sasl_mechanism=values.get("sasl_mechanism"),
+        username=values.get("username"),
+        password=values.get("password"),
+        extra=librdkafka,
+    )

@@ -317,15 +317,22 @@ def rest(state: WorkerState, method: str, path: str, body: Mapping[str, Any] | N
     return json.loads(text) if text else None
 
 
+def _json_object(answer: Any) -> dict[str, Any]:
+    """The worker's answer where the REST API promises a JSON object; anything else is its fault, said so."""
+    if not isinstance(answer, dict):
+        raise ConnectError(f"the Connect worker answered {answer!r} where it should give a JSON object")
+    return answer
+
+
 def put_sink(state: WorkerState, names: ConnectNames, db_url: str) -> dict[str, Any]:
     """Create the sink, or update it to the same configuration: running it twice changes nothing."""
-    return rest(state, "PUT", f"/connectors/{quote(names.connector, safe='')}/config", sink_config(names, db_url))
+    return _json_object(rest(state, "PUT", f"/connectors/{quote(names.connector, safe='')}/config", sink_config(names, db_url)))
 
 
 def sink_status(state: WorkerState, names: ConnectNames) -> dict[str, Any] | None:
     """The connector's and its tasks' states as the worker reports them; None if there is no such connector."""
     try:
-        return rest(state, "GET", f"/connectors/{quote(names.connector, safe='')}/status")
+        return _json_object(rest(state, "GET", f"/connectors/{quote(names.connector, safe='')}/status"))
     except ConnectError as exc:
         if "not found" in str(exc):
             return None

@@ -107,7 +107,8 @@ def table_figures(db_url: str, names: ConnectNames) -> TableFigures:
     with psycopg.connect(db_url, connect_timeout=10) as connection:
         if connection.execute("SELECT to_regclass(%s)", (names.table,)).fetchone() == (None,):
             return TableFigures(0, 0)
-        rows, pence = connection.execute(f'SELECT count(*), coalesce(sum(price_pence), 0) FROM "{names.table}"').fetchone()  # type: ignore[misc]
+        # an aggregate always answers one row: the `or` only tells the type checker so
+        rows, pence = connection.execute(f'SELECT count(*), coalesce(sum(price_pence), 0) FROM "{names.table}"').fetchone() or (0, 0)
         return TableFigures(int(rows), int(pence))
 
 

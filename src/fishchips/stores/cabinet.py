@@ -338,7 +338,7 @@ def keep_stocked(
             on_cooked(cooked)
 
 
-def _flat(counts: Mapping[str, int]) -> list[object]:
+def _flat(counts: Mapping[str, int]) -> list[str | int]:
     """Portions as script arguments: item, count, item, count, ..."""
     return [value for item, count in sorted(counts.items()) for value in (item, count)]
 

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fishchips.errors import FishchipsError
@@ -250,6 +250,20 @@ class ShopFloor:
         for record in records:
             record.handle.join(timeout)
         return len(records)
+
+    def switch_group_protocol(self, protocol: GroupProtocol) -> int:
+        """The preparers rebalance another way from now on: every one leaves, and as many join again speaking
+        `protocol` (a classic eager and a classic cooperative member cannot share a group). How many rejoined."""
+        count = self.stop_all(RoleKind.PREPARER)
+        with self._lock:
+            self.context = replace(self.context, group_protocol=protocol)
+        for _ in range(count):
+            self.add_preparer()
+        return count
+
+    @property
+    def group_protocol(self) -> GroupProtocol:
+        return self.context.group_protocol
 
     def pause_cooks(self, paused: bool) -> bool:
         """Pause or resume every cook; False if there is none."""

@@ -154,6 +154,23 @@ async def test_next_or_quit_while_connecting_leaves_no_member_behind(kafka: Conn
     assert all(not members for members in members_by_group(kafka, prefix).values())
 
 
+async def test_g_switches_the_preparers_group_protocol_and_kafka_says_so(kafka: ConnectionSettings, prefix: str) -> None:
+    topics = Topics(prefix)
+    group = topics.group("preparers")
+    app = ShopApp(SCENARIOS["demo3"], kafka, topics, speed=4)
+
+    def group_type() -> str:
+        view = app.kafka_view
+        return view.groups[group].group_type if view and group in view.groups else ""
+
+    async with running(app) as pilot:
+        await until(pilot, lambda: set(holders(app, topics)) == {"preparer-1", "preparer-2"} and group_type() == "CONSUMER")
+        await pilot.press("g")  # consumer -> classic-eager: every preparer leaves, two new ones join the classic way
+        await until(pilot, lambda: set(holders(app, topics)) == {"preparer-3", "preparer-4"} and group_type() == "CLASSIC", timeout=60)
+        assert "classic-eager" in str(app.query_one("#rebalances").render())
+        assert app.floor is not None and app.floor.failures() == []
+
+
 async def test_a_bad_setting_is_a_message_in_the_app_not_a_traceback(tmp_path: Path) -> None:
     settings = ConnectionSettings(bootstrap_servers="127.0.0.1:1", certs_dir=tmp_path / "no-such-certs")
     app = ShopApp(SCENARIOS["demo1"], settings)

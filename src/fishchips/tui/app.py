@@ -8,6 +8,8 @@ blocking ever runs on the app's event loop, and every log line goes to the log f
 
 import asyncio
 import threading
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -49,6 +51,12 @@ PANELS = {
     RoleKind.READER: "readers",
     RoleKind.ACCOUNTANT: "readers",
     RoleKind.CLERK: "readers",
+}
+# what a viewer should notice when the preparers' group rebalances each way
+NOTICE = {
+    GroupProtocol.CLASSIC_EAGER: "every member gives up every partition on each rebalance",
+    GroupProtocol.CLASSIC_COOPERATIVE: "only the partitions that must move stop; the rest keep serving",
+    GroupProtocol.CONSUMER: "the broker assigns; members take and give up partitions one heartbeat at a time",
 }
 MEMBERSHIP_WORDS = {Kind.ASSIGNED: "holds", Kind.REVOKED: "gave up", Kind.LOST: "lost"}
 
@@ -136,6 +144,7 @@ CONTROLS = (
     Control("s", "stop_preparer", "Prep-", "Stop the newest preparer: its partitions move to the others"),
     Control("l", "late_consumer", "Late", "Start a consumer that reads orders from the very first one"),
     Control("c", "toggle_cook", "Cook", "Pause or resume the cook"),
+    Control("g", "next_protocol", "Protocol", "The preparers' group rebalances another way: eager, cooperative, or Kafka 4's protocol"),
     Control("r", "restock", "Restock", "Restock the hot cabinet to par by hand (demo5)"),
     Control("f", "faster", "Fast", "Run the shop faster"),
     Control("d", "slower", "Slow", "Run the shop slower"),
@@ -157,6 +166,7 @@ class ShopApp(App[None]):
     #kafka-pane { width: 1fr; border-left: solid $primary; }
     #kafka { padding: 0 1; }
     #accounts { padding: 0 1; margin-top: 1; border-top: solid $primary; }
+    #rebalances { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
     #cabinet { display: none; padding: 0 1; margin-top: 1; border-top: solid $warning; }
     #cabinet.shown { display: block; }
     .kind { height: auto; }
@@ -190,6 +200,7 @@ class ShopApp(App[None]):
         self.cabinet_state: CabinetState | None = None
         self.restocked: dict[str, int] | None = None  # what the last `r` cooked
         self.floor: ShopFloor | None = None
+        self.rebalances: deque[str] = deque(maxlen=8)
         self._opening = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
         self._generation = 0  # every close_shop counts one: a worker that started before it must not open a floor
         self.kafka_view: ClusterView | None = None
@@ -204,6 +215,7 @@ class ShopApp(App[None]):
                     yield Vertical(id=section, classes="kind")
             with VerticalScroll(id="kafka-pane"):
                 yield Static("Kafka's own view appears here once the shop is connected", id="kafka")
+                yield Static("rebalances: the preparers' group's last moves appear here", id="rebalances")
                 yield Static("the hot cabinet: its stock appears here", id="cabinet")
                 yield Static("accounts: the books appear here", id="accounts")
         yield Static(id="status")
@@ -270,6 +282,16 @@ class ShopApp(App[None]):
         panel.write(said)
         if event.kind in MEMBERSHIP_WORDS:
             panel.border_subtitle = f"partitions {','.join(map(str, event.partitions)) or '-'}"
+            if event.role_kind is RoleKind.PREPARER:
+                self.show_rebalance(event)
+
+    def show_rebalance(self, event: ShopEvent) -> None:
+        """The preparers' group's last moves: who gave up or got which partitions, and when."""
+        moment = time.strftime("%H:%M:%S", time.localtime(event.at))
+        self.rebalances.append(f"{moment} {event.role} {MEMBERSHIP_WORDS[event.kind]} {event.detail}")
+        protocol = self.floor.group_protocol if self.floor else self.group_protocol
+        text = Text.assemble(("rebalances ", "bold"), (f"{protocol} · {NOTICE[protocol]}\n", "magenta"), "\n".join(self.rebalances))
+        self.query_one("#rebalances", Static).update(text)
 
     def panel(self, event: ShopEvent) -> RichLog | None:
         """The role's panel, made on its first event; None while the app is closing."""
@@ -360,6 +382,13 @@ class ShopApp(App[None]):
 
     def action_late_consumer(self) -> None:
         self._in_thread("start_late_consumer")
+
+    def action_next_protocol(self) -> None:
+        protocols = list(GroupProtocol)
+        protocol = protocols[(protocols.index(self.floor.group_protocol if self.floor else self.group_protocol) + 1) % len(protocols)]
+        self.group_protocol = protocol
+        self.notify(f"the preparers rejoin as {protocol}: {NOTICE[protocol]}")
+        self._in_thread("switch_group_protocol", protocol)
 
     def action_toggle_cook(self) -> None:
         pause = self.floor is not None and not self.floor.cooks_paused

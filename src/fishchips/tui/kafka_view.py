@@ -40,8 +40,14 @@ def topics_table(view: ClusterView) -> Table:
 def group_table(view: ClusterView, group: str) -> Table:
     described = view.groups[group]
     lag_style = "red" if described.total_lag > 10 else "green"
+    protocol = described.group_type + (f" ({described.assignor})" if described.assignor else "")
     title = Text.assemble(
-        f"group {short(group)} ", (described.state.lower(), "dim"), " · lag ", (str(described.total_lag), f"bold {lag_style}")
+        f"group {short(group)} ",
+        (described.state.lower(), "dim"),
+        " · ",
+        (protocol.lower(), "magenta"),
+        " · lag ",
+        (str(described.total_lag), f"bold {lag_style}"),
     )
     table = Table(title=title, title_justify="left", expand=True, box=None, padding=(0, 1))
     table.add_column("member")

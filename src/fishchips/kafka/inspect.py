@@ -3,7 +3,6 @@ topics and their partitions' end offsets, consumer groups, their members and ass
 committed offsets and lag.
 """
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaExcep
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from fishchips.errors import FishchipsError
+from fishchips.waiting import retrying
 
 TIMEOUT = 10.0
 # what a broker answers about a partition whose leader it is still electing
@@ -55,15 +55,8 @@ class ClusterView:
 def end_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
     """The offset the next event on each partition will get (its high watermark)."""
     topics = list(topics)
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            return _end_offsets(admin, topics)
-        except KafkaException as exc:
-            # a partition created a moment ago may not have its leader yet: ask again
-            if exc.args[0].code() not in NOT_YET or time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    # a partition created a moment ago may not have its leader yet: ask again
+    return retrying(lambda: _end_offsets(admin, topics), TIMEOUT, every=0.1, also=frozenset(NOT_YET))
 
 
 def _end_offsets(admin: AdminClient, topics: list[str]) -> dict[str, dict[int, int]]:
@@ -115,16 +108,16 @@ def move_group_to_end(admin: AdminClient, group: str, topics: Iterable[str]) -> 
     partitions = [TopicPartition(t, p, end) for t, offsets in ends.items() for p, end in offsets.items()]
     if not partitions:
         return
-    deadline = time.monotonic() + 3 * TIMEOUT
-    while True:
-        future = admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)], request_timeout=TIMEOUT)[group]
-        try:
-            future.result()
-            return
-        except KafkaException as exc:
-            # a young cluster may still be electing the group's coordinator: ask again
-            if exc.args[0].code() in COORDINATOR_NOT_YET and time.monotonic() < deadline:
-                continue
-            raise FishchipsError(
-                f"cannot skip the orders left in {group}: {exc.args[0].str()}; stop its other members first, or pass --resume to serve them"
-            ) from None
+    request = [ConsumerGroupTopicPartitions(group, partitions)]
+    try:
+        # a young cluster may still be electing the group's coordinator: ask again, with a pause between
+        retrying(
+            lambda: admin.alter_consumer_group_offsets(request, request_timeout=TIMEOUT)[group].result(),
+            3 * TIMEOUT,
+            every=0.2,
+            also=frozenset(COORDINATOR_NOT_YET),
+        )
+    except KafkaException as exc:
+        raise FishchipsError(
+            f"cannot skip the orders left in {group}: {exc.args[0].str()}; stop its other members first, or pass --resume to serve them"
+        ) from None

@@ -172,7 +172,6 @@ class ShopFloor:
         for _ in range(self.scenario.cooks):
             self.add_cook()
         until(lambda: self._closed or self.failures() or self._groups_shared(), timeout=30, every=0.05)
-        self._started = time.monotonic()
         for _ in range(self.scenario.tills):
             self.add_till()
 
@@ -331,6 +330,8 @@ class ShopFloor:
                 self.tally.record(event)
                 if event.kind is Kind.CALLED:
                     self._last_served = time.monotonic()
+                elif event.kind is Kind.TOOK and not self._started:
+                    self._started = time.monotonic()  # the clock runs from the first order taken, not from a till's start-up
                 elif (record := self._records.get(event.role)) is not None:
                     if event.kind in (Kind.ASSIGNED, Kind.REVOKED, Kind.LOST):
                         record.partitions = event.partitions

@@ -16,17 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fishchips.broker.embedded import EmbeddedBroker
-from fishchips.events import RoleKind
-from fishchips.floor import ShopFloor
+from fishchips.events import TALLY_KINDS, RoleKind
+from fishchips.floor import RoleView, ShopFloor
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.ledger import Ledger, check
+from fishchips.recovery import BrokerKill, Recovery
 from fishchips.scenarios import Keying, Scenario
 from fishchips.stores.books import open_books
 from fishchips.waiting import until
 
 Say = Callable[[str], None]
 PACE = 50  # times the demo's pace for the preparers and the cook: chaos wants many orders in flight at each strike
+STRIKE_EVERY = (1.5, 4.0)  # seconds between strikes, at random
 VICTIMS = (RoleKind.PREPARER, RoleKind.COOK, RoleKind.ACCOUNTANT)
 
 
@@ -41,6 +43,20 @@ class ChaosReport:
     ledger: Ledger | None = None
     books_orders: int = 0
     books_takings_pence: int = 0
+    broker_kill_log: list[BrokerKill] = field(default_factory=list)  # each broker kill and how soon the shop served again
+    longest_wait: float = 0.0  # seconds, the longest any order waited from taken to served
+    acknowledged: int = 0  # orders the till heard Kafka acknowledge
+    rss_kib: dict[str, dict[str, int]] = field(default_factory=dict)  # role -> {"start", "end"}: its process's resident memory
+
+    @property
+    def lost(self) -> int:
+        """Orders Kafka acknowledged to the till that are not in the log."""
+        return max(0, self.acknowledged - self.ledger.taken) if self.ledger is not None else self.acknowledged
+
+    @property
+    def stuck(self) -> int:
+        """Orders in the log still waiting to be served when the run ended."""
+        return self.ledger.lost if self.ledger is not None else 0
 
     @property
     def books_ok(self) -> bool:
@@ -49,7 +65,7 @@ class ChaosReport:
 
     @property
     def ok(self) -> bool:
-        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.books_ok
+        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.lost == 0 and self.books_ok
 
 
 class Chaos:
@@ -63,6 +79,7 @@ class Chaos:
         seed: int = 1,
         prefix: str = "chaos",
         say: Say = print,
+        pace: float = PACE,
     ) -> None:
         self.nodes = nodes
         self.settings = settings
@@ -72,6 +89,7 @@ class Chaos:
         self.topics = Topics(prefix)
         self.say = say
         self.report = ChaosReport(len(nodes), orders)
+        self.recovery = Recovery()
         self.books = workdir / "books.sqlite"
         scenario = Scenario(
             "chaos",
@@ -83,32 +101,47 @@ class Chaos:
             partitions=3,
             keying=Keying.NONE,
             orders_per_second=rate,
-            prepare_seconds=0.4 / PACE,
-            cook_seconds=1.0 / PACE,
+            prepare_seconds=0.4 / pace,
+            cook_seconds=1.0 / pace,
             plaice_share=0.4,
         )
-        self.floor = ShopFloor(scenario, settings, self.topics, orders=orders, seed=seed, processes=True)
+        self.floor = ShopFloor(
+            scenario, settings, self.topics, orders=orders, seed=seed, processes=True, listener=self.recovery.hear, wanted=TALLY_KINDS
+        )
 
-    def run(self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4) -> ChaosReport:
-        """Strike every few seconds while the till works (and at least `min_strikes` times);
+    def run(
+        self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4, strike_every: tuple[float, float] = STRIKE_EVERY
+    ) -> ChaosReport:
+        """Strike every `strike_every` seconds while the till works (and at least `min_strikes` times);
         every `broker_every`-th strike is a broker (0: never)."""
         started = time.monotonic()
         self.floor.start()
         self.floor.add_accountant(str(self.books))
         try:
+            self._rss("start")
             strikes = 0
             while (not self.floor.tills_done() or strikes < min_strikes) and time.monotonic() - started < max_seconds:
-                self._wait(self.random.uniform(1.5, 4.0))
+                self._wait(self.random.uniform(*strike_every))
                 strikes += 1
                 self._strike(broker=broker_every > 0 and strikes % broker_every == 0)
             self._restart_the_dead()
             self.say("the tills are done: no more chaos, waiting for the shop to catch up")
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)
             self._await_books(self.report.ledger, deadline=started + max_seconds)
+            self._rss("end")
         finally:
             self.floor.close()
         self.report.seconds = round(time.monotonic() - started, 1)
+        self.report.broker_kill_log = self.recovery.kills
+        self.report.longest_wait = round(self.recovery.longest_wait, 1)
+        self.report.acknowledged = self.recovery.taken
         return self.report
+
+    def _rss(self, moment: str) -> None:
+        """Each role process's resident memory now: a long run must not grow."""
+        for role in self.floor.roles():
+            if (kib := resident_kib(role)) is not None:
+                self.report.rss_kib.setdefault(role.name, {})[moment] = kib
 
     def _victims(self) -> list[str]:
         return [role.name for role in self.floor.roles() if role.kind in VICTIMS]
@@ -140,10 +173,16 @@ class Chaos:
         if not status.running or status.state is None:
             return
         os.kill(status.state.pid, signal.SIGKILL)
+        kill = self.recovery.killed(node.data.name)
+        if len(self.nodes) > 1:  # the other nodes should carry on: the clock starts at the kill
+            self.recovery.measure_from_now(kill)
         self.report.broker_kills += 1
         self.say(f"kill -9 broker {node.data.name} (pid {status.state.pid})")
         self._wait(self.random.uniform(1.0, 3.0))
         node.start(port=status.state.port, timeout=120)
+        self.recovery.back(kill)
+        if len(self.nodes) == 1:  # nothing can be served while the only broker is down: the clock starts when it is back
+            self.recovery.measure_from_now(kill)
         self.say(f"broker {node.data.name} is back")
 
     def _await_books(self, ledger: Ledger, deadline: float) -> None:
@@ -169,3 +208,15 @@ class Chaos:
 
         until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)
         return ledgers[-1]
+
+
+def resident_kib(role: RoleView) -> int | None:
+    """VmRSS of a role's process (Linux /proc), in KiB; None for a thread or a process that is gone."""
+    kind, _, pid = role.where.partition(" ")
+    if kind != "process" or not pid.isdigit() or not role.running:
+        return None
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), None)

@@ -100,10 +100,12 @@ class ShopFloor:
         exactly_once: bool = True,  # see docs/design.md: the same throughput, and nothing served twice after a crash
         resume: bool = False,
         processes: bool = False,
+        wanted: frozenset[Kind] | None = None,  # what the listener needs, if not every kind
     ) -> None:
         self.scenario = scenario
         self.listener = listener
-        wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
+        if wanted is None:
+            wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
         self.context = ShopContext(settings, topics or Topics(), menu or Menu.load(), exactly_once, self._hear, wanted)
         self.speed = speed
         self.seed = seed

@@ -10,10 +10,13 @@ from rich.table import Table
 
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
-from fishchips.chaos import Chaos, ChaosReport
+from fishchips.chaos import PACE, STRIKE_EVERY, Chaos, ChaosReport
 from fishchips.cli.console import BrokerProgress, console, figures_table, log_file, out
 from fishchips.errors import FishchipsError
 from fishchips.kafka.settings import ConnectionSettings
+
+SOAK_RATE = 1.0  # orders a second: the demo's till
+SOAK_STRIKE_EVERY = (10.0, 30.0)  # at the demo's pace a role needs longer to settle between strikes
 
 
 def free_ports(count: int) -> int:
@@ -41,8 +44,29 @@ def report_table(report: ChaosReport) -> Table:
             ("cooked twice", ledger.cooked_twice),
             ("books: orders", report.books_orders),
             ("books: takings (pence)", f"{report.books_takings_pence} of {ledger.takings_pence}"),
+            ("acknowledged, not in the log (lost)", report.lost),
+            ("still waiting at the end (stuck)", report.stuck),
         ]
+    rows.append(("longest wait, taken to served (s)", report.longest_wait))
+    for n, kill in enumerate(report.broker_kill_log, 1):
+        since = "back" if report.nodes == 1 else "kill"
+        rows.append((f"broker kill {n} ({kill.node}): served again / all caught up, s after the {since}", f"{_s(kill.served_again_after)} / {_s(kill.caught_up_after)}"))
+    for role, rss in sorted(report.rss_kib.items()):
+        rows.append((f"RSS of {role}, start / end (MiB)", f"{_mib(rss.get('start'))} / {_mib(rss.get('end'))}"))
     return figures_table(title, rows)
+
+
+def _s(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:.1f}"
+
+
+def _mib(kib: int | None) -> str:
+    return "-" if kib is None else f"{kib / 1024:.0f}"
+
+
+def report_json(report: ChaosReport) -> str:
+    """The whole report as one JSON object: plain types only (a Counter would come out of asdict keyed by tuples)."""
+    return json.dumps({**asdict(report), "kills": dict(report.kills), "lost": report.lost, "stuck": report.stuck, "ok": report.ok})
 
 
 @click.command()
@@ -51,9 +75,19 @@ def report_table(report: ChaosReport) -> Table:
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for when and whom to kill.")
 @click.option("--max-seconds", type=float, default=600.0, show_default=True, help="Give up after this long.")
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="A soak: run this long at the demo's pace (1 order/s, a strike every 10-30 s), instead of --orders and --rate.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
-def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, as_json: bool) -> None:
+def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, minutes: float | None, as_json: bool) -> None:
     """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger."""
+    pace, strike_every = PACE, STRIKE_EVERY
+    if minutes is not None:  # the demo's pace, for long: what a shop open all day would meet
+        rate, pace, strike_every = SOAK_RATE, 1.0, SOAK_STRIKE_EVERY
+        orders = max(10, round(minutes * 60 * rate))
+        max_seconds = max(max_seconds, minutes * 60 + 300)
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
     cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
@@ -67,14 +101,15 @@ def chaos(orders: int, rate: float, seed: int, max_seconds: float, nodes: str, a
     try:
         settings = ConnectionSettings(bootstrap_servers=bootstrap)
         say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
-        report = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say).run(max_seconds)
+        chaos = Chaos(brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say, pace=pace)
+        report = chaos.run(max_seconds, strike_every=strike_every)
     finally:
         if cluster is not None:
             cluster.stop()
         else:
             brokers[0].stop()
     if as_json:
-        out.print_json(json.dumps({**asdict(report), "ok": report.ok}))
+        out.print_json(report_json(report))
     else:
         out.print(report_table(report))
         console.print(f"brokers and books: {workdir}; every role logs to {log_file()}")

@@ -47,8 +47,16 @@ def main() -> None:
             seed.produce("in", str(n).encode())
         seed.flush(30)
         common = {"bootstrap.servers": bootstrap, "debug": "eos,cgrp,protocol,broker", **extra}
-        consumer = Consumer({**common, "group.id": "g", "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                             "session.timeout.ms": 10000, "heartbeat.interval.ms": 2000})
+        consumer = Consumer(
+            {
+                **common,
+                "group.id": "g",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 10000,
+                "heartbeat.interval.ms": 2000,
+            }
+        )
         consumer.subscribe(["in"])
         messages = []
         while not messages:
@@ -76,7 +84,9 @@ def main() -> None:
                 outcome.append("returned")
             except KafkaException as exc:
                 error = exc.args[0]
-                outcome.append(f"raised {error.name()} (retriable={error.retriable()}, abortable={error.txn_requires_abort()}, fatal={error.fatal()})")
+                outcome.append(
+                    f"raised {error.name()} (retriable={error.retriable()}, abortable={error.txn_requires_abort()}, fatal={error.fatal()})"
+                )
             returned.append(time.monotonic() - started)
 
         worker = threading.Thread(target=call, daemon=True)
@@ -84,7 +94,9 @@ def main() -> None:
         if args.while_down:
             worker.join(args.down)
             restart(broker, port)
-        worker.join(max(0.0, args.give_up - (time.monotonic() - started)))  # the consumer is not polled meanwhile: a role's thread is in this very call
+        worker.join(
+            max(0.0, args.give_up - (time.monotonic() - started))
+        )  # the consumer is not polled meanwhile: a role's thread is in this very call
         took = returned[0] if returned else time.monotonic() - started
         verdict = outcome[0] if outcome else f"STILL BLOCKED after {took:.0f} s"
         print(f"send_offsets_to_transaction(timeout={args.timeout:.0f} s): {verdict} after {took:.1f} s", flush=True)

@@ -6,16 +6,22 @@ The shop is a ShopFloor whose every role runs in a process of its own with trans
 finally checks.
 """
 
+import logging
 import os
 import random
 import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from confluent_kafka import KafkaException
+
 from fishchips.broker.embedded import EmbeddedBroker
+from fishchips.errors import FishchipsError
 from fishchips.events import TALLY_KINDS, RoleKind
 from fishchips.floor import RoleView, ShopFloor
 from fishchips.kafka.settings import ConnectionSettings
@@ -23,9 +29,11 @@ from fishchips.kafka.topics import Topics
 from fishchips.ledger import Ledger, check
 from fishchips.recovery import BrokerKill, Recovery
 from fishchips.scenarios import Keying, Scenario
+from fishchips.spawning import spawn
 from fishchips.stores.books import open_books
 from fishchips.waiting import until
 
+log = logging.getLogger(__name__)
 Say = Callable[[str], None]
 PACE = 50  # times the demo's pace for the preparers and the cook: chaos wants many orders in flight at each strike
 STRIKE_EVERY = (1.5, 4.0)  # seconds between strikes, at random
@@ -127,7 +135,8 @@ class Chaos:
             self._restart_the_dead()
             self.say("the tills are done: no more chaos, waiting for the shop to catch up")
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)
-            self._await_books(self.report.ledger, deadline=started + max_seconds)
+            if self.report.ledger is not None:
+                self._await_books(self.report.ledger, deadline=started + max_seconds)
             self._rss("end")
         finally:
             self.floor.close()
@@ -197,17 +206,34 @@ class Chaos:
 
         until(booked, timeout=max(0.0, deadline - time.monotonic()), every=1.0)
 
-    def _await_ledger(self, deadline: float) -> Ledger:
-        """Read the ledger again every few seconds until nothing is missing (or time is up)."""
+    def _await_ledger(self, deadline: float) -> Ledger | None:
+        """Read the ledger again every few seconds until nothing is missing (or time is up).
+
+        Each read runs in a process of its own: librdkafka (2.16) has been seen to abort (SIGABRT)
+        a process whose consumer met a restarted broker, and the harness must live to report.
+        """
         ledgers: list[Ledger] = []
+        pool = ProcessPoolExecutor(1, mp_context=spawn())
 
         def complete() -> bool:
+            nonlocal pool
             self._restart_the_dead()
-            ledgers.append(check(self.settings, self.topics))
+            try:
+                ledgers.append(pool.submit(check, self.settings, self.topics).result())
+            except BrokenProcessPool:
+                log.warning("the ledger's reader process died; reading again in a new one")
+                pool = ProcessPoolExecutor(1, mp_context=spawn())
+                return False
+            except (FishchipsError, KafkaException) as exc:  # a broker still settling: read again in a moment
+                log.warning("the ledger could not be read yet: %s", exc)
+                return False
             return not ledgers[-1].lost and ledgers[-1].cooked >= ledgers[-1].plaice
 
-        until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)
-        return ledgers[-1]
+        try:
+            until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)
+        finally:
+            pool.shutdown()
+        return ledgers[-1] if ledgers else None
 
 
 def resident_kib(role: RoleView) -> int | None:

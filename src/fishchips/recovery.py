@@ -40,8 +40,8 @@ class Recovery:
         self.started = time.monotonic()
         self.kills: list[BrokerKill] = []
         self.taken = 0  # orders the tills heard Kafka acknowledge
-        self.longest_wait = 0.0  # seconds from an order's placing to its first call, the longest of the run
-        self._waiting: set[str] = set()  # taken, not yet called
+        self.longest_wait = 0.0  # seconds from an order's placing to its call, the longest of the run
+        self._open: dict[str, int] = {}  # order id -> taken minus called, kept while not 0 (a call can be heard before its take)
         self._watches: list[_Watch] = []
         self._lock = threading.Lock()  # every role process's reader thread calls hear()
 
@@ -53,13 +53,11 @@ class Recovery:
             return
         now = time.monotonic()
         with self._lock:
+            self._move(event.order.id, +1 if event.kind is Kind.TOOK else -1)
             if event.kind is Kind.TOOK:
                 self.taken += 1
-                self._waiting.add(event.order.id)
                 return
-            if event.order.id in self._waiting:  # its first call: a second one is no wait, it is a duplicate
-                self._waiting.discard(event.order.id)
-                self.longest_wait = max(self.longest_wait, time.time() - event.order.placed_at)
+            self.longest_wait = max(self.longest_wait, time.time() - event.order.placed_at)
             for watch in self._watches:
                 if watch.kill.served_again_after is None:
                     watch.kill.served_again_after = round(now - watch.since, 1)
@@ -67,6 +65,16 @@ class Recovery:
                 if not watch.waiting and watch.kill.caught_up_after is None:
                     watch.kill.caught_up_after = round(now - watch.since, 1)
             self._watches = [w for w in self._watches if w.kill.caught_up_after is None]
+
+    def _move(self, order_id: str, step: int) -> None:
+        count = self._open.get(order_id, 0) + step
+        if count:
+            self._open[order_id] = count
+        else:
+            del self._open[order_id]
+
+    def _waiting(self) -> set[str]:
+        return {order_id for order_id, count in self._open.items() if count > 0}
 
     def killed(self, node: str) -> BrokerKill:
         kill = BrokerKill(node, self.seconds())
@@ -79,11 +87,7 @@ class Recovery:
     def measure_from_now(self, kill: BrokerKill) -> None:
         """Start the clock for this kill: the next order served, and the orders waiting now."""
         with self._lock:
-            self._watches.append(_Watch(kill, time.monotonic(), set(self._waiting)))
-            if not self._waiting:
+            waiting = self._waiting()
+            self._watches.append(_Watch(kill, time.monotonic(), waiting))
+            if not waiting:
                 kill.caught_up_after = 0.0  # nothing was waiting
-
-    @property
-    def waiting(self) -> int:
-        with self._lock:
-            return len(self._waiting)

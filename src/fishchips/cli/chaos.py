@@ -50,7 +50,8 @@ def report_table(report: ChaosReport) -> Table:
     rows.append(("longest wait, taken to served (s)", report.longest_wait))
     for n, kill in enumerate(report.broker_kill_log, 1):
         since = "back" if report.nodes == 1 else "kill"
-        rows.append((f"broker kill {n} ({kill.node}): served again / all caught up, s after the {since}", f"{_s(kill.served_again_after)} / {_s(kill.caught_up_after)}"))
+        figures = f"{_s(kill.served_again_after)} / {_s(kill.caught_up_after)}" if kill.caught_up_after != 0 else "nothing was waiting"
+        rows.append((f"broker kill {n} ({kill.node}): served again / all caught up, s after the {since}", figures))
     for role, rss in sorted(report.rss_kib.items()):
         rows.append((f"RSS of {role}, start / end (MiB)", f"{_mib(rss.get('start'))} / {_mib(rss.get('end'))}"))
     return figures_table(title, rows)

@@ -188,7 +188,7 @@ class Chaos:
         self.report.broker_kills += 1
         self.say(f"kill -9 broker {node.data.name} (pid {status.state.pid})")
         self._wait(self.random.uniform(1.0, 3.0))
-        node.start(port=status.state.port, timeout=120)
+        _start_apart(node, status.state.port)
         self.recovery.back(kill)
         if len(self.nodes) == 1:  # nothing can be served while the only broker is down: the clock starts when it is back
             self.recovery.measure_from_now(kill)
@@ -234,6 +234,28 @@ class Chaos:
         finally:
             pool.shutdown()
         return ledgers[-1] if ledgers else None
+
+
+def _start_apart(node: EmbeddedBroker, port: int) -> None:
+    """Start a node again from a process of its own: waiting for it, the readiness probe's short-lived
+    clients meet a broker coming up, and librdkafka (2.16) has been seen to abort the process that
+    holds them (an assertion in rd_kafka_enq_once_del_source_return). The harness must live to report."""
+    for _ in range(3):
+        with ProcessPoolExecutor(1, mp_context=spawn()) as pool:
+            try:
+                pool.submit(_start_node, node, port).result()
+                return
+            except BrokenProcessPool:
+                log.warning("the process starting %s died; waiting for it from a new one", node.data.name)
+    raise FishchipsError(f"could not start {node.data.name} again")
+
+
+def _start_node(node: EmbeddedBroker, port: int) -> None:
+    status = node.status()
+    if status.running and status.state is not None:  # launched by a process that died before the broker was ready
+        node.await_ready(status.state, time.monotonic() + 120)
+    else:
+        node.start(port=port, timeout=120)
 
 
 def resident_kib(role: RoleView) -> int | None:

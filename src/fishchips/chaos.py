@@ -20,7 +20,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from fishchips.broker.embedded import EmbeddedBroker
+from fishchips.broker.embedded import EmbeddedBroker, Quorum
 from fishchips.errors import FishchipsError
 from fishchips.events import TALLY_KINDS, RoleKind
 from fishchips.floor import RoleView, ShopFloor
@@ -243,14 +243,15 @@ def _start_apart(node: EmbeddedBroker, port: int) -> None:
     for _ in range(3):
         with ProcessPoolExecutor(1, mp_context=spawn()) as pool:
             try:
-                pool.submit(_start_node, node, port).result()
+                pool.submit(_start_node, node.data, node.cache, node.quorum, port).result()  # the node itself holds its Popen
                 return
             except BrokenProcessPool:
                 log.warning("the process starting %s died; waiting for it from a new one", node.data.name)
     raise FishchipsError(f"could not start {node.data.name} again")
 
 
-def _start_node(node: EmbeddedBroker, port: int) -> None:
+def _start_node(data: Path, cache: Path, quorum: Quorum | None, port: int) -> None:
+    node = EmbeddedBroker(data, cache, quorum)
     status = node.status()
     if status.running and status.state is not None:  # launched by a process that died before the broker was ready
         node.await_ready(status.state, time.monotonic() + 120)

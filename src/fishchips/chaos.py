@@ -124,6 +124,7 @@ class Chaos:
         every `broker_every`-th strike is a broker (0: never)."""
         started = time.monotonic()
         self.floor.start()
+        self.floor.release_admin()  # the harness holds no Kafka client while it strikes: see ShopFloor.release_admin
         self.floor.add_accountant(str(self.books))
         try:
             self._rss("start")

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
 from fishchips.errors import FishchipsError
 from fishchips.events import ALL_KINDS, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
@@ -113,7 +115,7 @@ class ShopFloor:
         self.processes = processes
         self.run_id = new_run_id()
         self.tickets = Tickets(orders)
-        self.admin = clients.admin(settings)
+        self._admin: AdminClient | None = None
         self.tally = Tally(self.run_id)
         self.max_lag = 0
         self._records: dict[str, _Record] = {}
@@ -123,6 +125,18 @@ class ShopFloor:
         self._heard = 0
         self._started = 0.0
         self._last_served = 0.0
+
+    @property
+    def admin(self) -> AdminClient:
+        """The floor's admin client, made when first needed."""
+        if self._admin is None:
+            self._admin = clients.admin(self.settings)
+        return self._admin
+
+    def release_admin(self) -> None:
+        """Let the admin client go until it is needed again: an idle client keeps meeting every broker
+        restart, and librdkafka (2.16) has been seen to abort the process that holds one (chaos)."""
+        self._admin = None
 
     @property
     def topics(self) -> Topics:

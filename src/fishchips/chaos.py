@@ -127,10 +127,11 @@ class Chaos:
         self.floor.release_admin()  # the harness holds no Kafka client while it strikes: see ShopFloor.release_admin
         self.floor.add_accountant(str(self.books))
         try:
-            self._rss("start")
             strikes = 0
             while (not self.floor.tills_done() or strikes < min_strikes) and time.monotonic() - started < max_seconds:
                 self._wait(self.random.uniform(*strike_every))
+                if not strikes:  # every role at work by now, none struck yet
+                    self._rss("start")
                 strikes += 1
                 self._strike(broker=broker_every > 0 and strikes % broker_every == 0)
             self._restart_the_dead()

@@ -7,6 +7,7 @@ of one name, and a closed floor starts nothing. The headless `fishchips run`, th
 app and the browser page are views of a floor: they call its methods and read its events.
 """
 
+import gc
 import itertools
 import logging
 import threading
@@ -135,8 +136,10 @@ class ShopFloor:
 
     def release_admin(self) -> None:
         """Let the admin client go until it is needed again: an idle client keeps meeting every broker
-        restart, and librdkafka (2.16) has been seen to abort the process that holds one (chaos)."""
+        restart, and librdkafka (2.16) has been seen to abort the process that holds one (chaos).
+        The collector runs at once: the admin's retried calls can leave it in a reference cycle."""
         self._admin = None
+        gc.collect()
 
     @property
     def topics(self) -> Topics:

@@ -6,28 +6,38 @@ The shop is a ShopFloor whose every role runs in a process of its own with trans
 finally checks.
 """
 
+import logging
 import os
 import random
 import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fishchips.broker.embedded import EmbeddedBroker
-from fishchips.events import RoleKind
-from fishchips.floor import ShopFloor
+from confluent_kafka import KafkaException
+
+from fishchips.broker.embedded import EmbeddedBroker, Quorum
+from fishchips.errors import FishchipsError
+from fishchips.events import TALLY_KINDS, RoleKind
+from fishchips.floor import RoleView, ShopFloor
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.ledger import CabinetFigures, Ledger, check
+from fishchips.recovery import BrokerKill, Recovery
 from fishchips.scenarios import Keying, Scenario
+from fishchips.spawning import spawn
 from fishchips.stores.books import open_books
 from fishchips.waiting import until
 
+log = logging.getLogger(__name__)
 Say = Callable[[str], None]
 PACE = 50  # times the demo's pace for the preparers and the cook: chaos wants many orders in flight at each strike
+STRIKE_EVERY = (1.5, 4.0)  # seconds between strikes, at random
 VICTIMS = (RoleKind.PREPARER, RoleKind.COOK, RoleKind.ACCOUNTANT)
 
 
@@ -43,6 +53,20 @@ class ChaosReport:
     books_orders: int = 0
     books_takings_pence: int = 0
     cabinet: CabinetFigures | None = None  # --cabinet: the hot cabinet against the ledger, to the portion
+    broker_kill_log: list[BrokerKill] = field(default_factory=list)  # each broker kill and how soon the shop served again
+    longest_wait: float = 0.0  # seconds, the longest any order waited from taken to served
+    acknowledged: int = 0  # orders the till heard Kafka acknowledge
+    rss_kib: dict[str, dict[str, int]] = field(default_factory=dict)  # role -> {"start", "end"}: its process's resident memory
+
+    @property
+    def lost(self) -> int:
+        """Orders Kafka acknowledged to the till that are not in the log."""
+        return max(0, self.acknowledged - self.ledger.taken) if self.ledger is not None else self.acknowledged
+
+    @property
+    def stuck(self) -> int:
+        """Orders in the log still waiting to be served when the run ended."""
+        return self.ledger.lost if self.ledger is not None else 0
 
     @property
     def books_ok(self) -> bool:
@@ -52,7 +76,14 @@ class ChaosReport:
     @property
     def ok(self) -> bool:
         cabinet_ok = self.cabinet is None or self.cabinet.ok
-        return self.ledger is not None and self.ledger.ok and self.ledger.taken == self.orders and self.books_ok and cabinet_ok
+        return (
+            self.ledger is not None
+            and self.ledger.ok
+            and self.ledger.taken == self.orders
+            and self.lost == 0
+            and self.books_ok
+            and cabinet_ok
+        )
 
 
 class Chaos:
@@ -69,6 +100,7 @@ class Chaos:
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
         cabinet: bool = False,  # the shop serves from the hot cabinet (demo5's): checked against the ledger at the end
         redis: str | None = None,  # the cabinet's Redis (None: REDIS_URL, else the local redis-server)
+        pace: float = PACE,
     ) -> None:
         self.nodes = nodes
         self.settings = settings
@@ -78,6 +110,7 @@ class Chaos:
         self.topics = Topics(prefix)
         self.say = say
         self.report = ChaosReport(len(nodes), orders)
+        self.recovery = Recovery()
         self.books = workdir / "books.sqlite"
         scenario = Scenario(
             "chaos",
@@ -89,37 +122,62 @@ class Chaos:
             partitions=3,
             keying=Keying.NONE,
             orders_per_second=rate,
-            prepare_seconds=0.4 / PACE,
-            cook_seconds=1.0 / PACE,
+            prepare_seconds=0.4 / pace,
+            cook_seconds=1.0 / pace,
             plaice_share=0.4,
             cabinet=cabinet,
         )
         self.cabinet = cabinet
         self.floor = ShopFloor(
-            scenario, settings, self.topics, orders=orders, seed=seed, processes=True, redis=redis, group_protocol=group_protocol
+            scenario,
+            settings,
+            self.topics,
+            orders=orders,
+            seed=seed,
+            processes=True,
+            redis=redis,
+            group_protocol=group_protocol,
+            listener=self.recovery.hear,
+            wanted=TALLY_KINDS,
         )
 
-    def run(self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4) -> ChaosReport:
-        """Strike every few seconds while the till works (and at least `min_strikes` times);
+    def run(
+        self, max_seconds: float = 600.0, min_strikes: int = 4, broker_every: int = 4, strike_every: tuple[float, float] = STRIKE_EVERY
+    ) -> ChaosReport:
+        """Strike every `strike_every` seconds while the till works (and at least `min_strikes` times);
         every `broker_every`-th strike is a broker (0: never)."""
         started = time.monotonic()
         self.floor.start()
+        self.floor.release_admin()  # the harness holds no Kafka client while it strikes: see ShopFloor.release_admin
         self.floor.add_accountant(str(self.books))
         try:
             strikes = 0
             while (not self.floor.tills_done() or strikes < min_strikes) and time.monotonic() - started < max_seconds:
-                self._wait(self.random.uniform(1.5, 4.0))
+                self._wait(self.random.uniform(*strike_every))
+                if not strikes:  # every role at work by now, none struck yet
+                    self._rss("start")
                 strikes += 1
                 self._strike(broker=broker_every > 0 and strikes % broker_every == 0)
             self._restart_the_dead()
             self.say("the tills are done: no more chaos, waiting for the shop to catch up")
             self.report.ledger = self._await_ledger(deadline=started + max_seconds)
-            self._await_books(self.report.ledger, deadline=started + max_seconds)
+            if self.report.ledger is not None:
+                self._await_books(self.report.ledger, deadline=started + max_seconds)
+            self._rss("end")
         finally:
             self.floor.close()
         self.report.cabinet = self.floor.cabinet_figures()
         self.report.seconds = round(time.monotonic() - started, 1)
+        self.report.broker_kill_log = self.recovery.kills
+        self.report.longest_wait = round(self.recovery.longest_wait, 1)
+        self.report.acknowledged = self.recovery.taken
         return self.report
+
+    def _rss(self, moment: str) -> None:
+        """Each role process's resident memory now: a long run must not grow."""
+        for role in self.floor.roles():
+            if (kib := resident_kib(role)) is not None:
+                self.report.rss_kib.setdefault(role.name, {})[moment] = kib
 
     def _victims(self) -> list[str]:
         return [role.name for role in self.floor.roles() if role.kind in VICTIMS]
@@ -151,10 +209,16 @@ class Chaos:
         if not status.running or status.state is None:
             return
         os.kill(status.state.pid, signal.SIGKILL)
+        kill = self.recovery.killed(node.data.name)
+        if len(self.nodes) > 1:  # the other nodes should carry on: the clock starts at the kill
+            self.recovery.measure_from_now(kill)
         self.report.broker_kills += 1
         self.say(f"kill -9 broker {node.data.name} (pid {status.state.pid})")
         self._wait(self.random.uniform(1.0, 3.0))
-        node.start(port=status.state.port, timeout=120)
+        _start_apart(node, status.state.port)
+        self.recovery.back(kill)
+        if len(self.nodes) == 1:  # nothing can be served while the only broker is down: the clock starts when it is back
+            self.recovery.measure_from_now(kill)
         self.say(f"broker {node.data.name} is back")
 
     def _await_books(self, ledger: Ledger, deadline: float) -> None:
@@ -169,14 +233,66 @@ class Chaos:
 
         until(booked, timeout=max(0.0, deadline - time.monotonic()), every=1.0)
 
-    def _await_ledger(self, deadline: float) -> Ledger:
-        """Read the ledger again every few seconds until nothing is missing (or time is up)."""
+    def _await_ledger(self, deadline: float) -> Ledger | None:
+        """Read the ledger again every few seconds until nothing is missing (or time is up).
+
+        Each read runs in a process of its own: librdkafka (2.16) has been seen to abort (SIGABRT)
+        a process whose consumer met a restarted broker, and the harness must live to report.
+        """
         ledgers: list[Ledger] = []
+        pool = ProcessPoolExecutor(1, mp_context=spawn())
 
         def complete() -> bool:
+            nonlocal pool
             self._restart_the_dead()
-            ledgers.append(check(self.settings, self.topics, cabinet=self.cabinet))
+            try:
+                ledgers.append(pool.submit(check, self.settings, self.topics, None, self.cabinet).result())
+            except BrokenProcessPool:
+                log.warning("the ledger's reader process died; reading again in a new one")
+                pool = ProcessPoolExecutor(1, mp_context=spawn())
+                return False
+            except (FishchipsError, KafkaException) as exc:  # a broker still settling: read again in a moment
+                log.warning("the ledger could not be read yet: %s", exc)
+                return False
             return not ledgers[-1].lost and ledgers[-1].cooked >= ledgers[-1].plaice
 
-        until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)
-        return ledgers[-1]
+        try:
+            until(complete, timeout=max(0.0, deadline - time.monotonic()), every=3.0)
+        finally:
+            pool.shutdown()
+        return ledgers[-1] if ledgers else None
+
+
+def _start_apart(node: EmbeddedBroker, port: int) -> None:
+    """Start a node again from a process of its own: waiting for it, the readiness probe's short-lived
+    clients meet a broker coming up, and librdkafka (2.16) has been seen to abort the process that
+    holds them (an assertion in rd_kafka_enq_once_del_source_return). The harness must live to report."""
+    for _ in range(3):
+        with ProcessPoolExecutor(1, mp_context=spawn()) as pool:
+            try:
+                pool.submit(_start_node, node.data, node.cache, node.quorum, port).result()  # the node itself holds its Popen
+                return
+            except BrokenProcessPool:
+                log.warning("the process starting %s died; waiting for it from a new one", node.data.name)
+    raise FishchipsError(f"could not start {node.data.name} again")
+
+
+def _start_node(data: Path, cache: Path, quorum: Quorum | None, port: int) -> None:
+    node = EmbeddedBroker(data, cache, quorum)
+    status = node.status()
+    if status.running and status.state is not None:  # launched by a process that died before the broker was ready
+        node.await_ready(status.state, time.monotonic() + 120)
+    else:
+        node.start(port=port, timeout=120)
+
+
+def resident_kib(role: RoleView) -> int | None:
+    """VmRSS of a role's process (Linux /proc), in KiB; None for a thread or a process that is gone."""
+    kind, _, pid = role.where.partition(" ")
+    if kind != "process" or not pid.isdigit() or not role.running:
+        return None
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), None)

@@ -7,6 +7,7 @@ of one name, and a closed floor starts nothing. The headless `fishchips run`, th
 app and the browser page are views of a floor: they call its methods and read its events.
 """
 
+import gc
 import itertools
 import logging
 import threading
@@ -14,6 +15,8 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from confluent_kafka.admin import AdminClient
 
 from fishchips.errors import FishchipsError
 from fishchips.events import ALL_KINDS, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
@@ -106,10 +109,12 @@ class ShopFloor:
         processes: bool = False,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
         redis: str | None = None,  # the hot cabinet's Redis (--redis); None: REDIS_URL, else the local redis-server
+        wanted: frozenset[Kind] | None = None,  # what the listener needs, if not every kind
     ) -> None:
         self.scenario = scenario
         self.listener = listener
-        wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
+        if wanted is None:
+            wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
         topics, menu = topics or Topics(), menu or Menu.load()
         # the URL is resolved here, once (it may start the local redis-server): every role, in any process, uses this Redis
         cabinet = Cabinet(redis_url(redis), topics.prefix, menu) if scenario.cabinet else None
@@ -124,7 +129,7 @@ class ShopFloor:
         self.processes = processes
         self.run_id = new_run_id()
         self.tickets = Tickets(orders)
-        self.admin = clients.admin(settings)
+        self._admin: AdminClient | None = None
         self.tally = Tally(self.run_id)
         self.max_lag = 0
         self._records: dict[str, _Record] = {}
@@ -134,6 +139,20 @@ class ShopFloor:
         self._heard = 0
         self._started = 0.0
         self._last_served = 0.0
+
+    @property
+    def admin(self) -> AdminClient:
+        """The floor's admin client, made when first needed."""
+        if self._admin is None:
+            self._admin = clients.admin(self.settings)
+        return self._admin
+
+    def release_admin(self) -> None:
+        """Let the admin client go until it is needed again: an idle client keeps meeting every broker
+        restart, and librdkafka (2.16) has been seen to abort the process that holds one (chaos).
+        The collector runs at once: the admin's retried calls can leave it in a reference cycle."""
+        self._admin = None
+        gc.collect()
 
     @property
     def topics(self) -> Topics:

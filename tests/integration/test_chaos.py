@@ -1,32 +1,60 @@
-"""A short chaos run: roles killed -9 and restarted, then the ledger.
+"""Short chaos runs: roles killed -9 and restarted, brokers killed -9 and started again, then the ledger.
 
-Broker kills stay in `fishchips chaos` (docs/chaos.md): with transactions, a role can take minutes
-to recover from one on this 2-core machine, too uneven for a CI run.
+Each asserts the promises (nothing lost, nothing twice, nothing stuck, the books equal the ledger)
+and that every broker kill was followed by orders served again; how many seconds that took is a
+figure for docs/chaos.md, never asserted here.
 """
 
+import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from fishchips.broker.embedded import EmbeddedBroker, free_port
-from fishchips.chaos import Chaos
+from fishchips.chaos import Chaos, ChaosReport
 from fishchips.kafka.settings import ConnectionSettings
 
 pytestmark = pytest.mark.kafka
 
 
-def test_a_short_chaos_run_loses_nothing_and_serves_nothing_twice() -> None:
+def assert_promises_kept(report: ChaosReport, orders: int) -> None:
+    assert report.ledger is not None
+    assert (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (orders, 0, 0)
+    assert (report.lost, report.stuck) == (0, 0)
+    assert (report.ledger.cooked, report.ledger.cooked_twice) == (report.ledger.plaice, 0)
+    assert report.books_ok and report.ok
+    assert report.longest_wait > 0
+
+
+def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_twice() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-test-"))
     broker = EmbeddedBroker(workdir / "node-1")  # its own broker, so the test's shop starts empty
     status = broker.start(port=free_port(), timeout=120)
     try:
         chaos = Chaos([broker], ConnectionSettings(bootstrap_servers=status.bootstrap_servers), workdir, orders=200, rate=25, seed=1)
-        report = chaos.run(max_seconds=240, min_strikes=5, broker_every=0)
+        report = chaos.run(max_seconds=240, min_strikes=6, broker_every=3)
     finally:
         broker.stop()
-    assert sum(report.kills.values()) >= 5 and report.broker_kills == 0  # at least five strikes, all at roles
-    assert report.ledger is not None
-    assert (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (200, 0, 0)
-    assert (report.ledger.cooked, report.ledger.cooked_twice) == (report.ledger.plaice, 0)
-    assert report.ok
+    assert sum(report.kills.values()) >= 4 and report.broker_kills >= 2  # roles and the broker, killed
+    assert [kill.node for kill in report.broker_kill_log] == ["node-1"] * report.broker_kills
+    assert all(kill.back_at is not None and kill.back_at > kill.killed_at for kill in report.broker_kill_log)
+    assert all(kill.caught_up_after is not None for kill in report.broker_kill_log)  # every order waiting then was served
+    assert_promises_kept(report, 200)
+
+
+def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() -> None:
+    command = [sys.executable, "-m", "fishchips", "chaos", "--minutes", "0.5", "--seed", "5", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["ok"] is True and (report["lost"], report["stuck"]) == (0, 0)
+    assert report["orders"] == 30 and report["ledger"]["taken"] == report["ledger"]["served"] == 30  # 30 s at 1 order/s
+    assert sum(report["kills"].values()) >= 3 and report["broker_kills"] == len(report["broker_kill_log"]) >= 1
+    assert report["broker_kill_log"][0]["node"] == "node-1" and report["broker_kill_log"][0]["caught_up_after"] is not None
+    assert report["longest_wait"] > 0
+    processes = report["rss_kib"]
+    assert {"preparer-1", "preparer-2", "cook-1", "accountant", "board"} <= set(processes)
+    assert all(kib > 0 for rss in processes.values() for kib in rss.values())

@@ -12,6 +12,7 @@ from confluent_kafka.admin import ConfigResource
 from tests.conftest import wait_for
 
 from fishchips.broker.cluster import EmbeddedCluster
+from fishchips.chaos import Chaos
 from fishchips.cli.chaos import free_ports
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
@@ -52,6 +53,19 @@ def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster
     config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topics.orders)])
     (future,) = config.values()
     assert future.result()["min.insync.replicas"].value == "2"
+
+
+def test_a_short_chaos_run_on_three_nodes_survives_node_kills(cluster: EmbeddedCluster) -> None:
+    settings = ConnectionSettings(bootstrap_servers=cluster.bootstrap_servers())
+    workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-3-"))
+    report = Chaos(cluster.nodes(), settings, workdir, orders=150, rate=25, seed=3, prefix="chaos3").run(
+        max_seconds=300, min_strikes=4, broker_every=2
+    )
+    assert report.broker_kills >= 2 and len(report.broker_kill_log) == report.broker_kills
+    assert all(kill.caught_up_after is not None for kill in report.broker_kill_log)
+    assert report.ledger is not None and (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (150, 0, 0)
+    assert (report.lost, report.stuck, report.ledger.cooked_twice) == (0, 0, 0)
+    assert report.books_ok and report.ok
 
 
 def doctor(data_dir: Path) -> subprocess.CompletedProcess[str]:

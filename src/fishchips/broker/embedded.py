@@ -60,6 +60,10 @@ SERVER_SETTINGS = {
     "auto.create.topics.enable": "false",
     "num.network.threads": "2",
     "num.io.threads": "4",
+    # a node that dies is fenced by the controllers within 5 s (default 9 s): its partitions get new leaders and it
+    # leaves the in-sync replicas, which an acks=all write (a transaction's state, an order) waits for until then
+    "broker.session.timeout.ms": "5000",
+    "broker.heartbeat.interval.ms": "1000",
 }
 
 

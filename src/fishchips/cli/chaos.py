@@ -8,12 +8,15 @@ from rich.table import Table
 
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
-from fishchips.chaos import Chaos, ChaosReport
+from fishchips.chaos import PACE, STRIKE_EVERY, Chaos, ChaosReport
 from fishchips.cli.console import BrokerProgress, console, figures_table, jsonable, log_file, out, print_json
 from fishchips.cli.options import group_protocol_option, redis_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
+
+SOAK_RATE = 1.0  # orders a second: the demo's till
+SOAK_STRIKE_EVERY = (10.0, 30.0)  # at the demo's pace a role needs longer to settle between strikes
 
 
 def free_ports(count: int) -> int:
@@ -41,7 +44,16 @@ def report_table(report: ChaosReport) -> Table:
             ("cooked twice", ledger.cooked_twice),
             ("books: orders", report.books_orders),
             ("books: takings (pence)", f"{report.books_takings_pence} of {ledger.takings_pence}"),
+            ("acknowledged, not in the log (lost)", report.lost),
+            ("still waiting at the end (stuck)", report.stuck),
         ]
+    rows.append(("longest wait, taken to served (s)", report.longest_wait))
+    for n, kill in enumerate(report.broker_kill_log, 1):
+        since = "back" if report.nodes == 1 else "kill"
+        figures = f"{_s(kill.served_again_after)} / {_s(kill.caught_up_after)}" if kill.caught_up_after != 0 else "nothing was waiting"
+        rows.append((f"broker kill {n} ({kill.node}): served again / all caught up, s after the {since}", figures))
+    for role, rss in sorted(report.rss_kib.items()):
+        rows.append((f"RSS of {role}, start / end (MiB)", f"{_mib(rss.get('start'))} / {_mib(rss.get('end'))}"))
     if report.cabinet is not None:
         rows += [(f"cabinet: {item} in stock", count) for item, count in report.cabinet.stock.items()]
         rows += [("batches cooked", report.cabinet.cooked_batches), ("trips to the cook", report.cabinet.trips_to_cook)]
@@ -49,9 +61,17 @@ def report_table(report: ChaosReport) -> Table:
     return figures_table(title, rows)
 
 
+def _s(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:.1f}"
+
+
+def _mib(kib: int | None) -> str:
+    return "-" if kib is None else f"{kib / 1024:.0f}"
+
+
 def report_json(report: ChaosReport) -> dict[str, object]:
     """The report as plain JSON values (asdict would turn a Counter's items into tuple keys)."""
-    return {**jsonable(report), "ok": report.ok}
+    return {**jsonable(report), "lost": report.lost, "stuck": report.stuck, "ok": report.ok}
 
 
 @click.command()
@@ -62,6 +82,11 @@ def report_json(report: ChaosReport) -> dict[str, object]:
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
 @click.option("--cabinet", is_flag=True, help="Serve from the hot cabinet in Redis (demo5's shop); then check it against the ledger.")
 @redis_option
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="A soak: run this long at the demo's pace (1 order/s, a strike every 10-30 s), instead of --orders and --rate.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON object.")
 @group_protocol_option
 def chaos(
@@ -72,10 +97,16 @@ def chaos(
     nodes: str,
     cabinet: bool,
     redis_flag: str | None,
+    minutes: float | None,
     as_json: bool,
     group_protocol: GroupProtocol,
 ) -> None:
     """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger (and the cabinet)."""
+    pace, strike_every = PACE, STRIKE_EVERY
+    if minutes is not None:  # the demo's pace, for long: what a shop open all day would meet
+        rate, pace, strike_every = SOAK_RATE, 1.0, SOAK_STRIKE_EVERY
+        orders = max(10, round(minutes * 60 * rate))
+        max_seconds = max(max_seconds, minutes * 60 + 300)
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
     cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
@@ -90,9 +121,19 @@ def chaos(
         settings = ConnectionSettings(bootstrap_servers=bootstrap)
         say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
         chaos = Chaos(
-            brokers, settings, workdir, orders=orders, rate=rate, seed=seed, say=say, cabinet=cabinet, redis=redis_flag, group_protocol=group_protocol
+            brokers,
+            settings,
+            workdir,
+            orders=orders,
+            rate=rate,
+            seed=seed,
+            say=say,
+            pace=pace,
+            cabinet=cabinet,
+            redis=redis_flag,
+            group_protocol=group_protocol,
         )
-        report = chaos.run(max_seconds)
+        report = chaos.run(max_seconds, strike_every=strike_every)
     finally:
         if cluster is not None:
             cluster.stop()

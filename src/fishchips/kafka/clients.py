@@ -15,7 +15,27 @@ from fishchips.kafka.settings import ConnectionSettings
 
 log = logging.getLogger("fishchips.kafka")
 
+# How long a role waits for one transactional call (init, send offsets, commit, abort) before it
+# treats it as failed: well below the group's session timeout, so a role is never silent for long.
+CALL_TIMEOUT = 5.0
+
+# Fast failover, for every client: a broker that restarts, or a node that dies, costs seconds.
+FAILOVER_SETTINGS = {
+    # try a broker again within 1 s of losing it (default backs off to 10 s): a restarted broker is noticed at once
+    "reconnect.backoff.ms": 100,
+    "reconnect.backoff.max.ms": 1000,
+    # a connection that cannot be set up fails after 5 s (default 30 s), so the client moves on to another node
+    "socket.connection.setup.timeout.ms": 5000,
+    # a request unanswered for 10 s fails (default 60 s): no call waits a minute on a dead node
+    "socket.timeout.ms": 10000,
+    # learn where leaders and coordinators moved every 10 s even without an error (default 5 min) ...
+    "topic.metadata.refresh.interval.ms": 10000,
+    # ... and forget a cached view after 30 s (default 15 min), so a dead node's leadership is not trusted for long
+    "metadata.max.age.ms": 30000,
+}
+
 PRODUCER_SETTINGS = {
+    **FAILOVER_SETTINGS,
     # never lose an order: the leader waits for every in-sync replica before it says "got it"
     "acks": "all",
     # retries can never write an order twice or out of order
@@ -27,16 +47,20 @@ PRODUCER_SETTINGS = {
 }
 
 CONSUMER_SETTINGS = {
+    **FAILOVER_SETTINGS,
     # offsets are committed by the role after the work is done, never before (at-least-once)
     "enable.auto.commit": False,
     # a brand-new group starts from the first event ever: the log is the shop's memory
     "auto.offset.reset": "earliest",
     # only see the results of committed transactions
     "isolation.level": "read_committed",
-    # a member that crashed is noticed (and its partitions moved) within 10 s, not the default 45 s
+    # a member that crashed is noticed (and its partitions moved) within 6 s (the broker's least), not the default 45 s
     # (classic protocol only: under the consumer protocol the broker's group.consumer.* settings say this)
-    "session.timeout.ms": 10000,
-    "heartbeat.interval.ms": 2000,
+    "session.timeout.ms": 6000,
+    "heartbeat.interval.ms": 1500,
+    # a member that has not asked for work for 20 s is taken out, so a rebalance never waits 5 min (the default) on a stuck one;
+    # a role's batch takes well under a second
+    "max.poll.interval.ms": 20000,
 }
 
 

@@ -8,6 +8,7 @@ The same role runs in a process of its own through fishchips.runtime, unchanged.
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -192,6 +193,7 @@ class ConsumingRole(Role):
         self.base_work_seconds = work_seconds  # per order, at the demo's pace: shows a consumer that cannot keep up
         self.batch = batch
         self.held: set[int] = set()  # partitions of the first source topic this member holds
+        self.batches = 0  # batches done (committed), to tell a passing fault from one that never ends
 
     @property
     def work_seconds(self) -> float:
@@ -204,40 +206,82 @@ class ConsumingRole(Role):
         raise NotImplementedError
 
     def run(self) -> None:
+        """Work with one pair of clients; after a fatal error, or a call that did not come back, with new ones.
+
+        Kafka's client documentation prescribes this for a fatal producer error (fenced, an invalid
+        transaction state): the producer is unusable and must be replaced. The new producer's
+        init_transactions fences the old one and aborts its open transaction; the new consumer
+        joins the group and reads from the last committed offsets. So the role carries on in its
+        own process, from the last commit, without the seconds a restarted process would cost.
+        """
+        budget = (-1, 0.0)
+        while not self.stopping:
+            consumer, producer = self._connect()
+            try:
+                self._work(consumer, producer)
+            except Stuck as exc:  # the producer is wedged in librdkafka: leave it to the fencing, never close it (that would hang too)
+                self._renewed(exc)
+                consumer.close()
+            except KafkaException as exc:  # fatal, or not undone by an abort: these clients cannot go on
+                self._renewed(exc)
+                self._close(consumer, producer, flush=False)
+            except BaseException:
+                self._close(consumer, producer)
+                raise
+            else:
+                self._close(consumer, producer)
+                return
+            budget = self._renewal_budget(*budget)
+            self.rest(RENEW_PAUSE)
+
+    def _renewed(self, exc: BaseException) -> None:
+        log.warning("%s: new Kafka clients carry on from the last commit, after: %s", self.name, exc)
+        self.counters["renewed"] += 1
+
+    def _renewal_budget(self, batches: int, deadline: float) -> tuple[int, float]:
+        """Renewing is for a fault that passes: clients renewed again and again for RETRY_FOR s with no batch done is a failure."""
+        if self.batches != batches:  # work was done since the last renewal: a new fault, a new budget
+            return self.batches, time.monotonic() + RETRY_FOR
+        if time.monotonic() > deadline:
+            raise FishchipsError(f"{self.name}: Kafka clients renewed for {RETRY_FOR:.0f} s without a batch done")
+        return batches, deadline
+
+    def _connect(self) -> tuple[Consumer, Producer]:
         consumer = clients.consumer(self.settings, self.topics.group(self.group_role), self.context.group_protocol, **{"client.id": self.name})
         producer_settings = {"client.id": self.name}
         if self.exactly_once:
             producer_settings["transactional.id"] = f"{self.topics.group(self.group_role)}.{self.name}"
         producer = clients.producer(self.settings, **producer_settings)
-        if self.exactly_once:
-            producer.init_transactions(30)
-        consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         try:
-            while not self.stopping:
-                if self.paused.is_set():
-                    consumer.pause(consumer.assignment())
-                    consumer.poll(0.2)  # keeps the membership alive while paused
-                    continue
-                consumer.resume(consumer.assignment())
-                messages = consumer.consume(1, 0.2)  # wait for the first order only...
-                if messages and not self.work_seconds:  # ...then take what has already arrived, without waiting for a full batch
-                    messages += consumer.consume(self.batch - 1, 0)
-                if messages and self.ready_for_batch():
-                    try:
-                        self._process(messages, consumer, producer)
-                    except CabinetUnavailable as away:  # gone mid-batch: undo the batch; ready_for_batch waits for its return
-                        self._undo(producer, consumer, messages, str(away))
-        except Stuck:
-            raise  # the clients are wedged: closing them could hang as well; the process ends and a new one takes over
+            if self.exactly_once:
+                retrying(lambda: producer.init_transactions(clients.CALL_TIMEOUT), RETRY_FOR)
+            consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         except BaseException:
-            self._close(consumer, producer)
+            self._close(consumer, producer, flush=False)
             raise
-        self._close(consumer, producer)
+        return consumer, producer
+
+    def _work(self, consumer: Consumer, producer: Producer) -> None:
+        while not self.stopping:
+            if self.paused.is_set():
+                consumer.pause(consumer.assignment())
+                consumer.poll(0.2)  # keeps the membership alive while paused
+                continue
+            consumer.resume(consumer.assignment())
+            messages = consumer.consume(1, 0.2)  # wait for the first order only...
+            if messages and not self.work_seconds:  # ...then take what has already arrived, without waiting for a full batch
+                messages += consumer.consume(self.batch - 1, 0)
+            if messages and self.ready_for_batch():
+                try:
+                    self._process(messages, consumer, producer)
+                except CabinetUnavailable as away:  # gone mid-batch: undo the batch; ready_for_batch waits for its return
+                    self._undo(producer, consumer, messages, str(away))
 
     @staticmethod
-    def _close(consumer: Consumer, producer: Producer) -> None:
+    def _close(consumer: Consumer, producer: Producer, flush: bool = True) -> None:
         consumer.close()  # leaves the group at once, so its partitions move now, not after a timeout
-        producer.flush(10)
+        if flush:
+            producer.flush(clients.CALL_TIMEOUT)
 
     def ready_for_batch(self) -> bool:
         """Wait, outside any transaction, for what the batch needs besides Kafka; False if stopping meanwhile."""
@@ -275,9 +319,10 @@ class ConsumingRole(Role):
         offsets = _next_offsets(messages)
         try:
             if self.exactly_once:
-                _bounded(lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30), 60)
+                group = consumer.consumer_group_metadata()
+                _bounded(lambda: producer.send_offsets_to_transaction(offsets, group, clients.CALL_TIMEOUT), STUCK_AFTER)
                 # a commit that timed out may have happened on the broker: the same call again is the one safe answer
-                retrying(lambda: producer.commit_transaction(30), RETRY_FOR)
+                retrying(lambda: _bounded(lambda: producer.commit_transaction(clients.CALL_TIMEOUT), STUCK_AFTER), RETRY_FOR)
             else:
                 if producer.flush(30) or failed:
                     reason = failed[0][0].str() if failed else "not acknowledged within 30 s"
@@ -292,6 +337,7 @@ class ConsumingRole(Role):
             # a broker gone, a coordinator moving, our membership lost before the commit: undo the batch, read it again
             self._undo(producer, consumer, messages, exc.args[0].str())
             return
+        self.batches += 1
         for message, output in done:
             if output.kind:
                 self.counters[output.kind] += 1
@@ -301,7 +347,7 @@ class ConsumingRole(Role):
         """Abort the batch's transaction (if any) and read the batch again: nothing of it was committed."""
         log.warning("%s: undoing the batch: %s", self.name, reason)
         if self.exactly_once:
-            retrying(lambda: producer.abort_transaction(30), RETRY_FOR)
+            retrying(lambda: _bounded(lambda: producer.abort_transaction(clients.CALL_TIMEOUT), STUCK_AFTER), RETRY_FOR)
         _rewind(consumer, messages)
 
     def _commit(self, consumer: Consumer, offsets: list[TopicPartition]) -> None:
@@ -355,26 +401,31 @@ MOVED = {
     KafkaError.FENCED_MEMBER_EPOCH,
 }
 RETRY_FOR = 120.0  # seconds a role waits out an unreachable broker before it gives up
+# librdkafka's transactional calls can block past their timeout (docs/chaos.md): this long past it, the clients are renewed
+STUCK_AFTER = clients.CALL_TIMEOUT + 3.0
+RENEW_PAUSE = 0.5  # seconds between two renewals of a role's clients, so a broker that is down is not hammered
 
 
 class Stuck(FishchipsError):
-    """A Kafka call did not come back: the role stops, so that it can be restarted."""
+    """A Kafka call did not come back: its clients are given up and the role carries on with new ones."""
 
 
 def _bounded(call: Callable[[], object], seconds: float) -> None:
     """Run a call that should time out by itself, but may not.
 
-    Seen in chaos runs: after a broker restart that cost the consumer its group membership,
-    librdkafka's send_offsets_to_transaction can block far past its own timeout. Failing the
-    role then is better than a role that holds its partitions and does nothing for ever:
-    a restarted process fences the old transaction and carries on where the last commit was.
+    librdkafka's coordinator requests ignore their timeout while the coordinator's broker is
+    down (librdkafka issue 5456; scripts/txn_offsets_after_restart.py shows it): a
+    send_offsets_to_transaction made while a broker is dead returns only when that broker is
+    back, and on a cluster, where the dead node leaves the metadata, possibly much later
+    (issue 5511). A role that holds its partitions and does nothing meanwhile is worse than one
+    that gives its clients up and carries on with new ones from the last commit.
     """
     outcome: list[BaseException | None] = []
     worker = threading.Thread(target=lambda: outcome.append(_caught(call)), daemon=True)
     worker.start()
     worker.join(seconds)
     if not outcome:
-        raise Stuck(f"a Kafka call did not return within {seconds:.0f} s; restart this role")
+        raise Stuck(f"a Kafka call did not return within {seconds:.0f} s")
     if outcome[0] is not None:
         raise outcome[0]
 

@@ -82,7 +82,9 @@ class Till(Role):
                 if interval:
                     next_at += interval
                     self.rest(next_at - time.monotonic())
-            producer.flush(30)
+            # every order waits for Kafka's answer, however long a broker is down: message.timeout.ms bounds each one
+            while producer.flush(1) and not self.stopping:
+                pass
         except KafkaException as exc:
             raise self._explain(producer, exc.args[0]) from None
         if self.refused:

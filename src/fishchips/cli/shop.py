@@ -293,70 +293,52 @@ def cabinet_options(command: Callable[..., object]) -> Callable[..., object]:
     return flag(redis_option(wrapper))
 
 
-@click.command()
-@click.option("--name", default=None, help="This preparer's name (default: preparer-<pid>).")
-@click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
-@group_protocol_option
-@with_role_options
-@cabinet_options
-def preparer(
-    settings: ConnectionSettings,
-    name: str | None,
-    exactly_once: bool,
-    group_protocol: GroupProtocol,
-    prefix: str,
-    partitions: int,
-    speed: float,
-    cabinet: Cabinet | None,
-) -> None:
-    """Run one food preparer: join the group on orders, serve, send plaice (or, with the cabinet, what it lacks) to the cook."""
-    with connected(settings) as cluster:
-        name = name or f"preparer-{os.getpid()}"
-        run_role(
-            RoleKind.PREPARER,
-            name,
-            cluster,
-            Topics(prefix),
-            partitions,
-            work_seconds=0.4,
-            speed=speed,
-            exactly_once=exactly_once,
-            group_protocol=group_protocol,
-            cabinet=cabinet,
-        )
+def consuming_role_command(kind: RoleKind, work_seconds: float, summary: str) -> click.Command:
+    """`fishchips preparer` and `fishchips cook`: one consuming role in this process, with the same options."""
+
+    @click.command(name=str(kind), help=summary)
+    @click.option("--name", default=None, help=f"This {kind}'s name (default: {kind}-<pid>).")
+    @click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
+    @group_protocol_option
+    @with_role_options
+    @cabinet_options
+    def command(
+        settings: ConnectionSettings,
+        name: str | None,
+        exactly_once: bool,
+        group_protocol: GroupProtocol,
+        prefix: str,
+        partitions: int,
+        speed: float,
+        cabinet: Cabinet | None,
+    ) -> None:
+        with connected(settings) as cluster:
+            run_role(
+                kind,
+                name or f"{kind}-{os.getpid()}",
+                cluster,
+                Topics(prefix),
+                partitions,
+                work_seconds=work_seconds,  # at speed 1, as on stage
+                speed=speed,
+                exactly_once=exactly_once,
+                group_protocol=group_protocol,
+                cabinet=cabinet,
+            )
+
+    return command
 
 
-@click.command()
-@click.option("--name", default=None, help="This cook's name (default: cook-<pid>).")
-@click.option("--exactly-once/--at-least-once", default=True, show_default=True, help="Use Kafka transactions, or commit after the work.")
-@group_protocol_option
-@with_role_options
-@cabinet_options
-def cook(
-    settings: ConnectionSettings,
-    name: str | None,
-    exactly_once: bool,
-    group_protocol: GroupProtocol,
-    prefix: str,
-    partitions: int,
-    speed: float,
-    cabinet: Cabinet | None,
-) -> None:
-    """Run the cook: consume the cook topic and send orders back marked ready (with the cabinet: cook what it lacks, and keep it stocked)."""
-    with connected(settings) as cluster:
-        name = name or f"cook-{os.getpid()}"
-        run_role(
-            RoleKind.COOK,
-            name,
-            cluster,
-            Topics(prefix),
-            partitions,
-            work_seconds=1.0,
-            speed=speed,
-            exactly_once=exactly_once,
-            group_protocol=group_protocol,
-            cabinet=cabinet,
-        )
+preparer = consuming_role_command(
+    RoleKind.PREPARER,
+    0.4,
+    "Run one food preparer: join the group on orders, serve, send plaice (or, with the cabinet, what it lacks) to the cook.",
+)
+cook = consuming_role_command(
+    RoleKind.COOK,
+    1.0,
+    "Run the cook: consume the cook topic and send orders back marked ready (with the cabinet: cook what it lacks, and keep it stocked).",
+)
 
 
 @click.command()

@@ -117,8 +117,14 @@ def cabinet_check(
     each order once; and the stock, then as now, is exactly what was cooked less what was served.
     """
     end = cabinet.state()
-    served, _ = readable((m for m in read_to_end(settings, topics.served) if m.offset() >= served_from.get(m.partition(), 0)), menu)
+    served, _ = readable((m for m in read_to_end(settings, topics.served) if _at_or_after(m, served_from)), menu)
     run = end.since(start)
     return CabinetFigures(
         end.stock, run.cooked_batches, run.trips_to_cook, end.unbalanced() + run.differences(served_portions(served, menu))
     )
+
+
+def _at_or_after(message: Message, offsets: Mapping[int, int]) -> bool:
+    """The record sits at or after its partition's offset in `offsets` (read_to_end returns records only: each has both)."""
+    partition, offset = message.partition(), message.offset()
+    return partition is not None and offset is not None and offset >= offsets.get(partition, 0)

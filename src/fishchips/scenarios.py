@@ -35,8 +35,13 @@ class Scenario:
         self, tills: int | None = None, preparers: int | None = None, partitions: int | None = None, keying: Keying | None = None
     ) -> "Scenario":
         """The same demo with some numbers changed (the command line's --tills, --preparers, ...)."""
-        changes = {"tills": tills, "preparers": preparers, "partitions": partitions, "keying": keying}
-        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+        return replace(
+            self,
+            tills=self.tills if tills is None else tills,
+            preparers=self.preparers if preparers is None else preparers,
+            partitions=self.partitions if partitions is None else partitions,
+            keying=self.keying if keying is None else keying,
+        )
 
     @property
     def offered_per_second(self) -> float:

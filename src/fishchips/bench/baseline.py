@@ -47,7 +47,8 @@ def _after(report: Report, before: int) -> Report:
 def _one_pass(settings: ConnectionSettings, plan: Plan, topic: str, payloads: list[bytes], report: Report) -> dict[str, Any]:
     """One producer and one consumer at once, as fast as they go: messages/s from the first send to the last read."""
     ensure_topics(clients.admin(settings), {topic: plan.partitions})
-    consumer = clients.consumer(settings, f"{topic}.reader", **{"client.id": "raw-reader"})
+    overrides: dict[str, Any] = {"client.id": "raw-reader"}
+    consumer = clients.consumer(settings, f"{topic}.reader", **overrides)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(plan.partitions)])
     producer = clients.producer(settings, **{"client.id": "raw-writer"})
     _warm_up(producer, consumer, topic, plan.partitions)

@@ -7,6 +7,7 @@ again. No events, no floor, no tally, no transactions: what is left between this
 shop is the shop's own runtime. Orders/s from the first write to the last order read.
 """
 
+import ctypes
 import time
 from typing import Any
 
@@ -27,7 +28,7 @@ def two_hops(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[s
     topics = Topics(plan.phase_prefix("pipe"))
     ensure_topics(clients.admin(settings), {topics.orders: plan.partitions, topics.served: plan.partitions})
     processes = spawn()
-    read, done = processes.Value("q", 0), processes.Event()
+    read, done = processes.Value(ctypes.c_longlong, 0), processes.Event()  # "q", typed
     started_at = processes.Value("d", 0.0)
     workers = [processes.Process(target=_prepare, args=(settings, topics, done)) for _ in range(plan.preparers)]
     workers.append(processes.Process(target=_board, args=(settings, topics, plan, read, done)))
@@ -80,14 +81,16 @@ def _write(settings: ConnectionSettings, topics: Topics, plan: Plan, started_at:
 
 def _prepare(settings: ConnectionSettings, topics: Topics, done: Any) -> None:
     menu = Menu.load()
-    consumer = clients.consumer(settings, f"{topics.prefix}.pipe", **{"enable.auto.commit": True})
+    overrides: dict[str, Any] = {"enable.auto.commit": True}
+    consumer = clients.consumer(settings, f"{topics.prefix}.pipe", **overrides)
     producer = clients.producer(settings)
     consumer.subscribe([topics.orders])
     while not done.is_set():
         for message in consumer.consume(500, 0.1):
-            if message.error() is None:
+            partition = message.partition()
+            if message.error() is None and partition is not None:  # a record always names its partition
                 order = Order.from_json(message.value(), menu)
-                producer.produce(topics.served, message.value(), order.id.encode(), partition=message.partition())
+                producer.produce(topics.served, message.value(), order.id.encode(), partition=partition)
         producer.poll(0)
     producer.flush(30)
     consumer.close()
@@ -100,10 +103,11 @@ def _board(settings: ConnectionSettings, topics: Topics, plan: Plan, read: Any, 
     count = 0
     while not done.is_set() and count < plan.orders:
         for message in consumer.consume(1000, 0.1):
-            if message.error() is None:
+            error = message.error()
+            if error is None:
                 Order.from_json(message.value(), menu)
                 count += 1
-            elif message.error().code() != KafkaError._PARTITION_EOF:
-                raise RuntimeError(message.error().str())
+            elif error.code() != KafkaError._PARTITION_EOF:
+                raise RuntimeError(error.str())
         read.value = count
     consumer.close()

@@ -144,7 +144,8 @@ def create(admin: AdminClient, topics: list[NewTopic]) -> None:
 def read_served(settings: ConnectionSettings, topic: str) -> tuple[Counter[str], int, int]:
     """Every order id on a topic, with the first and last record's timestamps (ms)."""
     ends = end_offsets(clients.admin(settings), [topic])[topic]
-    consumer = clients.consumer(settings, f"{topic}.check", **{"client.id": "bench-check"})
+    overrides: dict[str, Any] = {"client.id": "bench-check"}
+    consumer = clients.consumer(settings, f"{topic}.check", **overrides)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p, end in ends.items() if end > 0])
     ids: Counter[str] = Counter()
     first_ms, last_ms = 2**63, 0

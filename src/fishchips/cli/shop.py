@@ -209,13 +209,13 @@ def run_role(
     partitions: int,
     /,  # a till's own `partitions` option goes with the others
     cabinet: Cabinet | None = None,
+    group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
     **options: object,
 ) -> None:
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
     ensure_shop_topics(clients.admin(settings), topics, partitions)
     exactly_once = bool(options.pop("exactly_once", True))
-    protocol = GroupProtocol(options.pop("group_protocol", GroupProtocol.CONSUMER))
-    context = ShopContext(settings, topics, Menu.load(), exactly_once, protocol, printer(), cabinet=cabinet)
+    context = ShopContext(settings, topics, Menu.load(), exactly_once, group_protocol, printer(), cabinet=cabinet)
     role: Role = RoleSpec(kind, name, options).build(context)
     with until_interrupted() as interrupted:
         role.start()
@@ -226,7 +226,8 @@ def run_role(
         raise SystemExit(1)
 
 
-role_options = [
+Option = Callable[[Callable[..., object]], Callable[..., object]]
+role_options: list[Option] = [
     prefix_option,
     click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of orders, if it must be created."),
     click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="Times the demo pace."),

@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
@@ -12,7 +13,8 @@ from fishchips.kafka.settings import ConnectionSettings
 
 def read_to_end(settings: ConnectionSettings, topic: str, timeout: float = 30.0) -> list[Message]:
     """Every committed event on the topic, in partition order; no group joined, nothing committed."""
-    consumer = clients.consumer(settings, f"fishchips-reader-{uuid.uuid4().hex[:8]}", **{"enable.partition.eof": True})
+    overrides: dict[str, Any] = {"enable.partition.eof": True}
+    consumer = clients.consumer(settings, f"fishchips-reader-{uuid.uuid4().hex[:8]}", **overrides)
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         if metadata.error is not None:

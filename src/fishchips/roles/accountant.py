@@ -51,6 +51,13 @@ def hour_of(placed_at: float) -> str:
         raise InvalidOrder("placed_at: not a time the books can file") from None
 
 
+def _position(message: Message) -> Position:
+    """Where a record read without error sits: the client always names its topic, partition and offset."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return Position(topic, partition, offset)
+
+
 class Accountant(Role):
     """Books every served order once; sets aside (and notes) what is not an order, and carries on."""
 
@@ -97,7 +104,7 @@ class Accountant(Role):
         next_offsets: dict[tuple[str, int], int] = {}
         with books.transaction():
             for message in messages:
-                where = Position(message.topic(), message.partition(), message.offset())
+                where = _position(message)
                 next_offsets[(where.topic, where.partition)] = where.offset + 1
                 try:
                     order = Order.from_json(message.value(), self.menu)
@@ -124,14 +131,15 @@ class Accountant(Role):
                 raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"dead letters not written: {reason}"))
         committed = [TopicPartition(topic, partition, offset) for (topic, partition), offset in next_offsets.items()]
         consumer.commit(offsets=committed, asynchronous=True)  # for the group tools' lag only: the books are the truth
-        for kind, order, message, detail in done:
+        for kind, about, message, detail in done:
             self.counters[kind] += 1
-            self.emit(kind, order, message, detail)
+            self.emit(kind, about, message, detail)
 
     def _readable(self, message: Message) -> bool:
-        if message.error():
-            if message.error().code() != KafkaError._PARTITION_EOF:
-                log.warning("%s: %s", self.name, message.error().str())
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("%s: %s", self.name, error.str())
             return False
         return True
 

@@ -7,6 +7,7 @@ Neither joins a group or commits: they take every partition and never disturb th
 """
 
 import uuid
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
@@ -28,15 +29,17 @@ class Reader(Role):
         self.start_offsets = start
 
     def run(self) -> None:
-        consumer = clients.consumer(self.settings, f"{self.name}-{uuid.uuid4().hex[:8]}", **{"client.id": self.name})
+        overrides: dict[str, Any] = {"client.id": self.name}
+        consumer = clients.consumer(self.settings, f"{self.name}-{uuid.uuid4().hex[:8]}", **overrides)
         try:
             partitions = consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
             offsets = self.start_offsets or {}
             consumer.assign([TopicPartition(self.topic, p, offsets.get(p, OFFSET_BEGINNING)) for p in partitions])
             while not self.stopping:
                 for message in consumer.consume(500, 0.2):
-                    if message.error():
-                        if message.error().code() != KafkaError._PARTITION_EOF:
+                    error = message.error()
+                    if error is not None:
+                        if error.code() != KafkaError._PARTITION_EOF:
                             self.counters["errors"] += 1
                         continue
                     try:
@@ -61,5 +64,6 @@ class Board(Reader):
 
     def report(self, order: Order, message: Message) -> None:
         _, timestamp_ms = message.timestamp()
-        preparer = dict(message.headers() or []).get("preparer", b"?")
-        self.emit(self.says, order, message, detail=preparer.decode(errors="replace"), at=timestamp_ms / 1000)
+        preparer = dict(message.headers() or []).get("preparer")  # a consumer's header values are bytes, or None when empty
+        detail = preparer.decode(errors="replace") if isinstance(preparer, bytes) else "?"
+        self.emit(self.says, order, message, detail=detail, at=timestamp_ms / 1000)

@@ -26,19 +26,21 @@ class FoodPreparer(CabinetUser):
         return [self.topics.orders]
 
     def handle(self, order: Order, message: Message) -> Sequence[Output]:
+        value = message.value()
+        assert value is not None  # the order was read from it: Order.from_json refuses an empty event
         if self.cabinet is not None:
             take = self.cabinet.take(order)  # a ready order too: what the cook put in may have gone to another order since
             if not take.may_serve:
                 short = ", ".join(f"{count} {item}" for item, count in take.short.items())
                 return [
-                    Output(self.topics.cook, message.value(), message.key(), kind=Kind.TO_COOK, order=order, detail=f"short of {short}")
+                    Output(self.topics.cook, value, message.key(), kind=Kind.TO_COOK, order=order, detail=f"short of {short}")
                 ]
         elif preparer_action(order, self.menu) is Action.COOK:
-            return [Output(self.topics.cook, message.value(), message.key(), kind=Kind.TO_COOK, order=order)]
+            return [Output(self.topics.cook, value, message.key(), kind=Kind.TO_COOK, order=order)]
         headers = [("preparer", self.name.encode())]
         # served mirrors orders partition by partition: the board's view lines up with the tills'
         return [
             Output(
-                self.topics.served, message.value(), message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition()
+                self.topics.served, value, message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition()
             )
         ]

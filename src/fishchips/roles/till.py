@@ -4,6 +4,7 @@ The producer is idempotent with acks=all (see kafka/clients.py): a till never lo
 order and never writes one twice, even when it has to retry.
 """
 
+import ctypes
 import time
 from collections.abc import Callable
 
@@ -27,7 +28,7 @@ class Tickets:
     """
 
     def __init__(self, limit: int | None = None, first: int = 1) -> None:
-        self._next = spawn().Value("q", first)
+        self._next = spawn().Value(ctypes.c_longlong, first)  # "q": typed, so its value is an int
         self._last = None if limit is None else first + limit - 1
 
     def take(self) -> int | None:
@@ -103,20 +104,20 @@ class Till(Role):
         return self.refused or self.refusal(error, "write to", self.topics.orders) or KafkaException(error)
 
     def _produce(self, producer: Producer, order: Order) -> None:
-        key = str(self.number).encode()  # with keying by till, one till's orders keep their order
-        where = {"partition": (self.number - 1) % self.partitions} if self.keying is Keying.PARTITION else {}
-        if self.keying is Keying.NONE:
-            key = None
+        # with keying by till, one till's orders keep their order
+        key = None if self.keying is Keying.NONE else str(self.number).encode()
+        # -1 is produce's own default: the partitioner picks by the key
+        partition = (self.number - 1) % self.partitions if self.keying is Keying.PARTITION else -1
         while True:
             try:
-                producer.produce(self.topics.orders, order.to_json(), key, on_delivery=self._delivered(order), **where)
+                producer.produce(self.topics.orders, order.to_json(), key, partition, on_delivery=self._delivered(order))
                 break
             except BufferError:  # the local queue is full at rush hour: let deliveries drain, then retry
                 producer.poll(0.05)
 
     def _delivered(self, order: Order) -> Callable[[KafkaError | None, Message], None]:
         def report(error: KafkaError | None, message: Message) -> None:
-            if error is not None and (refusal := self.refusal(error, "write to", message.topic())):
+            if error is not None and (refusal := self.refusal(error, "write to", self.topics.orders)):
                 self.refused = self.refused or refusal  # one line for the role, not one per order behind it
             elif error is not None:
                 self.counters["failed"] += 1

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -241,13 +241,20 @@ class ShopApp(App[None]):
     def _open_shop(self, generation: int, scenario: Scenario) -> None:
         """Connect and open a floor; if the shop was closed since `generation` (n, q), this worker starts nothing."""
         self.post_message(StatusChanged("connecting to Kafka…"))
+
+        def broker_phase(phase: str) -> None:
+            self.post_message(StatusChanged(f"embedded broker: {phase}…"))
+
+        def heard(event: ShopEvent) -> None:  # from a role's thread: the app handles it on its event loop
+            self.post_message(ShopEventPosted(event))
+
         try:
-            cluster = connect(self.settings, notice=lambda phase: self.post_message(StatusChanged(f"embedded broker: {phase}…")))
+            cluster = connect(self.settings, notice=broker_phase)
             floor = ShopFloor(
                 scenario,
                 cluster.settings,
                 self.topics,
-                listener=lambda e: self.post_message(ShopEventPosted(e)),
+                listener=heard,
                 speed=self.speed,
                 group_protocol=self.group_protocol,
                 redis=self.redis,
@@ -451,7 +458,7 @@ class ShopApp(App[None]):
         await self.close_shop()
         self.exit()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for control in CONTROLS:
             yield SystemCommand(control.label, control.help, lambda action=control.action: self.run_action(action))

@@ -12,19 +12,19 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from fishchips.errors import FishchipsError
-from fishchips.events import RoleKind
+from fishchips.events import RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import TIMEOUT, ClusterView, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
-from fishchips.roles.base import ShopEvent
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
@@ -99,6 +99,34 @@ def view_as_dict(view: ClusterView) -> dict[str, object]:
     return {"end_offsets": ends, "groups": groups}
 
 
+class Chip(TypedDict):
+    """An order drawn in its partition's lane."""
+
+    offset: int | None
+    order: int
+    till: int
+    by: str
+    ready: bool
+
+
+class Member(TypedDict):
+    """A role as the page lists it."""
+
+    name: str
+    kind: str
+    assignment: list[int]
+    paused: bool
+    running: bool
+    where: str
+
+
+class KeySeen(TypedDict):
+    """Where the orders taken by hand with one key landed."""
+
+    partitions: list[int]
+    orders: int
+
+
 class LiveShop:
     """The shop every tab watches: a ShopFloor, what its roles said, and Kafka's view of it."""
 
@@ -116,7 +144,7 @@ class LiveShop:
         self._controls = threading.Lock()  # one control at a time: a rewind must not meet a scenario switch
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._hand_producer = None
+        self._hand_producer: Producer | None = None
         self._reset("opening the shop…")
 
     # the state the page draws -------------------------------------------------------------------
@@ -125,13 +153,13 @@ class LiveShop:
             self.status, self.error = status, ""
             self.counts: Counter[str] = Counter()
             self.tills: Counter[str] = Counter()
-            self.lanes: dict[int, deque[dict[str, object]]] = {}
-            self.done: dict[tuple[int, int], str] = {}  # (partition, offset) -> "served" or "to-cook": what a preparer did with it
+            self.lanes: dict[int, deque[Chip]] = {}
+            self.done: dict[tuple[int, int | None], str] = {}  # (partition, offset) -> "served" or "to-cook": what a preparer did with it
             self.board: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
             self.cook_loop: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
             self.dead: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
             self.late: dict[str, dict[int, int]] = {}
-            self.keys: dict[str, dict[str, object]] = {}
+            self.keys: dict[str, KeySeen] = {}
             self.owners: dict[int, str] = {}
             self.rebalances = 0
             self.rebalanced_at = 0.0
@@ -177,12 +205,12 @@ class LiveShop:
             return
         lane.append({"offset": offset, "order": order.order, "till": order.till, "by": by, "ready": order.ready})
 
-    def _members(self) -> list[dict[str, object]]:
+    def _members(self) -> list[Member]:
         """The roles as the page lists them, from the floor's records."""
         floor = self.floor
         if floor is None:
             return []
-        members = []
+        members: list[Member] = []
         for role in floor.roles():
             members.append(
                 {
@@ -196,9 +224,9 @@ class LiveShop:
             )
         return members
 
-    def _watch_rebalance(self, members: list[dict[str, object]]) -> None:
+    def _watch_rebalance(self, members: list[Member]) -> None:
         """A partition that changed hands between two looks is a rebalance: count it and say so."""
-        owners = {p: str(m["name"]) for m in members if m["kind"] == "preparer" and m["running"] for p in m["assignment"]}  # type: ignore[attr-defined]
+        owners = {p: m["name"] for m in members if m["kind"] == "preparer" and m["running"] for p in m["assignment"]}
         if owners != self.owners and owners:
             if self.owners:
                 self.rebalances += 1
@@ -212,10 +240,10 @@ class LiveShop:
         members = self._members()
         with self._lock:
             self._watch_rebalance(members)
-            lanes = {}
+            lanes: dict[str, list[dict[str, object]]] = {}
             for partition, chips in sorted(self.lanes.items()):
-                in_order = sorted(chips, key=lambda chip: chip["offset"] if chip["offset"] is not None else -1)  # type: ignore[return-value]
-                lanes[str(partition)] = [{**chip, "done": self.done.get((partition, chip["offset"]), "")} for chip in in_order]  # type: ignore[call-overload]
+                in_order = sorted(chips, key=lambda chip: -1 if chip["offset"] is None else chip["offset"])
+                lanes[str(partition)] = [{**chip, "done": self.done.get((partition, chip["offset"]), "")} for chip in in_order]
             return {
                 "version": self.version,
                 "status": self.status,
@@ -244,8 +272,9 @@ class LiveShop:
             }
 
     def _partitions(self) -> int:
-        ends = self.kafka.get("end_offsets", {}) if self.kafka else {}
-        return len(ends.get("orders", {})) or self.scenario.partitions  # type: ignore[union-attr]
+        ends = self.kafka.get("end_offsets")
+        orders = ends.get("orders", {}) if isinstance(ends, dict) else {}
+        return len(orders) or self.scenario.partitions
 
     # opening, watching and closing ----------------------------------------------------------------
     def open(self) -> None:
@@ -320,7 +349,7 @@ class LiveShop:
     def control(self, name: str) -> str:
         """Press one of CONTROLS; returns what happened, in words."""
         with self._controls:
-            said = getattr(self, f"_do_{name}")(self._open_floor_or_refuse())
+            said: str = getattr(self, f"_do_{name}")(self._open_floor_or_refuse())
         self.notice(said)
         return said
 
@@ -402,11 +431,12 @@ class LiveShop:
             if failed or not landed:
                 raise ControlError(f"the order was not written: {failed[0].str() if failed else 'no answer within 10 s'}")
             partition, offset = landed[0].partition(), landed[0].offset()
+            assert partition is not None  # a delivered event always names its partition
         with self._lock:
             seen = self.keys.setdefault(key, {"partitions": [], "orders": 0})
-            seen["orders"] = int(seen["orders"]) + 1  # type: ignore[call-overload]
-            if partition not in seen["partitions"]:  # type: ignore[operator]
-                seen["partitions"].append(partition)  # type: ignore[union-attr]
+            seen["orders"] += 1
+            if partition not in seen["partitions"]:
+                seen["partitions"].append(partition)
             self._chip(partition, offset, order, "hand")
             self.version += 1
         self.notice(f"order {number} with key {key!r} landed in partition {partition} at offset {offset}")
@@ -446,9 +476,10 @@ class LiveShop:
                 raise ControlError(f"{short(group_id)} still has members after {3 * TIMEOUT:.0f} s: Kafka resets only an empty group")
             time.sleep(0.1)  # a member that stopped leaves the group as it closes: this is only the wait for that
         partitions = admin.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions
-        spec = OffsetSpec.earliest() if to is None else OffsetSpec.for_timestamp(int(to.timestamp() * 1000))
+        # confluent_kafka leaves OffsetSpec.earliest() and .latest() unannotated: untyped calls, though they return an OffsetSpec
+        spec = OffsetSpec.earliest() if to is None else OffsetSpec.for_timestamp(int(to.timestamp() * 1000))  # type: ignore[no-untyped-call]
         found = admin.list_offsets({TopicPartition(topic, p): spec for p in partitions}, request_timeout=TIMEOUT)
-        ends = admin.list_offsets({TopicPartition(topic, p): OffsetSpec.latest() for p in partitions}, request_timeout=TIMEOUT)
+        ends = admin.list_offsets({TopicPartition(topic, p): OffsetSpec.latest() for p in partitions}, request_timeout=TIMEOUT)  # type: ignore[no-untyped-call]
         offsets = {}
         for tp, future in found.items():
             offset = future.result().offset

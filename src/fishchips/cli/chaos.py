@@ -102,7 +102,8 @@ def chaos(
     group_protocol: GroupProtocol,
 ) -> None:
     """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger (and the cabinet)."""
-    pace, strike_every = PACE, STRIKE_EVERY
+    pace: float = PACE
+    strike_every = STRIKE_EVERY
     if minutes is not None:  # the demo's pace, for long: what a shop open all day would meet
         rate, pace, strike_every = SOAK_RATE, 1.0, SOAK_STRIKE_EVERY
         orders = max(10, round(minutes * 60 * rate))
@@ -110,6 +111,7 @@ def chaos(
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
     cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
+    bootstrap: str | None
     with BrokerProgress() as progress:
         if cluster is not None:
             cluster.start(port=free_ports(3), on_phase=progress.phase, progress=progress.jars)

@@ -17,7 +17,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.roles.base import Role, ShopContext, dead_letter
+from fishchips.roles.base import Role, ShopContext, dead_letter, place
 from fishchips.shop import MAX_NUMBER, InvalidOrder, Menu, Order, item_counts
 from fishchips.stores.books import Books, Entry, Position, Rejection, open_books
 
@@ -53,9 +53,7 @@ def hour_of(placed_at: float) -> str:
 
 def _position(message: Message) -> Position:
     """Where a record read without error sits: the client always names its topic, partition and offset."""
-    topic, partition, offset = message.topic(), message.partition(), message.offset()
-    assert topic is not None and partition is not None and offset is not None
-    return Position(topic, partition, offset)
+    return Position(*place(message))
 
 
 class Accountant(Role):

@@ -83,9 +83,9 @@ class Role:
     ) -> None:
         if kind not in self.context.wanted:  # nobody wants it: at rush hour, building the event is most of its cost
             return
-        where = (message.topic(), message.partition(), message.offset()) if message is not None else (None, None, None)
-        moment = {} if at is None else {"at": at}
-        self.context.listener(ShopEvent(self.name, self.kind, kind, order, *where, detail, partitions, **moment))
+        topic, partition, offset = place(message) if message is not None else (None, None, None)
+        moment = time.time() if at is None else at
+        self.context.listener(ShopEvent(self.name, self.kind, kind, order, topic, partition, offset, detail, partitions, moment))
 
     def start(self) -> Self:
         self._thread.start()
@@ -164,13 +164,21 @@ class Output:
     detail: str = ""  # said with the event, e.g. what the cabinet was short of
 
 
+def place(message: Message) -> tuple[str, int, int]:
+    """Where a record read without error sits: the client always names its topic, partition and offset."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return topic, partition, offset
+
+
 def dead_letter(topics: Topics, role: str, message: Message, reason: str) -> Output:
     """An unreadable event goes aside with the reason and where it came from; the shop carries on."""
+    topic, partition, offset = place(message)
     headers = [
         ("reason", reason.encode()),
-        ("source.topic", message.topic().encode()),
-        ("source.partition", str(message.partition()).encode()),
-        ("source.offset", str(message.offset()).encode()),
+        ("source.topic", topic.encode()),
+        ("source.partition", str(partition).encode()),
+        ("source.offset", str(offset).encode()),
         ("role", role.encode()),
     ]
     return Output(topics.dead_letters, message.value() or b"", message.key(), headers, kind=Kind.DEAD_LETTER)
@@ -295,15 +303,15 @@ class ConsumingRole(Role):
 
         def delivered(error: KafkaError | None, sent: Message) -> None:
             if error is not None:
-                failed.append((error, sent.topic()))
+                failed.append((error, sent.topic() or "?"))
 
         for message in messages:
-            if message.error():
+            if (error := message.error()) is not None:
                 group = self.topics.group(self.group_role)
-                if refusal := self.refusal(message.error(), "read", message.topic() or self.source_topics()[0], group):
+                if refusal := self.refusal(error, "read", message.topic() or self.source_topics()[0], group):
                     raise refusal
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("%s: %s", self.name, message.error().str())
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("%s: %s", self.name, error.str())
                 continue
             for output in self._outputs(message):
                 producer.produce(
@@ -312,7 +320,7 @@ class ConsumingRole(Role):
                     output.key,
                     headers=list(output.headers),
                     on_delivery=delivered,
-                    **({} if output.partition is None else {"partition": output.partition}),
+                    partition=-1 if output.partition is None else output.partition,  # -1: chosen by the key
                 )
                 done.append((message, output))
         # no poll per message: each would hand the GIL to the other roles' threads; flush and commit serve the reports
@@ -387,7 +395,8 @@ def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
     last: dict[tuple[str, int], int] = {}
     for message in messages:
         if not message.error():
-            last[(message.topic(), message.partition())] = message.offset()
+            topic, partition, offset = place(message)
+            last[(topic, partition)] = offset
     return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in last.items()]
 
 
@@ -452,7 +461,8 @@ def _first_offsets(messages: list[Message]) -> list[TopicPartition]:
     first: dict[tuple[str, int], int] = {}
     for message in messages:
         if not message.error():
-            first.setdefault((message.topic(), message.partition()), message.offset())
+            topic, partition, offset = place(message)
+            first.setdefault((topic, partition), offset)
     return [TopicPartition(topic, partition, offset) for (topic, partition), offset in first.items()]
 
 

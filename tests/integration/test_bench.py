@@ -17,6 +17,7 @@ ORDERS = 2000
 def test_bench_serves_every_order_once_and_reports_every_figure(kafka: ConnectionSettings) -> None:
     assert kafka.bootstrap_servers
     args = ["--orders", str(ORDERS), "--latency-rate", "2000", "--preparer-counts", "1", "--preparer-counts", "3", "--json"]
+    args += ["--group-protocol", "consumer"]
     args += ["-b", kafka.bootstrap_servers]
     result = CliRunner().invoke(bench, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -20,7 +20,7 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
 
 def test_no_kafka_at_the_address_is_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
-    result = run(["web", "demo1", "--port", "0", "-b", f"127.0.0.1:{port}"], tmp_path / "data", timeout=40)
+    result = run(["web", "demo1", "--port", "0", "--group-protocol", "classic-eager", "-b", f"127.0.0.1:{port}"], tmp_path / "data", timeout=40)
     assert result.returncode == 1
     no_traceback(result)
     assert f"✗ cannot reach Kafka at 127.0.0.1:{port}" in result.stderr

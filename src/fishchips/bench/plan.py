@@ -4,6 +4,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.scenarios import Keying, Scenario
 from fishchips.shop import Menu, Order, OrderGenerator, new_order_id, new_run_id
 
@@ -22,6 +23,7 @@ class Plan:
     latency_rates: tuple[float, ...] = (1000.0, 10000.0)  # orders/s offered when latency is measured
     latency_seconds: float = 15.0  # how long that load is offered (fewer orders if --orders is smaller)
     seed: int = 7
+    group_protocol: GroupProtocol = GroupProtocol.CONSUMER  # how the shop's groups rebalance
     prefix: str = field(default_factory=_fresh_prefix)  # every phase's topics and groups start with it
 
     def latency_orders(self, rate: float) -> int:

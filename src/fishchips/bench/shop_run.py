@@ -36,7 +36,14 @@ def shop(
     scenario = plan.scenario(orders_per_second, preparers)
     phase = f"{'eos' if exactly_once else 'shop'}-{'p' if processes else 't'}{scenario.preparers}" + ("-paced" if orders_per_second else "")
     floor = ShopFloor(
-        scenario, settings, Topics(plan.phase_prefix(phase)), orders=orders, seed=plan.seed, exactly_once=exactly_once, processes=processes
+        scenario,
+        settings,
+        Topics(plan.phase_prefix(phase)),
+        orders=orders,
+        seed=plan.seed,
+        exactly_once=exactly_once,
+        processes=processes,
+        group_protocol=plan.group_protocol,
     )
     floor.start()
     try:

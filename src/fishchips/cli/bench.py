@@ -7,8 +7,9 @@ import click
 from fishchips.bench.plan import Plan
 from fishchips.bench.runner import run_bench
 from fishchips.cli.console import console, out
-from fishchips.cli.options import connection_options
+from fishchips.cli.options import connection_options, group_protocol_option
 from fishchips.cli.shop import connected
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 
 
@@ -35,6 +36,7 @@ from fishchips.kafka.settings import ConnectionSettings
     help="Also run the shop and both preparer stages with this many preparers (repeat for several).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the figures, as one JSON object.")
+@group_protocol_option
 @connection_options
 def bench(
     settings: ConnectionSettings,
@@ -45,6 +47,7 @@ def bench(
     latency_rates: tuple[float, ...],
     preparer_counts: tuple[int, ...],
     as_json: bool,
+    group_protocol: GroupProtocol,
 ) -> None:
     """Rush hour: orders/s end to end (processes and threads, transactions off and on), latency, memory;
     against raw Kafka, a bare two-hop pipe of processes, and Quix Streams.
@@ -59,6 +62,7 @@ def bench(
         tills=tills,
         latency_rates=tuple(sorted(set(latency_rates))),
         preparer_counts=tuple(sorted(set(preparer_counts))),
+        group_protocol=group_protocol,
     )
     with connected(settings) as cluster:
         result = run_bench(cluster, plan, console)

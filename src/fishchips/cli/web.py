@@ -9,9 +9,10 @@ import click
 import uvicorn
 
 from fishchips.cli.console import console
-from fishchips.cli.options import connection_options
+from fishchips.cli.options import connection_options, group_protocol_option
 from fishchips.cli.shop import connected, prefix_option
 from fishchips.errors import FishchipsError
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import SCENARIOS
@@ -50,15 +51,24 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
 @click.option("--token", "want_token", is_flag=True, help="Controls need the printed token even on loopback (always so on other hosts).")
 @click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
+@group_protocol_option
 @prefix_option
 @connection_options
 def web(
-    settings: ConnectionSettings, scenario_name: str, host: str, port: int, open_browser: bool, want_token: bool, speed: float, prefix: str
+    settings: ConnectionSettings,
+    scenario_name: str,
+    host: str,
+    port: int,
+    open_browser: bool,
+    want_token: bool,
+    speed: float,
+    group_protocol: GroupProtocol,
+    prefix: str,
 ) -> None:
     """Serve the live shop to any number of browser tabs: a diagram of real Kafka, demo3 unless named."""
     sock = listening_socket(host, port)
     with connected(settings) as cluster:
-        live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed)
+        live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol)
     token = new_token() if want_token or not is_loopback(host) else None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -23,6 +23,7 @@ from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import TIMEOUT, ClusterView, snapshot
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
@@ -131,9 +132,16 @@ class LiveShop:
     """The shop every tab watches: a ShopFloor, what its roles said, and Kafka's view of it."""
 
     def __init__(
-        self, scenario: Scenario, settings: ConnectionSettings, topics: Topics, speed: float = 1.0, books: str | None = None
+        self,
+        scenario: Scenario,
+        settings: ConnectionSettings,
+        topics: Topics,
+        speed: float = 1.0,
+        books: str | None = None,
+        group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
     ) -> None:
         self.scenario = scenario
+        self.group_protocol = group_protocol
         self.settings = settings
         self.topics = topics
         self.speed = speed
@@ -292,7 +300,7 @@ class LiveShop:
 
     def _open_floor(self) -> None:
         self._set_status(f"opening {self.scenario.name}…")
-        floor = ShopFloor(self.scenario, self.settings, self.topics, listener=self.hear, speed=self.speed)
+        floor = ShopFloor(self.scenario, self.settings, self.topics, listener=self.hear, speed=self.speed, group_protocol=self.group_protocol)
         self.floor = floor
         floor.start()
         floor.add_accountant(self.books)

@@ -28,11 +28,12 @@ from fishchips.ledger import check
 from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.base import ShopContext
-from fishchips.scenarios import scenario
+from fishchips.scenarios import SCENARIOS, scenario
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState
 from fishchips.services.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.shop import Menu, Order
 from fishchips.stores.books import open_books
+from fishchips.tui.app import ShopApp
 
 pytestmark = pytest.mark.kafka
 MENU = Menu.load()
@@ -265,3 +266,22 @@ def test_run_with_sink_fills_the_table_as_the_ledger_says(
     ledger = check(kafka, Topics(prefix), MENU)
     assert summary["ok"] and summary["served"] == ledger.served == 40
     assert summary["sink"] == {"rows": 40, "price_pence": ledger.takings_pence}
+
+
+async def test_the_live_shop_shows_the_sink_beside_kafkas_view(
+    kafka: ConnectionSettings, prefix: str, postgres_server: str, connect_worker: WorkerState
+) -> None:
+    """The Textual app reads the sink's connector, task and lag as `fishchips connect status` does, once a second."""
+    start_sink(kafka, prefix, postgres_server)  # this shop's sink, on the session's worker
+    app = ShopApp(SCENARIOS["demo1"], kafka, Topics(prefix), speed=8)
+    async with app.run_test(size=(100, 40)) as pilot:
+        try:
+            connect = app.query_one("#connect")
+            deadline = time.monotonic() + 60
+            while "RUNNING" not in str(connect.render()):
+                assert time.monotonic() < deadline, str(connect.render())
+                await pilot.pause(0.2)
+            shown = str(connect.render())
+            assert f"{prefix}.orders-sink RUNNING" in shown and "task 0 RUNNING" in shown and f"{prefix}_served_orders" in shown
+        finally:
+            await app.close_shop()

@@ -3,7 +3,6 @@
 import json
 import os
 import time
-from typing import Any
 
 import click
 from rich.table import Table
@@ -13,13 +12,11 @@ from fishchips.cli.console import BrokerProgress, console, out
 from fishchips.cli.options import connection_options
 from fishchips.cli.shop import connected, prefix_option, run_role
 from fishchips.events import RoleKind
-from fishchips.kafka import clients
-from fishchips.kafka.inspect import snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
-from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState, sink_status
-from fishchips.services.sink import behind, ensure_sink
+from fishchips.services.kafka_connect import ConnectNames, ConnectWorker
+from fishchips.services.sink import ensure_sink, sink_report
 
 
 @click.group()
@@ -86,32 +83,6 @@ def logs(lines: int) -> None:
     worker = ConnectWorker()
     out.print(worker.tail(lines), highlight=False, markup=False)
     console.print(f"(from {worker.log_file})", highlight=False)
-
-
-def sink_report(state: WorkerState, names: ConnectNames) -> dict[str, Any]:
-    """The sink as the worker sees it (connector and task states) and as Kafka sees it (its group's lag)."""
-    found = sink_status(state, names)
-    settings = ConnectionSettings(bootstrap_servers=state.bootstrap)
-    admin = clients.admin(settings)
-    view = snapshot(admin, [names.rows], [names.sink_group])
-    group = view.groups[names.sink_group]
-    tasks = [
-        {"id": task["id"], "state": task["state"], "trace": task.get("trace", "").splitlines()[0] if task.get("trace") else ""}
-        for task in (found or {}).get("tasks", [])
-    ]
-    return {
-        "worker": {"pid": state.pid, "rest": state.rest_url, "bootstrap": state.bootstrap},
-        "connector": names.connector,
-        "state": found["connector"]["state"] if found else "MISSING",
-        "tasks": tasks,
-        "topic": names.rows,
-        "table": names.table,
-        "group": names.sink_group,
-        "group_state": group.state,
-        "end_offsets": sum(view.end_offsets.get(names.rows, {}).values()),
-        "committed": sum(group.committed.values()),
-        "lag": behind(admin, names.sink_group, names.rows),
-    }
 
 
 @connect.command()

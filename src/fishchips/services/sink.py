@@ -9,6 +9,7 @@ when the shop is done.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from confluent_kafka.admin import AdminClient
@@ -17,7 +18,7 @@ from fishchips.broker.jars import Progress
 from fishchips.errors import FishchipsError
 from fishchips.events import Listener, ignore
 from fishchips.kafka import clients
-from fishchips.kafka.inspect import committed_offsets, end_offsets
+from fishchips.kafka.inspect import committed_offsets, end_offsets, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.ledger import read_orders
@@ -31,6 +32,7 @@ from fishchips.services.kafka_connect import (
     WorkerState,
     put_sink,
     sink_config,
+    sink_status,
 )
 from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning
 from fishchips.shop import Menu
@@ -146,3 +148,29 @@ class ShopSink:
         finally:
             self.clerk.stop()
         return table_figures(self.setup.db_url, names)
+
+
+def sink_report(state: WorkerState, names: ConnectNames) -> dict[str, Any]:
+    """The sink as the worker sees it (connector and task states) and as Kafka sees it (its group's lag)."""
+    found = sink_status(state, names)
+    settings = ConnectionSettings(bootstrap_servers=state.bootstrap)
+    admin = clients.admin(settings)
+    view = snapshot(admin, [names.rows], [names.sink_group])
+    group = view.groups[names.sink_group]
+    tasks = [
+        {"id": task["id"], "state": task["state"], "trace": task.get("trace", "").splitlines()[0] if task.get("trace") else ""}
+        for task in (found or {}).get("tasks", [])
+    ]
+    return {
+        "worker": {"pid": state.pid, "rest": state.rest_url, "bootstrap": state.bootstrap},
+        "connector": names.connector,
+        "state": found["connector"]["state"] if found else "MISSING",
+        "tasks": tasks,
+        "topic": names.rows,
+        "table": names.table,
+        "group": names.sink_group,
+        "group_state": group.state,
+        "end_offsets": sum(view.end_offsets.get(names.rows, {}).values()),
+        "committed": sum(group.committed.values()),
+        "lag": behind(admin, names.sink_group, names.rows),
+    }

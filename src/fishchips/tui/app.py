@@ -7,6 +7,7 @@ blocking ever runs on the app's event loop, and every log line goes to the log f
 """
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -35,6 +36,8 @@ from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
+from fishchips.services.kafka_connect import ConnectNames, ConnectWorker
+from fishchips.services.sink import sink_report
 from fishchips.shop import format_pence
 from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.stores.cabinet import CabinetError, CabinetState
@@ -42,6 +45,8 @@ from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.kafka_view import render
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+log = logging.getLogger(__name__)
+
 # each kind of role has its panels in one column section, in this order
 PANELS = {
     RoleKind.TILL: "tills",
@@ -112,6 +117,14 @@ class BooksRead(Message):
         self.books = books
 
 
+class ConnectRead(Message):
+    """The shop's Kafka Connect sink, as the worker and Kafka report it."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        super().__init__()
+        self.report = report
+
+
 class CabinetRead(Message):
     """The hot cabinet's stock, or why it could not be read."""
 
@@ -166,6 +179,8 @@ class ShopApp(App[None]):
     #kafka-pane { width: 1fr; border-left: solid $primary; }
     #kafka { padding: 0 1; }
     #accounts { padding: 0 1; margin-top: 1; border-top: solid $primary; }
+    #connect { padding: 0 1; height: auto; display: none; }
+    #connect.shown { display: block; }
     #rebalances { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
     #cabinet { display: none; padding: 0 1; margin-top: 1; border-top: solid $warning; }
     #cabinet.shown { display: block; }
@@ -218,6 +233,7 @@ class ShopApp(App[None]):
                 yield Static("rebalances: the preparers' group's last moves appear here", id="rebalances")
                 yield Static("the hot cabinet: its stock appears here", id="cabinet")
                 yield Static("accounts: the books appear here", id="accounts")
+                yield Static(id="connect")
         yield Static(id="status")
         yield Footer()
 
@@ -342,6 +358,28 @@ class ShopApp(App[None]):
                 self.post_message(BooksRead(books.summary()))
         except BooksError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
+        worker = ConnectWorker().status()  # a state file and a pid: no call unless a worker runs
+        if worker.running and worker.state is not None:
+            try:
+                self.post_message(ConnectRead(sink_report(worker.state, ConnectNames(self.topics))))
+            except (FishchipsError, OSError) as exc:
+                log.info("no sink status: %s", exc)
+
+    @on(ConnectRead)
+    def show_connect(self, message: ConnectRead) -> None:
+        """Beside Kafka's view: the sink's connector and tasks, and its group's lag (`fishchips connect status`)."""
+        report = message.report
+        if report["state"] == "MISSING":  # a worker runs, but not for this shop's prefix
+            return
+        tasks = " · ".join(f"task {task['id']} {task['state']}" for task in report["tasks"]) or "no task yet"
+        colour = "green" if report["state"] == "RUNNING" else "red"
+        text = Text.assemble(
+            ("kafka connect ", "bold"), (f"{report['connector']} {report['state']}", colour), f" · {tasks}\n",
+            f"into table {report['table']} · lag {report['lag']}",
+        )
+        panel = self.query_one("#connect", Static)
+        panel.update(text)
+        panel.add_class("shown")
 
     @on(KafkaViewRead)
     def show_kafka_view(self, message: KafkaViewRead) -> None:

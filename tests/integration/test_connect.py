@@ -278,7 +278,7 @@ async def test_the_live_shop_shows_the_sink_beside_kafkas_view(
         try:
             connect = app.query_one("#connect")
             deadline = time.monotonic() + 60
-            while "RUNNING" not in str(connect.render()):
+            while "task 0 RUNNING" not in str(connect.render()):
                 assert time.monotonic() < deadline, str(connect.render())
                 await pilot.pause(0.2)
             shown = str(connect.render())

@@ -55,6 +55,8 @@ def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() ->
     assert sum(report["kills"].values()) >= 3 and report["broker_kills"] == len(report["broker_kill_log"]) >= 1
     assert report["broker_kill_log"][0]["node"] == "node-1" and report["broker_kill_log"][0]["caught_up_after"] is not None
     assert report["longest_wait"] > 0
+    assert all(isinstance(name, str) and count > 0 for name, count in report["kills"].items())  # a Counter once came out keyed by tuples
+    assert (report["books_orders"], report["books_takings_pence"]) == (30, report["ledger"]["takings_pence"])
     processes = report["rss_kib"]
     assert {"preparer-1", "preparer-2", "cook-1", "accountant", "board"} <= set(processes)
     assert all(kib > 0 for rss in processes.values() for kib in rss.values())

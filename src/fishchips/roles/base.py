@@ -386,6 +386,8 @@ class ConsumingRole(Role):
 
     def _membership(self, kind: Kind, partitions: list[TopicPartition], change: Callable[[set[int]], set[int]]) -> None:
         """A rebalance gave or took these partitions (all of them, or under a cooperative protocol only those that move)."""
+        if not partitions and self.context.group_protocol.incremental:
+            return  # an incremental protocol often calls back with nothing that moves: no news for the views
         self.held = change({p.partition for p in partitions if p.topic == self.source_topics()[0]})
         self.emit(kind, detail=_describe(partitions), partitions=tuple(sorted(self.held)))
 

@@ -8,7 +8,7 @@ EXTRAS=dev source scripts/setup-venv.sh
 .venv/bin/mypy  # strict on src/ (pyproject.toml [tool.mypy])
 .venv/bin/fishchips broker fetch
 .venv/bin/fishchips connect fetch
-.venv/bin/python -m pytest -m "not bench" "$@"
+.venv/bin/python -m pytest -m "not bench" --durations=15 "$@"
 if [ $# -eq 0 ]; then
     # the benchmark's smoke test needs Quix Streams, which pins an older confluent-kafka: its own virtualenv
     VENV=.venv-bench EXTRAS=dev,bench source scripts/setup-venv.sh

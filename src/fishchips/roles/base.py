@@ -263,7 +263,8 @@ class ConsumingRole(Role):
         try:
             if self.exactly_once:
                 retrying(lambda: producer.init_transactions(clients.CALL_TIMEOUT), RETRY_FOR)
-            consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
+            if not self.stopping:  # asked to stop while connecting: never join, so there is nothing to leave
+                consumer.subscribe(self.source_topics(), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
         except BaseException:
             self._close(consumer, producer, flush=False)
             raise

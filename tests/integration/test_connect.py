@@ -197,7 +197,7 @@ def test_the_worker_s_log_and_a_missing_worker(tmp_path: object, connect_worker:
     assert sorted(path.name for path in libs_dir(cache_dir(), JDBC_SINK).iterdir()) == sorted(
         jar.filename for jar in locked_jars(JDBC_SINK)
     )
-    logs = fishchips("connect", "logs", "-n", "5", timeout=30)
+    logs = fishchips("connect", "logs", "--lines", "5", timeout=30)
     assert logs.returncode == 0 and len(logs.stdout.strip().splitlines()) >= 1 and "connect.log" in logs.stderr
     elsewhere = {**os.environ, "FISHCHIPS_DATA_DIR": str(tmp_path)}
     began = time.monotonic()

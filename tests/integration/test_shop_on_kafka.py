@@ -1,7 +1,10 @@
 """The four demos on the real broker: every order taken is served exactly once."""
 
+import json
 import os
 import signal
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -116,3 +119,16 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
     assert summary.missing == 0  # at-least-once: a kill may re-serve, never lose
     output = process.stdout.read() if process.stdout else ""
     assert "now holds" in output
+
+
+def test_run_with_every_role_a_process_serves_every_order_once(kafka: ConnectionSettings, prefix: str) -> None:
+    """`fishchips run --processes`: the same roles, each in a process of its own, their events streamed to one floor."""
+    command = [sys.executable, "-m", "fishchips", "run", "demo3", "--orders", "60", "--speed", "40", "--processes", "--json"]
+    command += ["-b", str(kafka.bootstrap_servers), "--prefix", prefix]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is True and (summary["taken"], summary["served"], summary["duplicates"], summary["missing"]) == (60, 60, 0, 0)
+    assert set(summary["served_by_preparer"]) == {"preparer-1", "preparer-2"}  # both processes served
+    served = Counter(order.id for order in read_all(kafka, Topics(prefix).served))
+    assert len(served) == 60 and set(served.values()) == {1}

@@ -14,7 +14,13 @@ from fishchips.waiting import retrying
 
 TIMEOUT = 10.0
 # what a broker answers about a partition whose leader it is still electing
-NOT_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART}
+NOT_YET = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError.UNKNOWN_LEADER_EPOCH,  # the broker has not caught up yet with the leader we were told of (seen in CI on a young topic)
+    KafkaError.FENCED_LEADER_EPOCH,
+}
 # ... and about a consumer group whose coordinator is still being chosen or loaded
 COORDINATOR_NOT_YET = {
     KafkaError._TIMED_OUT,

@@ -1,6 +1,6 @@
 """Rebalances three ways, measured: a member joins, leaves cleanly, or is killed with -9.
 
-Usage: python benchmarks/rebalance.py [-b HOST:PORT] [--members 1,2,3,6 | --all] [--protocols ...] [--rate 20]
+Usage: python benchmarks/rebalance.py [-b HOST:PORT] [--members 1,2,3,6 | --all] [--protocols ...] [--rate 20] [--out FILE]
 
 For each group protocol (classic-eager, classic-cooperative, consumer) and each group size,
 members run as processes of their own (so one can be killed with -9) in one group on a topic
@@ -481,9 +481,10 @@ def main() -> None:
         help="name of this run: its docs section, benchmarks/rebalance[-NAME].json, docs/rebalance[-NAME].png",
     )
     parser.add_argument("--no-docs", action="store_true", help="print and write the JSON only; leave docs/ as it is")
+    parser.add_argument("--out", type=Path, help="write the JSON here instead (default: benchmarks/rebalance[-NAME].json)")
     parser.add_argument("--from-json", action="store_true", help="measure nothing: rewrite the docs and the plot from the last JSON")
     args = parser.parse_args()
-    figures = ROOT / "benchmarks" / f"rebalance{_suffix(args.section)}.json"
+    figures = args.out or ROOT / "benchmarks" / f"rebalance{_suffix(args.section)}.json"
     if args.from_json:
         saved = json.loads(figures.read_text())
         write_docs([Measurement(**m) for m in saved["results"]], saved["meta"], args.section)
@@ -543,7 +544,7 @@ def main() -> None:
     }
     Console().print(table(results))
     figures.write_text(json.dumps({"meta": meta, "results": [asdict(m) for m in results]}, indent=2) + "\n")
-    console.print(f"wrote {figures.relative_to(ROOT)}")
+    console.print(f"wrote {figures}")
     if not args.no_docs:
         write_docs(results, meta, args.section)
 

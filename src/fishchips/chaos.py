@@ -20,7 +20,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from fishchips.broker.embedded import EmbeddedBroker, Quorum
+from fishchips.broker.embedded import SERVER_SETTINGS, EmbeddedBroker, Quorum
 from fishchips.errors import FishchipsError
 from fishchips.events import TALLY_KINDS, RoleKind
 from fishchips.floor import RoleView, ShopFloor
@@ -108,9 +108,9 @@ class Chaos:
         self.orders = orders
         self.random = random.Random(seed)
         self.topics = Topics(prefix)
-        self.say = say
+        self._say = say
         self.report = ChaosReport(len(nodes), orders)
-        self.recovery = Recovery()
+        self.recovery = Recovery(int(SERVER_SETTINGS["group.consumer.session.timeout.ms"]) / 1000)
         self.books = workdir / "books.sqlite"
         scenario = Scenario(
             "chaos",
@@ -169,9 +169,14 @@ class Chaos:
         self.report.cabinet = self.floor.cabinet_figures()
         self.report.seconds = round(time.monotonic() - started, 1)
         self.report.broker_kill_log = self.recovery.kills
-        self.report.longest_wait = round(self.recovery.longest_wait, 1)
-        self.report.acknowledged = self.recovery.taken
+        self.report.longest_wait = round(self.floor.tally.longest_wait, 1)
+        self.report.acknowledged = self.floor.tally.taken
         return self.report
+
+    def say(self, message: str) -> None:
+        """Tell the user, and the log file, where the roles' own lines show what each strike did to them."""
+        log.info("chaos: %s", message)
+        self._say(message)
 
     def _rss(self, moment: str) -> None:
         """Each role process's resident memory now: a long run must not grow."""
@@ -199,6 +204,7 @@ class Chaos:
             return
         victim = self.random.choice(self._victims())
         self.floor.kill(victim)
+        self.recovery.role_killed()
         self.report.kills[victim] += 1
         self.say(f"kill -9 {victim}")
         self._wait(self.random.uniform(0.2, 1.5))  # dead a moment, then the operator restarts it
@@ -211,14 +217,14 @@ class Chaos:
         os.kill(status.state.pid, signal.SIGKILL)
         kill = self.recovery.killed(node.data.name)
         if len(self.nodes) > 1:  # the other nodes should carry on: the clock starts at the kill
-            self.recovery.measure_from_now(kill)
+            self.recovery.measure_from_now(kill, self.floor.waiting_ids())
         self.report.broker_kills += 1
         self.say(f"kill -9 broker {node.data.name} (pid {status.state.pid})")
         self._wait(self.random.uniform(1.0, 3.0))
         _start_apart(node, status.state.port)
         self.recovery.back(kill)
         if len(self.nodes) == 1:  # nothing can be served while the only broker is down: the clock starts when it is back
-            self.recovery.measure_from_now(kill)
+            self.recovery.measure_from_now(kill, self.floor.waiting_ids())
         self.say(f"broker {node.data.name} is back")
 
     def _await_books(self, ledger: Ledger, deadline: float) -> None:

@@ -34,7 +34,7 @@ from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
 from fishchips.services.redis_server import redis_url
 from fishchips.shop import Menu, new_run_id
-from fishchips.stores.cabinet import Cabinet, CabinetState
+from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetState
 from fishchips.tally import Tally
 from fishchips.waiting import until
 
@@ -397,6 +397,11 @@ class ShopFloor:
     def tills_done(self) -> bool:
         return all(not record.handle.running for record in self._of(RoleKind.TILL))
 
+    def waiting_ids(self) -> set[str]:
+        """This run's orders taken and not yet called."""
+        with self._lock:
+            return self.tally.waiting_ids()
+
     def all_served(self) -> bool:
         with self._lock:
             return self.tills_done() and self.tally.outstanding == 0
@@ -425,6 +430,12 @@ class ShopFloor:
 
         until(settled, timeout=float("inf"), every=sample_every)
         return self.all_served() and not self.failures()
+
+    def restock(self) -> dict[str, int]:
+        """Top the hot cabinet up to par by hand; what was cooked. CabinetError if this shop has none or Redis is away."""
+        if self.cabinet is None:
+            raise CabinetError(f"{self.scenario.name} has no hot cabinet: demo5 has one")
+        return self.cabinet.top_up(only_when_low=False)
 
     def cabinet_figures(self) -> CabinetFigures | None:
         """The run's cabinet, checked against what Kafka served since the start (after close); None without a cabinet."""

@@ -1,7 +1,7 @@
 """How soon the shop serves again after a broker kill, read from the floor's own event stream.
 
 A chaos run says "nothing lost, nothing twice"; Kafka promises more: a broker fault should cost
-seconds. This listener hears every order taken and called, and for each broker kill measures
+seconds. This listener hears every order called, and for each broker kill measures
 from a reference moment (the broker back, on one node; the kill itself, on three, where the
 others should carry on) how long until an order is served again, and until every order taken
 before that moment has been served. Times are when the floor heard the board call an order:
@@ -24,6 +24,9 @@ class BrokerKill:
     back_at: float | None = None  # when it answered again, after its restart
     served_again_after: float | None = None  # seconds from the reference until the first order served after it
     caught_up_after: float | None = None  # seconds from the reference until every order taken before it was served
+    # roles killed -9 within a group session before this kill: their partitions wait for that session to end,
+    # counted again from the moment a group's new coordinator loads it, so such a kill costs more
+    roles_killed_just_before: int = 0
 
 
 @dataclass
@@ -34,14 +37,14 @@ class _Watch:
 
 
 class Recovery:
-    """A floor listener: the broker kills' recovery times, and the longest wait of any order."""
+    """A floor listener: the broker kills' recovery times. What is waiting at a reference moment
+    comes from the floor's tally (the one count of orders in flight), handed to `measure_from_now`."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_seconds: float) -> None:
         self.started = time.monotonic()
+        self.session_seconds = session_seconds  # the groups' session timeout
         self.kills: list[BrokerKill] = []
-        self.taken = 0  # orders the tills heard Kafka acknowledge
-        self.longest_wait = 0.0  # seconds from an order's placing to its call, the longest of the run
-        self._open: dict[str, int] = {}  # order id -> taken minus called, kept while not 0 (a call can be heard before its take)
+        self._role_kills: list[float] = []  # seconds from the start
         self._watches: list[_Watch] = []
         self._lock = threading.Lock()  # every role process's reader thread calls hear()
 
@@ -49,15 +52,10 @@ class Recovery:
         return round(time.monotonic() - self.started, 1)
 
     def hear(self, event: ShopEvent) -> None:
-        if event.order is None or event.kind not in (Kind.TOOK, Kind.CALLED):
+        if event.order is None or event.kind is not Kind.CALLED:
             return
         now = time.monotonic()
         with self._lock:
-            self._move(event.order.id, +1 if event.kind is Kind.TOOK else -1)
-            if event.kind is Kind.TOOK:
-                self.taken += 1
-                return
-            self.longest_wait = max(self.longest_wait, time.time() - event.order.placed_at)
             for watch in self._watches:
                 if watch.kill.served_again_after is None:
                     watch.kill.served_again_after = round(now - watch.since, 1)
@@ -66,28 +64,21 @@ class Recovery:
                     watch.kill.caught_up_after = round(now - watch.since, 1)
             self._watches = [w for w in self._watches if w.kill.caught_up_after is None]
 
-    def _move(self, order_id: str, step: int) -> None:
-        count = self._open.get(order_id, 0) + step
-        if count:
-            self._open[order_id] = count
-        else:
-            del self._open[order_id]
-
-    def _waiting(self) -> set[str]:
-        return {order_id for order_id, count in self._open.items() if count > 0}
+    def role_killed(self) -> None:
+        self._role_kills.append(self.seconds())
 
     def killed(self, node: str) -> BrokerKill:
-        kill = BrokerKill(node, self.seconds())
+        now = self.seconds()
+        kill = BrokerKill(node, now, roles_killed_just_before=sum(now - at <= self.session_seconds for at in self._role_kills))
         self.kills.append(kill)
         return kill
 
     def back(self, kill: BrokerKill) -> None:
         kill.back_at = self.seconds()
 
-    def measure_from_now(self, kill: BrokerKill) -> None:
-        """Start the clock for this kill: the next order served, and the orders waiting now."""
+    def measure_from_now(self, kill: BrokerKill, waiting: set[str]) -> None:
+        """Start the clock for this kill: the next order served, and the orders waiting now (taken, not yet called)."""
         with self._lock:
-            waiting = self._waiting()
-            self._watches.append(_Watch(kill, time.monotonic(), waiting))
+            self._watches.append(_Watch(kill, time.monotonic(), set(waiting)))
             if not waiting:
                 kill.caught_up_after = 0.0  # nothing was waiting

@@ -77,6 +77,15 @@ class Tally:
     def in_flight(self) -> int:
         return len(self._open)
 
+    def waiting_ids(self) -> set[str]:
+        """The orders taken and not yet called."""
+        return {order_id for order_id, count in self._open.items() if count > 0}
+
+    @property
+    def longest_wait(self) -> float:
+        """Seconds, the longest any order waited from its placing to its call."""
+        return max(self.latencies_ms, default=0.0) / 1000
+
     def latency_percentiles(self, skip: int = 0) -> dict[str, float]:
         return percentiles(self.latencies_ms[skip:].tolist())
 

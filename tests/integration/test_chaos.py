@@ -6,16 +6,20 @@ figure for docs/chaos.md, never asserted here.
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from tests.conftest import wait_for
 
 from fishchips.broker.embedded import EmbeddedBroker, free_port
 from fishchips.chaos import Chaos, ChaosReport
 from fishchips.kafka.settings import ConnectionSettings
+from fishchips.services.process import alive
 
 pytestmark = pytest.mark.kafka
 
@@ -54,9 +58,31 @@ def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() ->
     assert report["orders"] == 30 and report["ledger"]["taken"] == report["ledger"]["served"] == 30  # 30 s at 1 order/s
     assert sum(report["kills"].values()) >= 3 and report["broker_kills"] == len(report["broker_kill_log"]) >= 1
     assert report["broker_kill_log"][0]["node"] == "node-1" and report["broker_kill_log"][0]["caught_up_after"] is not None
+    assert isinstance(report["broker_kill_log"][0]["roles_killed_just_before"], int)
     assert report["longest_wait"] > 0
     assert all(isinstance(name, str) and count > 0 for name, count in report["kills"].items())  # a Counter once came out keyed by tuples
     assert (report["books_orders"], report["books_takings_pence"]) == (30, report["ledger"]["takings_pence"])
     processes = report["rss_kib"]
     assert {"preparer-1", "preparer-2", "cook-1", "accountant", "board"} <= set(processes)
     assert all(kib > 0 for rss in processes.values() for kib in rss.values())
+
+
+def test_chaos_ended_by_sigterm_stops_the_brokers_it_started(tmp_path: Path) -> None:
+    """`kill` (or a CI's timeout) ends a run as Ctrl-C does: no broker of its own is left running."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the run's folder lands here, where the test can find its broker
+    command = [sys.executable, "-m", "fishchips", "chaos", "--orders", "10", "--json"]
+    chaos = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    broker_pid = 0
+    try:
+        wait_for(lambda: next(tmp_path.glob("fishchips-chaos-*/node-1/broker.json"), None), 120)
+        broker_pid = json.loads(next(tmp_path.glob("fishchips-chaos-*/node-1/broker.json")).read_text())["pid"]
+        assert alive(broker_pid)
+        chaos.send_signal(signal.SIGTERM)
+        _, errors = chaos.communicate(timeout=90)
+        assert chaos.returncode != 0 and "Traceback" not in errors, errors[-2000:]
+        wait_for(lambda: not alive(broker_pid), 30)
+    finally:
+        if chaos.poll() is None:
+            chaos.kill()
+        if broker_pid and alive(broker_pid):  # the test stops what it started, even when it fails
+            os.kill(broker_pid, signal.SIGKILL)

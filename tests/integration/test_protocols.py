@@ -1,8 +1,13 @@
 """Each rebalance protocol on the real broker: two members split the partitions, the admin API names the
 group's type, and a transaction commits the group's offsets before and after the group rebalances."""
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Message, Producer
@@ -113,3 +118,20 @@ def test_transactions_commit_the_groups_offsets_before_and_after_a_rebalance(
         serve_in_a_transaction(member, producer, output, batch)
     wait_for(lambda: sum(committed_offsets(admin, group).values()) == 24, 10)
     assert sum(end_offsets(admin, [output])[output].values()) >= 24  # 24 results, plus the transactions' commit markers
+
+
+def test_the_rebalance_benchmark_measures_a_join_a_leave_and_a_kill(kafka: ConnectionSettings, tmp_path: Path) -> None:
+    """`python benchmarks/rebalance.py`, its smallest run that has every change, on the session's broker; its JSON parsed."""
+    out = tmp_path / "rebalance.json"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "rebalance.py"
+    command = [sys.executable, str(script), "-b", str(kafka.bootstrap_servers), "--members", "2", "--protocols", "consumer"]
+    wide = {**os.environ, "COLUMNS": "250"}  # the table unwrapped
+    done = subprocess.run([*command, "--rate", "5", "--no-docs", "--out", str(out)], capture_output=True, text=True, timeout=300, env=wide)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["meta"]["partitions"] == PARTITIONS and figures["meta"]["rate"] == 5
+    changes = {m["change"]: m for m in figures["results"]}
+    assert set(changes) == {"join", "leave", "kill -9"}
+    assert all(m["protocol"] == "consumer" and m["members"] == 2 and m["settled_s"] is not None for m in changes.values())
+    assert changes["kill -9"]["moved"] >= 1  # the killed member's partitions found a new owner
+    assert "kill -9" in done.stdout  # the table

@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from typing import Any
 
 import pytest
 from tests.conftest import visiting_preparer, wait_for
 
+from fishchips.cli.console import log_file
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
@@ -121,14 +123,36 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
     assert "now holds" in output
 
 
-def test_run_with_every_role_a_process_serves_every_order_once(kafka: ConnectionSettings, prefix: str) -> None:
-    """`fishchips run --processes`: the same roles, each in a process of its own, their events streamed to one floor."""
-    command = [sys.executable, "-m", "fishchips", "run", "demo3", "--orders", "60", "--speed", "40", "--processes", "--json"]
+def run_processes(kafka: ConnectionSettings, prefix: str, *arguments: str) -> tuple[dict[str, Any], str]:
+    """`fishchips [ARGUMENTS] --processes --json` as a user types it: its summary, and what it wrote to the log file."""
+    command = [sys.executable, "-m", "fishchips", *arguments, "--speed", "40", "--processes", "--json"]
     command += ["-b", str(kafka.bootstrap_servers), "--prefix", prefix]
+    log = log_file()
+    logged_before = log.stat().st_size if log.exists() else 0
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
-    summary = json.loads(done.stdout)
+    with log.open("rb") as lines:
+        lines.seek(logged_before)
+        logged = lines.read().decode(errors="replace")
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary, logged
+
+
+def test_run_with_every_role_a_process_serves_every_order_once(kafka: ConnectionSettings, prefix: str) -> None:
+    """`fishchips run --processes`: the same roles, each in a process of its own, their events streamed to one floor."""
+    summary, logged = run_processes(kafka, prefix, "run", "demo3", "--orders", "60")
+    assert "did not stop" not in logged  # every process stopped when asked, none was killed at the close
     assert summary["ok"] is True and (summary["taken"], summary["served"], summary["duplicates"], summary["missing"]) == (60, 60, 0, 0)
     assert set(summary["served_by_preparer"]) == {"preparer-1", "preparer-2"}  # both processes served
     served = Counter(order.id for order in read_all(kafka, Topics(prefix).served))
     assert len(served) == 60 and set(served.values()) == {1}
+
+
+def test_verbose_reaches_every_role_process_and_librdkafka(kafka: ConnectionSettings, prefix: str) -> None:
+    """`fishchips -v`: debug lines in the one log file, from the role processes too, librdkafka's among them."""
+    summary, logged = run_processes(kafka, prefix, "-v", "run", "demo1", "--orders", "10")
+    debug = [line.split() for line in logged.splitlines() if " DEBUG fishchips.kafka: " in line]
+    processes = {words[2] for words in debug}  # each line: date, time, pid, level, logger: message
+    assert len(processes) >= 2, processes  # the command's and at least one role process's
+    assert any(words[5] in ("CGRPSTATE", "CGRPJOINSTATE", "TXNSTATE", "METADATA") for words in debug)  # librdkafka's debug contexts
+    assert summary["served"] == 10

@@ -151,7 +151,7 @@ async def test_next_or_quit_while_connecting_leaves_no_member_behind(kafka: Conn
         await until(pilot, lambda: not app.is_running, timeout=60)
     await asyncio.to_thread(wait_for, lambda: all(worker.is_finished for worker in app.workers), 60)
     assert app.floor is None
-    # a role closed while still joining is dropped by its session timeout (10 s); a floor opened after the close would stay
+    # a role closed while still joining is dropped by its session timeout (6 s); a floor opened after the close would stay
     await asyncio.to_thread(wait_for, lambda: all(not members for members in members_by_group(kafka, prefix).values()), 30)
 
 

@@ -29,6 +29,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import committed_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.stores.cabinet import Cabinet
 
 pytestmark = pytest.mark.kafka
 CHROMIUM_FLAGS = [
@@ -59,14 +60,15 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(kafka: ConnectionSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """`fishchips web demo3 --token --open` on a free port; Ctrl-C (SIGINT) at the end must close the shop cleanly."""
+def server(kafka: ConnectionSettings, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    """`fishchips web demo3 --token --open --redis URL` on a free port; Ctrl-C (SIGINT) at the end must close the shop cleanly."""
     prefix = f"w{uuid.uuid4().hex[:8]}"
     folder = tmp_path_factory.mktemp("web")
     output, opened = folder / "output.txt", folder / "opened.txt"
     # --open runs $BROWSER: here a one-liner that notes the address it was given
     browser_command = f"{sys.executable} -c \"import sys; open('{opened}', 'w').write(sys.argv[1])\" %s"
     command = ["web", "demo3", "--port", str(free_port()), "--token", "--open", "--speed", "2", "--prefix", prefix, "-b", str(kafka.bootstrap_servers)]
+    command += ["--redis", redis_url]  # demo5's cabinet, when the page opens it
     with output.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "fishchips", *command],
@@ -88,7 +90,7 @@ def server(kafka: ConnectionSettings, tmp_path_factory: pytest.TempPathFactory) 
     assert process.returncode == 0, output.read_text()
     assert "the shop is closed: every role left its group" in output.read_text()
     assert "Traceback" not in output.read_text()
-    # each member left its group as it closed; one closed while still joining is dropped by its session timeout (10 s),
+    # each member left its group as it closed; one closed while still joining is dropped by its session timeout (6 s),
     # while a role left running would stay for ever
     for role in ("preparers", "accountant"):
         wait_for(lambda role=role: kafka_members(kafka, Topics(prefix).group(role)) == {}, timeout=30)
@@ -229,3 +231,22 @@ def test_the_real_server_refuses_a_control_without_its_token(server: WebServer) 
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 403
     assert "token" in json.load(refused.value)["error"]
+
+
+def test_demo5_shows_the_hot_cabinet_as_redis_has_it(page: Page, server: WebServer, redis_url: str) -> None:
+    """Opened from the page's scenario list; the cabinet card is drawn from Redis (`--redis`), and hidden again for demo3."""
+    assert page.is_hidden("#cabinet-card")  # demo3 has no cabinet
+    page.select_option("#scenario-select", "demo5")
+    page.click("#scenario-form button")
+    page.wait_for_selector(".cabinet-item", timeout=90_000)
+    shown = page.eval_on_selector_all(".cabinet-item", "rows => rows.map(r => r.dataset.item)")
+    assert sorted(shown) == ["chips", "cod", "plaice"]
+    cabinet = Cabinet(redis_url, server.topics.prefix)
+    try:
+        assert sum(cabinet.state().cooked.values()) > 0  # the cabinet the page shows is this Redis's: stocked at the start
+    finally:
+        cabinet.close()
+    assert "stock = cooked - served" in (page.text_content("#cabinet") or "")
+    page.select_option("#scenario-select", "demo3")
+    page.click("#scenario-form button")
+    page.wait_for_selector("#cabinet-card", state="hidden", timeout=90_000)

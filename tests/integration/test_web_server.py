@@ -11,6 +11,7 @@ from tests.conftest import wait_for
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import SCENARIOS
+from fishchips.stores.cabinet import Cabinet
 from fishchips.web.live import LiveShop
 from fishchips.web.server import MAX_BODY, TOKEN_HEADER, create_app
 
@@ -49,7 +50,8 @@ def test_watching_needs_no_token(client: TestClient) -> None:
     snapshot = state(client)
     assert snapshot["scenario"]["name"] == "demo3"
     assert snapshot["partitions"] == 3
-    assert {c["key"] for c in snapshot["controls"]} == set("tpslcfdn")  # the terminal app's keys
+    assert {c["key"] for c in snapshot["controls"]} == set("tpslcrfdn")  # the terminal app's keys
+    assert snapshot["cabinet"] is None  # demo3 has no hot cabinet
     wait_for(lambda: state(client)["counts"].get("called", 0) > 0, timeout=30)
 
 
@@ -107,6 +109,8 @@ def test_controls_change_the_shop(client: TestClient) -> None:
 
     no_cook = client.post("/api/control/toggle_cook", json={}, headers=AUTH)
     assert no_cook.status_code == 409 and "has no cook" in no_cook.json()["error"]
+    no_cabinet = client.post("/api/control/restock", json={}, headers=AUTH)
+    assert no_cabinet.status_code == 409 and "has no hot cabinet" in no_cabinet.json()["error"]
 
     late = client.post("/api/control/late_consumer", json={}, headers=AUTH)
     assert late.status_code == 200
@@ -131,3 +135,28 @@ def test_rewinding_the_accountant_to_a_time_says_what_happens(client: TestClient
     assert rewound["restarted"] == 1
     assert "nothing is booked twice" in state(client)["notices"][0]["text"]
     wait_for(lambda: any(m["name"] == "accountant" and m["running"] for m in state(client)["members"]), timeout=10)
+
+
+def test_demo5s_hot_cabinet_is_on_the_page_as_redis_has_it(kafka: ConnectionSettings, redis_url: str) -> None:
+    """The cabinet's stock, cooked and served, read from the session's Redis; `r` restocks it by hand."""
+    topics = Topics(f"w{uuid.uuid4().hex[:8]}")
+    live = LiveShop(SCENARIOS["demo5"], kafka, topics, speed=4, redis=redis_url)
+    with TestClient(create_app(live, token=TOKEN)) as client:
+        wait_for(lambda: state(client)["status"] == "open" and state(client)["cabinet"] is not None, timeout=60)
+        wait_for(lambda: sum(state(client)["cabinet"]["served"].values()) > 0, timeout=60)  # portions taken by the preparers
+        cabinet = Cabinet(redis_url, topics.prefix)
+        try:
+            in_redis = cabinet.state()
+        finally:
+            cabinet.close()
+        page = state(client)["cabinet"]
+        assert page["balanced"] is True and set(page["stock"]) == set(in_redis.stock) == {"chips", "cod", "plaice"}
+        assert page["orders_taken"] <= in_redis.orders_taken  # the page's look is at most a second old
+
+        cooked_before = in_redis.cooked
+        restocked = client.post("/api/control/restock", json={}, headers=AUTH)
+        assert restocked.status_code == 200 and restocked.json()["done"].startswith("restocked by hand")
+        said = restocked.json()["done"].partition(": ")[2]
+        added = {item: int(count) for count, item in (part.split() for part in said.split(", "))} if said[0].isdigit() else {}
+        # the page reads Redis once a second: within a few, it shows at least what the restock cooked
+        wait_for(lambda: all(state(client)["cabinet"]["cooked"][i] >= cooked_before[i] + n for i, n in added.items()), timeout=10)

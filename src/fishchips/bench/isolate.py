@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from fishchips import logfile
 from fishchips.errors import FishchipsError
 
 Report = Callable[[int], None]  # how many orders or messages are done so far
@@ -37,11 +38,11 @@ def peak_rss_mb() -> float:
 
 def run_isolated(phase: Phase, *args: Any, on_progress: Report | None = None, stall_seconds: float = 120.0) -> dict[str, Any]:
     """Run phase(*args, report=...) in a new process; its result gains `peak_rss_mb` unless it has one."""
-    log_file = next((h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None)
+    log = logfile.current()
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
         assert child.stdin is not None and child.stdout is not None
-        child.stdin.write(pickle.dumps((phase, args, log_file)))
+        child.stdin.write(pickle.dumps((phase, args, log)))
         child.stdin.close()
         lines: queue.Queue[bytes] = queue.Queue()
         threading.Thread(target=_pump, args=(child.stdout, lines), daemon=True).start()
@@ -88,10 +89,8 @@ def _follow(
 
 def main() -> None:
     """The child: run the pickled phase, reporting on stdout; librdkafka's logs go to the parent's log file."""
-    phase, args, log_file = pickle.loads(sys.stdin.buffer.read())
-    root = logging.getLogger()
-    root.handlers[:] = [logging.FileHandler(log_file) if log_file else logging.NullHandler()]
-    root.setLevel(logging.INFO)
+    phase, args, log = pickle.loads(sys.stdin.buffer.read())
+    logfile.log_to(*log)
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but the protocol on the real stdout
 

@@ -27,6 +27,7 @@ from fishchips.roles.base import ShopContext
 from fishchips.roles.till import Tickets, Till
 from fishchips.shop import new_run_id
 from fishchips.spawning import spawn
+from fishchips.waiting import until
 
 REPORT_EVERY = 0.25
 Worker = Callable[..., None]  # worker(settings, topics, name, done, results): serves until `done` is set
@@ -132,12 +133,13 @@ def create(admin: AdminClient, topics: list[NewTopic]) -> None:
     """Create topics and wait until each partition has a leader (a new topic is not writable before)."""
     for future in admin.create_topics(topics, operation_timeout=TIMEOUT).values():
         future.result()
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
+
+    def led() -> bool:
         listed = admin.list_topics(timeout=TIMEOUT).topics
-        if all(t.topic in listed and all(p.leader >= 0 for p in listed[t.topic].partitions.values()) for t in topics):
-            return
-        time.sleep(0.05)
+        return all(t.topic in listed and all(p.leader >= 0 for p in listed[t.topic].partitions.values()) for t in topics)
+
+    if until(led, TIMEOUT, every=0.05):
+        return
     raise RuntimeError(f"the topics {', '.join(t.topic for t in topics)} have no leader after {TIMEOUT:.0f} s")
 
 

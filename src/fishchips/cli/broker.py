@@ -11,7 +11,7 @@ from fishchips.broker.embedded import DEFAULT_PORT, BrokerAlreadyRunning, Broker
 from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
 from fishchips.broker.users import ADMIN, ROLE_USERS
-from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.cli.console import BrokerProgress, console, out, status_table
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
@@ -141,25 +141,22 @@ def status(data_dir: Path | None) -> None:
         if data_dir:
             return
     current = EmbeddedBroker(data_dir).status()
-    table = Table(show_header=False, box=None)
-    table.add_row("state", "[green]running[/]" if current.running else "[red]stopped[/]")
+    rows: list[tuple[str, object]] = []
     if current.state:
-        table.add_row("pid", str(current.state.pid) if current.running else "-")
-        table.add_row("bootstrap", current.bootstrap_servers or "-")
+        rows += [("pid", current.state.pid if current.running else None), ("bootstrap", current.bootstrap_servers)]
         login = "SCRAM login (admin for fishchips)" if current.state.local_protocol != "PLAINTEXT" else "no login"
-        table.add_row("local port", f"{current.state.local_protocol}, {login}")
+        rows.append(("local port", f"{current.state.local_protocol}, {login}"))
         if current.tls_bootstrap:
-            table.add_row("tls", current.tls_bootstrap)
-            table.add_row("client certs", str(EmbeddedBroker(data_dir).tls_files.client_dir))
+            rows += [("tls", current.tls_bootstrap), ("client certs", EmbeddedBroker(data_dir).tls_files.client_dir)]
         if current.sasl_bootstrap:
-            table.add_row("sasl_ssl", current.sasl_bootstrap)
-        table.add_row("kafka", current.state.kafka_version)
-    table.add_row("data dir", str(current.data_dir))
+            rows.append(("sasl_ssl", current.sasl_bootstrap))
+        rows.append(("kafka", current.state.kafka_version))
+    rows.append(("data dir", current.data_dir))
     try:
-        table.add_row("java", find_java().describe())
+        rows.append(("java", find_java().describe()))
     except JavaNotFound as exc:
-        table.add_row("java", f"[red]{exc}[/]")
-    out.print(table)
+        rows.append(("java", f"[red]{exc}[/]"))
+    out.print(status_table(current.running, rows))
 
 
 def cluster_table(cluster: EmbeddedCluster) -> Table:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from fishchips.cli.console import console, out
+from fishchips.cli.console import console, out, status_table
 from fishchips.cli.options import redis_option
 from fishchips.errors import FishchipsError
 from fishchips.services.redis_server import LocalRedis, RedisAlreadyRunning, RedisNotInstalled, find_redis_server, redis_url
@@ -69,12 +69,8 @@ def status(data_dir: Path | None, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(report))
         return
-    table = Table(show_header=False, box=None)
-    table.add_row("state", "[green]running[/]" if current.running else "[red]stopped[/]")
-    for what in ("url", "pid", "version", "data_dir", "log"):
-        table.add_row(what.replace("_", " "), str(report[what] or "-"))
-    table.add_row("redis-server", installed or f"[red]{reason}[/]")
-    out.print(table)
+    rows = [(what.replace("_", " "), report[what]) for what in ("url", "pid", "version", "data_dir", "log")]
+    out.print(status_table(current.running, [*rows, ("redis-server", installed or f"[red]{reason}[/]")]))
 
 
 @cabinet.command()

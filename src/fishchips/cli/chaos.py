@@ -1,5 +1,6 @@
 """`fishchips chaos`: kill roles and brokers while the shop runs, then prove nothing was lost or doubled."""
 
+import signal
 import tempfile
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def report_table(report: ChaosReport) -> Table:
     for n, kill in enumerate(report.broker_kill_log, 1):
         since = "back" if report.nodes == 1 else "kill"
         figures = f"{_s(kill.served_again_after)} / {_s(kill.caught_up_after)}" if kill.caught_up_after != 0 else "nothing was waiting"
+        if kill.roles_killed_just_before:
+            figures += f" ({kill.roles_killed_just_before} role(s) killed in the session before)"
         rows.append((f"broker kill {n} ({kill.node}): served again / all caught up, s after the {since}", figures))
     for role, rss in sorted(report.rss_kib.items()):
         rows.append((f"RSS of {role}, start / end (MiB)", f"{_mib(rss.get('start'))} / {_mib(rss.get('end'))}"))
@@ -111,15 +114,16 @@ def chaos(
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-"))
     # brokers of its own, on free ports: your shop's data is never touched
     cluster = EmbeddedCluster(workdir / "cluster") if nodes == "3" else None
+    brokers = [] if cluster is not None else [EmbeddedBroker(workdir / "node-1")]
     bootstrap: str | None
-    with BrokerProgress() as progress:
-        if cluster is not None:
-            cluster.start(port=free_ports(3), on_phase=progress.phase, progress=progress.jars)
-            brokers, bootstrap = cluster.nodes(), cluster.bootstrap_servers()
-        else:
-            brokers = [EmbeddedBroker(workdir / "node-1")]
-            bootstrap = brokers[0].start(port=free_port(), on_phase=progress.phase, progress=progress.jars).bootstrap_servers
-    try:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`, a CI's timeout: end as Ctrl-C does, brokers stopped
+    try:  # a start that fails half-way (one node of three) stops what did start
+        with BrokerProgress() as progress:
+            if cluster is not None:
+                cluster.start(port=free_ports(3), on_phase=progress.phase, progress=progress.jars)
+                brokers, bootstrap = cluster.nodes(), cluster.bootstrap_servers()
+            else:
+                bootstrap = brokers[0].start(port=free_port(), on_phase=progress.phase, progress=progress.jars).bootstrap_servers
         settings = ConnectionSettings(bootstrap_servers=bootstrap)
         say = (lambda line: None) if as_json else (lambda line: console.print(f"[yellow]⚡[/] {line}"))
         chaos = Chaos(

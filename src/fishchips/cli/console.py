@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fishchips import logfile
 from fishchips.paths import data_dir
 
 console = Console(stderr=True, soft_wrap=True)  # messages and progress; stdout stays for results (tables, JSON)
@@ -25,11 +26,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
     """Everything, librdkafka's chatter included, goes to one file, never onto the screen."""
     path = log_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    logfile.log_to(path, level)
     return path
 
 
@@ -83,6 +80,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def status_table(running: bool, rows: Iterable[tuple[str, Any]]) -> Table:
+    """A local server's status (the broker, Redis, PostgreSQL): its state, then one row per figure ("-" for none)."""
+    table = Table(show_header=False, box=None)
+    table.add_row("state", "[green]running[/]" if running else "[red]stopped[/]")
+    for what, value in rows:
+        table.add_row(what, "-" if value is None or value == "" else str(value))
+    return table
 
 
 def print_json(value: Any, **extra: Any) -> None:

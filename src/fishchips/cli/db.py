@@ -5,9 +5,8 @@ import time
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from fishchips.cli.console import console, out
+from fishchips.cli.console import console, out, status_table
 from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning, server_binaries
 
 data_dir_option = click.option(
@@ -62,10 +61,5 @@ def status(data_dir: Path | None, as_json: bool) -> None:
         }
         out.print_json(json.dumps(record))
         return
-    table = Table(show_header=False, box=None)
-    table.add_row("state", "[green]running[/]" if current.running else "[red]stopped[/]")
-    table.add_row("url", current.url or "-")
-    table.add_row("pid", str(current.pid) if current.running else "-")
-    table.add_row("cluster", str(current.cluster.resolve()))
-    table.add_row("binaries", str(server_binaries()))
-    out.print(table)
+    rows = [("url", current.url), ("pid", current.pid if current.running else None), ("cluster", current.cluster.resolve())]
+    out.print(status_table(current.running, [*rows, ("binaries", server_binaries())]))

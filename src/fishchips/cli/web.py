@@ -9,7 +9,7 @@ import click
 import uvicorn
 
 from fishchips.cli.console import console
-from fishchips.cli.options import connection_options, group_protocol_option
+from fishchips.cli.options import connection_options, group_protocol_option, redis_option
 from fishchips.cli.shop import connected, prefix_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
@@ -52,6 +52,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option("--token", "want_token", is_flag=True, help="Controls need the printed token even on loopback (always so on other hosts).")
 @click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
 @group_protocol_option
+@redis_option
 @prefix_option
 @connection_options
 def web(
@@ -63,12 +64,13 @@ def web(
     want_token: bool,
     speed: float,
     group_protocol: GroupProtocol,
+    redis_flag: str | None,
     prefix: str,
 ) -> None:
     """Serve the live shop to any number of browser tabs: a diagram of real Kafka, demo3 unless named."""
     sock = listening_socket(host, port)
     with connected(settings) as cluster:
-        live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol)
+        live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol, redis=redis_flag)
     token = new_token() if want_token or not is_loopback(host) else None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host

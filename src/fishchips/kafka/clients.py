@@ -64,9 +64,15 @@ CONSUMER_SETTINGS = {
 }
 
 
+# what `fishchips -v` asks of librdkafka: group membership, transactions, and where leaders and
+# coordinators are, the three that explain how a client rode out a broker fault (-X debug=... wins)
+DEBUG_CONTEXTS = "cgrp,eos,topic"
+
+
 def _base(settings: ConnectionSettings, defaults: dict[str, Any]) -> dict[str, Any]:
     """The role's defaults, then the user's connection settings and -X pairs, which win."""
-    return {"logger": log, **defaults, **settings.client_config()}
+    debug = {"debug": DEBUG_CONTEXTS} if log.isEnabledFor(logging.DEBUG) else {}
+    return {"logger": log, **defaults, **debug, **settings.client_config()}
 
 
 def producer(settings: ConnectionSettings, **overrides: Any) -> Producer:

@@ -1,6 +1,5 @@
 """Creating the topics the shop needs, or checking that existing ones fit."""
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -8,6 +7,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from fishchips.errors import FishchipsError
+from fishchips.waiting import until
 
 TIMEOUT = 15.0
 
@@ -66,15 +66,20 @@ def _await_leaders(admin: AdminClient, wanted: Mapping[str, int]) -> dict[str, i
     Returns the partition counts of the metadata that showed them all: each broker learns of a
     new topic in its own time, so asking again might meet one that has not yet.
     """
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
+    counts: dict[str, int] = {}
+
+    def led() -> bool:
         topics = admin.list_topics(timeout=TIMEOUT).topics
         if all(
             name in topics and len(topics[name].partitions) >= count and all(p.leader >= 0 for p in topics[name].partitions.values())
             for name, count in wanted.items()
         ):
-            return {name: len(meta.partitions) for name, meta in topics.items()}
-        time.sleep(0.05)
+            counts.update({name: len(meta.partitions) for name, meta in topics.items()})
+            return True
+        return False
+
+    if until(led, TIMEOUT, every=0.05):
+        return counts
     raise TopicError(f"the topics {', '.join(wanted)} have no leader after {TIMEOUT:.0f} s: see `fishchips broker logs`")
 
 

@@ -278,13 +278,21 @@ class ConsumingRole(Role):
                 continue
             consumer.resume(consumer.assignment())
             messages = consumer.consume(1, 0.2)  # wait for the first order only...
-            if messages and not self.work_seconds:  # ...then take what has already arrived, without waiting for a full batch
-                messages += consumer.consume(self.batch - 1, 0)
+            if messages and (more := self._batch_size() - 1):  # ...then take what has already arrived, without waiting for a full batch
+                messages += consumer.consume(more, 0)
             if messages and self.ready_for_batch():
                 try:
                     self._process(messages, consumer, producer)
                 except CabinetUnavailable as away:  # gone mid-batch: undo the batch; ready_for_batch waits for its return
                     self._undo(producer, consumer, messages, str(away))
+
+    def _batch_size(self) -> int:
+        """Orders per batch: as many as are worked within BATCH_WORK_SECONDS (one at a time at the demo's pace,
+        so each order shows), and never more than `batch`. A backlog after an outage drains in big batches,
+        one transaction each, not one transaction per order."""
+        if not self.work_seconds:
+            return self.batch
+        return max(1, min(self.batch, int(BATCH_WORK_SECONDS / self.work_seconds)))
 
     @staticmethod
     def _close(consumer: Consumer, producer: Producer, flush: bool = True) -> None:
@@ -412,6 +420,7 @@ MOVED = {
     KafkaError.STALE_MEMBER_EPOCH,  # the consumer protocol's words for the same: librdkafka does not retry a manual commit on it
     KafkaError.FENCED_MEMBER_EPOCH,
 }
+BATCH_WORK_SECONDS = 0.5  # the work of one batch at most: its orders show as served together, half a second apart at most
 RETRY_FOR = 120.0  # seconds a role waits out an unreachable broker before it gives up
 # librdkafka's transactional calls can block past their timeout (docs/chaos.md): this long past it, the clients are renewed
 STUCK_AFTER = clients.CALL_TIMEOUT + 3.0

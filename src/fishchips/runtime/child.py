@@ -5,7 +5,6 @@ The process ignores Ctrl-C (the floor that started it decides when it stops) and
 cleanly on SIGTERM or when the floor's end of the control pipe closes, even if the floor died.
 """
 
-import logging
 import signal
 import threading
 from collections import Counter
@@ -14,6 +13,7 @@ from multiprocessing.connection import Connection
 import msgspec
 
 from fishchips.events import ShopEvent
+from fishchips.logfile import LogTarget, log_to
 from fishchips.roles.base import Role, ShopContext
 from fishchips.runtime.specs import RoleSpec
 
@@ -22,17 +22,6 @@ BATCH_SECONDS = 0.02  # how often a process sends its events: soon enough for a 
 Batch = tuple[list[ShopEvent], dict[str, int]]  # the events, and the role's counters after them
 encode = msgspec.msgpack.Encoder().encode
 decode = msgspec.msgpack.Decoder(Batch).decode
-
-
-def log_file() -> str | None:
-    """The file this process logs to, so a child can log to the same one."""
-    return next((h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None)
-
-
-def log_to(path: str | None) -> None:
-    root = logging.getLogger()
-    root.handlers[:] = [logging.FileHandler(path) if path else logging.NullHandler()]
-    root.setLevel(logging.INFO)
 
 
 class Outbox:
@@ -54,10 +43,10 @@ class Outbox:
         self.pipe.send_bytes(encode((events, self.counters)))
 
 
-def main(spec: RoleSpec, context: ShopContext, events: Connection, control: Connection, log_path: str | None) -> None:
+def main(spec: RoleSpec, context: ShopContext, events: Connection, control: Connection, log: LogTarget) -> None:
     """The process's entry point (multiprocessing, spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    log_to(log_path)
+    log_to(*log)
     outbox = Outbox(events, Counter())
     role = spec.build(context.heard_by(outbox.add))
     outbox.counters = role.counters

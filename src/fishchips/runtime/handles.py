@@ -8,6 +8,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from fishchips import logfile
 from fishchips.events import ENDINGS, Kind, Listener, ShopEvent, ignore
 from fishchips.roles.base import Role, ShopContext
 from fishchips.runtime import child
@@ -126,7 +127,7 @@ class ProcessHandle(RoleHandle):
 
     @property
     def running(self) -> bool:
-        return self.process is not None and (self.process.is_alive() or (self._reader is not None and self._reader.is_alive()))
+        return self._reader is not None and self._reader.is_alive()  # it lives until the process is reaped
 
     @property
     def counters(self) -> Counter[str]:
@@ -141,7 +142,7 @@ class ProcessHandle(RoleHandle):
         control_in, self._control = spawn().Pipe(duplex=False)
         quiet = self.context.heard_by(ignore)  # the listener stays here; the child has its own
         self.process = spawn().Process(
-            target=child.main, args=(self.spec, quiet, events_out, control_in, child.log_file()), name=self.name, daemon=True
+            target=child.main, args=(self.spec, quiet, events_out, control_in, logfile.current()), name=self.name, daemon=True
         )
         self.process.start()
         events_out.close()  # the child holds the other ends now: the reader sees EOF when the child ends
@@ -185,19 +186,20 @@ class ProcessHandle(RoleHandle):
         self._send("stop")
 
     def join(self, timeout: float) -> None:
-        if self.process is not None:
-            self.process.join(timeout)
-            if self.process.is_alive():
-                log.warning("%s did not stop within %.0f s: killed", self.name, timeout)
-                self.kill()
-        if self._reader is not None:
-            self._reader.join(timeout)
+        """Wait for the reader thread, the one that reaps the process: two threads waiting on one child
+        race, and the loser sees a child already gone as one still alive."""
+        if self._reader is None:
+            return
+        self._reader.join(timeout)
+        if self._reader.is_alive():
+            log.warning("%s did not stop within %.0f s: killed", self.name, timeout)
+            self.kill()
 
     def kill(self) -> None:
         """SIGKILL, as chaos does: no goodbye, its group notices after the session timeout."""
-        if self.process is not None and self.process.is_alive():
+        if self._reader is not None and self._reader.is_alive():
             self.process.kill()
-            self.process.join(10)
+            self._reader.join(10)
 
     def set_speed(self, speed: float) -> None:
         self._send("speed", speed)

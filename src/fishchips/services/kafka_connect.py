@@ -29,6 +29,7 @@ from fishchips.errors import FishchipsError
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir, data_dir
 from fishchips.services.process import alive, runs_with, stop_process, tail
+from fishchips.waiting import until
 
 MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 SINK_CLASS = "io.debezium.connector.jdbc.JdbcSinkConnector"
@@ -258,19 +259,23 @@ class ConnectWorker:
         state = WorkerState(self._process.pid, rest_port, bootstrap, topics.prefix, java.describe(), time.time())
         self.state_file.write_text(json.dumps(asdict(state)))
         phase("waiting for the worker to join its group")
-        self._await_ready(state, time.monotonic() + timeout)
+        self._await_ready(state, timeout)
         return state
 
-    def _await_ready(self, state: WorkerState, deadline: float) -> None:
+    def _await_ready(self, state: WorkerState, timeout: float) -> None:
         """Ready when /connectors answers: the worker has read its config topic and joined its group."""
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             if not self._ours(state.pid):
                 raise ConnectError(f"the Connect worker exited during start; the last lines of its log:\n{self.tail(15)}")
             try:
                 rest(state, "GET", "/connectors", timeout=2)
-                return
             except ConnectError:
-                time.sleep(0.2)
+                return False
+            return True
+
+        if until(answers, timeout, every=0.2):
+            return
         self.stop()
         raise ConnectError(f"the Connect worker did not answer at {state.rest_url} in time (see --timeout); its log:\n{self.tail(15)}")
 

@@ -11,7 +11,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from fishchips.broker.embedded import free_port, port_taken
 from fishchips.errors import FishchipsError
 from fishchips.paths import data_dir
 from fishchips.services.process import alive
+from fishchips.waiting import until
 
 BINARIES = Path("/usr/lib/postgresql")
 DATABASE = "fishchips"
@@ -168,9 +168,8 @@ class LocalPostgres:
             stopped = self._run(server_binaries() / "pg_ctl", "-D", self._real_cluster, "-m", "fast", "-w", "-t", "60", "stop")
             if stopped.returncode != 0:
                 raise PostgresError("PostgreSQL did not stop: " + " | ".join((stopped.stdout + stopped.stderr).strip().splitlines()[-3:]))
-            deadline = time.monotonic() + 10
-            while current.pid and alive(current.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            if pid := current.pid:
+                until(lambda: not alive(pid), timeout=10, every=0.05)
         if delete:
             shutil.rmtree(self._real_cluster, ignore_errors=True)
             shutil.rmtree(self.data, ignore_errors=True)

@@ -6,9 +6,10 @@ a later command finds them again by the pid they left in their data dir.
 
 import os
 import signal
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from fishchips.waiting import until
 
 
 def alive(pid: int) -> bool:
@@ -37,12 +38,7 @@ def runs_with(pid: int, *words: str) -> bool:
 
 def wait_gone(pid: int, seconds: float, running: Callable[[int], bool] = alive) -> bool:
     """Wait up to `seconds` for the process to end; True if it did."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not running(pid):
-            return True
-        time.sleep(0.1)
-    return False
+    return until(lambda: not running(pid), timeout=seconds, every=0.1)
 
 
 def stop_process(pid: int, grace: float, running: Callable[[int], bool] = alive) -> None:

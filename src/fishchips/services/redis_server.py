@@ -9,7 +9,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ import redis
 from fishchips.broker.embedded import free_port, port_taken
 from fishchips.errors import FishchipsError
 from fishchips.paths import data_dir
+from fishchips.services.process import stop_process
+from fishchips.waiting import until
 
 INSTALL_HINT = "apt-get install redis-server"
 URL_SCHEMES = ("redis", "rediss", "unix")
@@ -152,10 +153,7 @@ class LocalRedis:
         state = self._read_state()
         if state is None or not self._running(state.pid):
             return False
-        os.kill(state.pid, signal.SIGTERM)
-        if not self._wait_gone(state.pid, grace):
-            os.kill(state.pid, signal.SIGKILL)
-            self._wait_gone(state.pid, 10)
+        stop_process(state.pid, grace, self._running)
         return True
 
     def tail(self, lines: int = 20) -> str:
@@ -182,28 +180,30 @@ class LocalRedis:
         state = RedisState(self._process.pid, port, redis_version(server), time.time())
         self.state_file.write_text(json.dumps(asdict(state)))
         try:
-            self._await_ready(state, time.monotonic() + timeout)
+            self._await_ready(state, timeout)
         except BaseException:  # half-started is worse than not started: never leave a server nobody knows is up
             self.stop()
             raise
         return self.status()
 
-    def _await_ready(self, state: RedisState, deadline: float) -> None:
+    def _await_ready(self, state: RedisState, timeout: float) -> None:
         client = redis.Redis(host="127.0.0.1", port=state.port, socket_connect_timeout=1, socket_timeout=1)
+
+        def answers() -> bool:
+            if not self._running(state.pid):
+                last = " | ".join(self.tail(3).splitlines())
+                raise RedisServerError(f"redis-server exited during start; the end of {self.log_file}: {last}")
+            try:
+                return bool(client.ping())
+            except (redis.ConnectionError, redis.TimeoutError):  # not listening yet, loading its append-only file, or slow
+                return False
+
         try:
-            while time.monotonic() < deadline:
-                if not self._running(state.pid):
-                    last = " | ".join(self.tail(3).splitlines())
-                    raise RedisServerError(f"redis-server exited during start; the end of {self.log_file}: {last}")
-                try:
-                    if client.ping():
-                        return
-                except (redis.ConnectionError, redis.TimeoutError):  # not listening yet, loading its append-only file, or slow
-                    pass
-                time.sleep(0.05)
+            ready = until(answers, timeout, every=0.05)
         finally:
             client.close()
-        raise RedisServerError(f"redis-server did not answer on 127.0.0.1:{state.port} in time; see {self.log_file}")
+        if not ready:
+            raise RedisServerError(f"redis-server did not answer on 127.0.0.1:{state.port} in time; see {self.log_file}")
 
     def _prepare_data_dir(self) -> None:
         try:
@@ -234,11 +234,3 @@ class LocalRedis:
         except OSError:
             return False
         return b"redis-server" in title and str(self.config_file).encode() in title
-
-    def _wait_gone(self, pid: int, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if not self._running(pid):
-                return True
-            time.sleep(0.05)
-        return False

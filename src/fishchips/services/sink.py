@@ -6,7 +6,6 @@ A shop run then starts a ShopSink once its topics exist, and asks it for the tab
 when the shop is done.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ from fishchips.services.kafka_connect import (
 )
 from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning
 from fishchips.shop import Menu
+from fishchips.waiting import until
 
 Phase = Callable[[str], None]
 
@@ -136,15 +136,26 @@ class ShopSink:
         """
         menu, names, topics = self.clerk.menu, self.setup.names, self.clerk.topics
         served = {order.id for order in read_orders(self.settings, topics.served, menu)[0]}
-        admin, deadline = clients.admin(self.settings), time.monotonic() + timeout
+        admin, rows = clients.admin(self.settings), 0
+
+        def short() -> FishchipsError:
+            return FishchipsError(
+                f"the table has {rows} of {len(served)} orders served after {timeout:.0f} s: "
+                f"see `fishchips connect status --prefix {topics.prefix}`"
+            )
+
+        def caught_up() -> bool:
+            nonlocal rows
+            rows = table_figures(self.setup.db_url, names).rows
+            if rows >= len(served) and not behind(admin, names.sink_group, names.rows):
+                return True
+            if self.clerk.failure:
+                raise short()
+            return False
+
         try:
-            while (rows := table_figures(self.setup.db_url, names).rows) < len(served) or behind(admin, names.sink_group, names.rows):
-                if self.clerk.failure or time.monotonic() > deadline:
-                    raise FishchipsError(
-                        f"the table has {rows} of {len(served)} orders served after {timeout:.0f} s: "
-                        f"see `fishchips connect status --prefix {topics.prefix}`"
-                    )
-                time.sleep(0.2)
+            if not until(caught_up, timeout, every=0.2):
+                raise short()
         finally:
             self.clerk.stop()
         return table_figures(self.setup.db_url, names)

@@ -12,7 +12,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -24,6 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 
+from fishchips.controls import CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
@@ -142,30 +142,6 @@ class StatusChanged(Message):
         self.error = error
 
 
-@dataclass(frozen=True)
-class Control:
-    key: str
-    action: str
-    label: str
-    help: str
-
-
-CONTROLS = (
-    Control("t", "add_till", "Till", "Open another till: more orders per second"),
-    Control("p", "add_preparer", "Prep+", "Add a food preparer to the group: watch the partitions re-route"),
-    Control("P", "add_preparer_process", "Prep+ process", "Add a food preparer as a process of its own: the same group, another process"),
-    Control("s", "stop_preparer", "Prep-", "Stop the newest preparer: its partitions move to the others"),
-    Control("l", "late_consumer", "Late", "Start a consumer that reads orders from the very first one"),
-    Control("c", "toggle_cook", "Cook", "Pause or resume the cook"),
-    Control("g", "next_protocol", "Protocol", "The preparers' group rebalances another way: eager, cooperative, or Kafka 4's protocol"),
-    Control("r", "restock", "Restock", "Restock the hot cabinet to par by hand (demo5)"),
-    Control("f", "faster", "Fast", "Run the shop faster"),
-    Control("d", "slower", "Slow", "Run the shop slower"),
-    Control("n", "next_scenario", "Next", "Switch to the next scenario"),
-    Control("q", "quit", "Quit", "Stop every role cleanly and quit"),
-)
-
-
 class ShopApp(App[None]):
     """fishchips: the shop, live, with Kafka's view of it."""
 
@@ -189,7 +165,7 @@ class ShopApp(App[None]):
     RichLog.role.tills { border: round $success; }
     RichLog.role.cooks { border: round $warning; }
     """
-    BINDINGS: ClassVar = [Binding(c.key, c.action, c.label) for c in CONTROLS]
+    BINDINGS: ClassVar = [Binding(c.key, c.name, c.label) for c in CONTROLS]
 
     def __init__(
         self,
@@ -447,14 +423,13 @@ class ShopApp(App[None]):
         return self.scenario.cabinet if action == "restock" else True
 
     def action_restock(self) -> None:
-        cabinet = self.floor.cabinet if self.floor is not None else None
-        if cabinet is None:
-            self.notify("this scenario has no hot cabinet")
+        floor = self.floor
+        if floor is None:
             return
 
         def restock() -> None:
             try:
-                cooked = cabinet.top_up(only_when_low=False)
+                cooked = floor.restock()
             except CabinetError as exc:
                 self.post_message(StatusChanged(f"✗ {exc}", error=True))
                 return
@@ -499,7 +474,7 @@ class ShopApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for control in CONTROLS:
-            yield SystemCommand(control.label, control.help, lambda action=control.action: self.run_action(action))
+            yield SystemCommand(control.label, control.idea, lambda action=control.name: self.run_action(action))
         for name, scenario in SCENARIOS.items():
             if name != self.scenario.name:
                 yield SystemCommand(f"Switch to {name}", scenario.title, lambda name=name: self.switch_to(name))

@@ -10,13 +10,13 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
+from fishchips.controls import PAGE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
@@ -31,6 +31,7 @@ from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.shop import Order, OrderGenerator, format_pence, new_order_id
 from fishchips.stores.books import BooksError, open_books
+from fishchips.stores.cabinet import CabinetError
 
 log = logging.getLogger(__name__)
 
@@ -46,25 +47,6 @@ class ControlError(FishchipsError):
     """A control that cannot be done now (the shop still opening, no cook to pause...): the page says why."""
 
 
-@dataclass(frozen=True)
-class Control:
-    name: str
-    key: str  # the same key as in the terminal app
-    label: str
-    idea: str  # one sentence: the Kafka idea the control shows
-
-
-CONTROLS = (
-    Control("add_till", "t", "Add till", "Another producer writes to the same topic: a topic takes writes from any number of producers."),
-    Control("add_preparer", "p", "Add preparer", "A new member joins the consumer group: Kafka rebalances, sharing the partitions out again."),
-    Control("stop_preparer", "s", "Stop preparer", "A member leaves the group: its partitions move to the others, who carry on from the committed offsets."),
-    Control("late_consumer", "l", "Late consumer", "A consumer outside the group reads from offset 0: the log keeps every event, so the past can be replayed."),
-    Control("toggle_cook", "c", "Pause cook", "A paused consumer still holds its partition, so its lag grows until it resumes."),
-    Control("faster", "f", "Faster", "Producers write faster than consumers read: the lag per partition is the gap."),
-    Control("slower", "d", "Slower", "Slower producers let the consumers catch up: the lag falls back to zero."),
-    Control("next_scenario", "n", "Next scenario", "A new shop: the same roles, a different topic layout and group sizes."),
-)
-CONTROL_NAMES = {control.name: control for control in CONTROLS}
 
 
 def started(name: str | None) -> str:
@@ -139,9 +121,11 @@ class LiveShop:
         speed: float = 1.0,
         books: str | None = None,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
+        redis: str | None = None,  # the hot cabinet's Redis, for demo5 (None: REDIS_URL, else the local redis-server)
     ) -> None:
         self.scenario = scenario
         self.group_protocol = group_protocol
+        self.redis = redis
         self.settings = settings
         self.topics = topics
         self.speed = speed
@@ -173,6 +157,7 @@ class LiveShop:
             self.rebalanced_at = 0.0
             self.kafka: dict[str, object] = {}
             self.accounts: dict[str, object] = {}
+            self.cabinet: dict[str, object] | None = None  # the hot cabinet's stock and counters (demo5), or why not
             self.notices: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
             self.version += 1
 
@@ -274,8 +259,9 @@ class LiveShop:
                 "keys": self.keys,
                 "kafka": self.kafka,
                 "accounts": self.accounts,
+                "cabinet": self.cabinet,
                 "notices": list(self.notices),
-                "controls": [{"name": c.name, "key": c.key, "label": c.label, "idea": c.idea} for c in CONTROLS],
+                "controls": [{"name": c.name, "key": c.key, "label": c.button, "idea": c.idea} for c in PAGE_CONTROLS.values()],
                 "now": time.time(),
             }
 
@@ -300,7 +286,9 @@ class LiveShop:
 
     def _open_floor(self) -> None:
         self._set_status(f"opening {self.scenario.name}…")
-        floor = ShopFloor(self.scenario, self.settings, self.topics, listener=self.hear, speed=self.speed, group_protocol=self.group_protocol)
+        floor = ShopFloor(
+            self.scenario, self.settings, self.topics, listener=self.hear, speed=self.speed, group_protocol=self.group_protocol, redis=self.redis
+        )
         self.floor = floor
         floor.start()
         floor.add_accountant(self.books)
@@ -333,9 +321,20 @@ class LiveShop:
                 }
             except BooksError as exc:
                 accounts = {"error": str(exc)}
+            cabinet = self._read_cabinet()
             with self._lock:
-                self.kafka, self.accounts = kafka, accounts
+                self.kafka, self.accounts, self.cabinet = kafka, accounts, cabinet
                 self.version += 1
+
+    def _read_cabinet(self) -> dict[str, object] | None:
+        """The hot cabinet as Redis has it (one consistent read), None for a shop without one."""
+        floor = self.floor
+        if floor is None or floor.cabinet is None:
+            return None
+        try:
+            return floor.cabinet.state().to_json()
+        except CabinetError as exc:
+            return {"error": str(exc)}
 
     def close(self) -> None:
         """Stop every role; each leaves its group as it closes."""
@@ -355,7 +354,7 @@ class LiveShop:
 
     # the controls (each blocks for a moment: the server runs them in a thread) -----------------
     def control(self, name: str) -> str:
-        """Press one of CONTROLS; returns what happened, in words."""
+        """Press one of PAGE_CONTROLS; returns what happened, in words."""
         with self._controls:
             said: str = getattr(self, f"_do_{name}")(self._open_floor_or_refuse())
         self.notice(said)
@@ -381,6 +380,13 @@ class LiveShop:
         if not floor.pause_cooks(pause):
             raise ControlError(f"{self.scenario.name} has no cook: demo4 has one")
         return "cook paused: it keeps its partition, and the cook topic's lag grows" if pause else "cook back at work"
+
+    def _do_restock(self, floor: ShopFloor) -> str:
+        try:
+            cooked = floor.restock()
+        except CabinetError as exc:
+            raise ControlError(str(exc)) from None
+        return "restocked by hand: " + (", ".join(f"{count} {item}" for item, count in cooked.items()) or "nothing, everything is at its par")
 
     def _do_faster(self, floor: ShopFloor) -> str:
         return self._speed(floor, +1)

@@ -22,10 +22,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from fishchips.controls import PAGE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.scenarios import SCENARIOS
 from fishchips.web.hub import Hub
-from fishchips.web.live import CONTROL_NAMES, REWINDABLE, LiveShop
+from fishchips.web.live import REWINDABLE, LiveShop
 
 TICK = 0.1  # seconds: at most ten snapshots a second to each tab, however busy the shop
 MAX_BODY = 2048  # bytes: every control's request is a small JSON object
@@ -114,8 +115,8 @@ def create_app(live: LiveShop, token: str | None = None, open_shop: bool = True)
     async def control(request: Request) -> Response:
         name = request.path_params["name"]
         await body_of(request)
-        if name not in CONTROL_NAMES:
-            raise fail(404, f"no control {name!r}: choose one of {', '.join(CONTROL_NAMES)}")
+        if name not in PAGE_CONTROLS:
+            raise fail(404, f"no control {name!r}: choose one of {', '.join(PAGE_CONTROLS)}")
         return JSONResponse({"done": await run(live.control, name)})
 
     async def scenario(request: Request) -> Response:

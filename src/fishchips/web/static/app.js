@@ -9,6 +9,7 @@ const seenChips = new Set();
 let state = null;
 let controlsDrawn = "";
 let kafkaDrawn = "";
+let scenarioShown = "";
 
 function esc(value) {
   return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -254,6 +255,25 @@ function drawKafka(s) {
   $("kafka").innerHTML = html;
 }
 
+// demo5's hot cabinet, read from Redis once a second: what is in stock, cooked and served, item by item
+function drawCabinet(s) {
+  const c = s.cabinet;
+  $("cabinet-card").hidden = !c;
+  if (!c) return;
+  if (c.error) { $("cabinet").innerHTML = `<p class="error">${esc(c.error)}</p>`; return; }
+  const largest = Math.max(1, ...Object.values(c.stock));
+  let html = "<table><tr><th>item</th><th>in stock</th><th></th><th>cooked</th><th>served</th></tr>";
+  for (const [item, n] of Object.entries(c.stock)) {
+    html += `<tr class="cabinet-item" data-item="${esc(item)}" data-stock="${n}"><td>${esc(item)}</td><td>${n}</td>` +
+      `<td style="width:90px;text-align:left"><span class="bar" style="width:${Math.round(86 * n / largest)}px"></span></td>` +
+      `<td>${c.cooked[item] ?? 0}</td><td>${c.served[item] ?? 0}</td></tr>`;
+  }
+  html += "</table>";
+  const balance = c.balanced ? '<span class="lag-ok">stock = cooked - served</span>' : '<span class="lag-high">stock ≠ cooked - served</span>';
+  html += `<p class="small">${c.cooked_batches} batches cooked · ${c.trips_to_cook} trips to the cook · ${balance}</p>`;
+  $("cabinet").innerHTML = html;
+}
+
 function drawControls(s) {
   const signature = s.controls.map((c) => c.name).join();
   if (signature === controlsDrawn) return;
@@ -274,7 +294,11 @@ function drawText(s) {
   $("error").hidden = !s.error;
   $("error").textContent = s.error ? `✗ ${s.error}` : "";
   $("rebalance").hidden = !(s.rebalanced_at && s.now - s.rebalanced_at < 8);
-  if (document.activeElement !== $("scenario-select")) $("scenario-select").value = s.scenario.name;
+  // the list follows the shop only when the shop changes: a choice being made survives the next snapshots
+  if (s.scenario.name !== scenarioShown) {
+    scenarioShown = s.scenario.name;
+    $("scenario-select").value = s.scenario.name;
+  }
   $("notices").innerHTML = s.notices.map((n) =>
     `<li class="${n.error ? "error" : ""}">${new Date(n.at * 1000).toLocaleTimeString()} ${esc(n.text)}</li>`).join("");
   $("keys").innerHTML = Object.entries(s.keys).map(([key, k]) =>
@@ -287,6 +311,7 @@ function draw(s) {
   drawText(s);
   drawDiagram(s);
   drawKafka(s);
+  drawCabinet(s);
 }
 
 function toast(message, ok = false) {

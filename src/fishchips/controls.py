@@ -1,0 +1,49 @@
+"""The shop's controls, one list for the terminal app and the page, so a key means the same in both.
+
+Each control names an action (the app's `action_<name>`, the page's `POST /control/<name>`),
+its key, a short label for the app's footer, a longer one for the page's button, and the Kafka
+idea it shows, in one sentence (the app's command palette, the page's tooltip).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Control:
+    key: str
+    name: str
+    label: str  # the app's footer: a word or two
+    button: str  # the page's button
+    idea: str
+    on_page: bool = True  # the page offers it too (some need a terminal: a process of its own, quitting)
+
+
+CONTROLS = (
+    Control("t", "add_till", "Till", "Add till", "Another producer writes to the same topic: a topic takes writes from any number of producers."),
+    Control("p", "add_preparer", "Prep+", "Add preparer", "A new member joins the consumer group: Kafka rebalances, sharing the partitions out again."),
+    Control(
+        "P",
+        "add_preparer_process",
+        "Prep+ process",
+        "Add preparer process",
+        "A member in a process of its own joins the same group: a group's members can be anywhere.",
+        on_page=False,
+    ),
+    Control("s", "stop_preparer", "Prep-", "Stop preparer", "A member leaves the group: its partitions move to the others, who carry on from the committed offsets."),
+    Control("l", "late_consumer", "Late", "Late consumer", "A consumer outside the group reads from offset 0: the log keeps every event, so the past can be replayed."),
+    Control("c", "toggle_cook", "Cook", "Pause cook", "A paused consumer still holds its partition, so its lag grows until it resumes."),
+    Control(
+        "g",
+        "next_protocol",
+        "Protocol",
+        "Next protocol",
+        "The preparers' group rebalances another way: classic eager, classic cooperative, or Kafka 4's consumer protocol.",
+        on_page=False,
+    ),
+    Control("r", "restock", "Restock", "Restock", "The hot cabinet (demo5) is restocked to par by hand: state outside Kafka, kept by Redis."),
+    Control("f", "faster", "Fast", "Faster", "Producers write faster than consumers read: the lag per partition is the gap."),
+    Control("d", "slower", "Slow", "Slower", "Slower producers let the consumers catch up: the lag falls back to zero."),
+    Control("n", "next_scenario", "Next", "Next scenario", "A new shop: the same roles, a different topic layout and group sizes."),
+    Control("q", "quit", "Quit", "Quit", "Every client leaves its group before the shop closes, so nothing waits for a timeout.", on_page=False),
+)
+PAGE_CONTROLS = {control.name: control for control in CONTROLS if control.on_page}

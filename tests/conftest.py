@@ -1,6 +1,7 @@
 """One real Kafka broker for the whole test run, on a free port with a throw-away data dir."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,9 @@ import pytest
 # Before anything imports fishchips.paths users: keep the user's own broker, books and log out of the tests.
 _TEST_HOME = Path(tempfile.mkdtemp(prefix="fishchips-tests-"))
 os.environ["FISHCHIPS_DATA_DIR"] = str(_TEST_HOME / "data")
+# every folder a test or a command under test makes (brokers, chaos runs) goes under the test home too
+(_TEST_HOME / "tmp").mkdir()
+os.environ["TMPDIR"] = tempfile.tempdir = str(_TEST_HOME / "tmp")
 for _variable in (
     "KAFKA_BOOTSTRAP_SERVERS",
     "KAFKA_CERTS_DIR",
@@ -30,6 +34,13 @@ from fishchips.kafka.settings import ConnectionSettings  # noqa: E402
 from fishchips.services.postgres import LocalPostgres  # noqa: E402
 
 POSTGRES_URL = "FISHCHIPS_TEST_POSTGRES_URL"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every server has stopped by now (session fixtures end with the last test): a green run leaves nothing behind;
+    a red one keeps its test home, the log file and the brokers' logs, to be read."""
+    if exitstatus == 0:
+        shutil.rmtree(_TEST_HOME, ignore_errors=True)
 
 
 def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1) -> None:

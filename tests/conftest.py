@@ -36,10 +36,18 @@ from fishchips.services.postgres import LocalPostgres  # noqa: E402
 POSTGRES_URL = "FISHCHIPS_TEST_POSTGRES_URL"
 
 
+_outcome: dict[str, int] = {}
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Every server has stopped by now (session fixtures end with the last test): a green run leaves nothing behind;
-    a red one keeps its test home, the log file and the brokers' logs, to be read."""
-    if exitstatus == 0:
+    _outcome["exit"] = exitstatus
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last of all (plugins read their own temp folders in their session finish, which comes before), with every
+    server stopped: a green run leaves nothing behind; a red one keeps its test home, the log file and the brokers'
+    logs, to be read."""
+    if _outcome.get("exit") == 0:
         shutil.rmtree(_TEST_HOME, ignore_errors=True)
 
 

@@ -241,11 +241,14 @@ def test_demo5_shows_the_hot_cabinet_as_redis_has_it(page: Page, server: WebServ
     page.wait_for_selector(".cabinet-item", timeout=90_000)
     shown = page.eval_on_selector_all(".cabinet-item", "rows => rows.map(r => r.dataset.item)")
     assert sorted(shown) == ["chips", "cod", "plaice"]
+    page.click('button[data-control="restock"]')  # `r`: cooked to par by hand, in this Redis
     cabinet = Cabinet(redis_url, server.topics.prefix)
     try:
-        assert sum(cabinet.state().cooked.values()) > 0  # the cabinet the page shows is this Redis's: stocked at the start
+        wait_for(lambda: sum(cabinet.state().cooked.values()) > 0, timeout=15)
     finally:
         cabinet.close()
+    page_cooked = "rows => rows.reduce((sum, row) => sum + Number(row.dataset.cooked), 0)"
+    wait_for(lambda: page.eval_on_selector_all(".cabinet-item", page_cooked) > 0, timeout=15)  # the page shows this Redis's cabinet
     assert "stock = cooked - served" in (page.text_content("#cabinet") or "")
     page.select_option("#scenario-select", "demo3")
     page.click("#scenario-form button")

@@ -264,7 +264,7 @@ function drawCabinet(s) {
   const largest = Math.max(1, ...Object.values(c.stock));
   let html = "<table><tr><th>item</th><th>in stock</th><th></th><th>cooked</th><th>served</th></tr>";
   for (const [item, n] of Object.entries(c.stock)) {
-    html += `<tr class="cabinet-item" data-item="${esc(item)}" data-stock="${n}"><td>${esc(item)}</td><td>${n}</td>` +
+    html += `<tr class="cabinet-item" data-item="${esc(item)}" data-stock="${n}" data-cooked="${c.cooked[item] ?? 0}"><td>${esc(item)}</td><td>${n}</td>` +
       `<td style="width:90px;text-align:left"><span class="bar" style="width:${Math.round(86 * n / largest)}px"></span></td>` +
       `<td>${c.cooked[item] ?? 0}</td><td>${c.served[item] ?? 0}</td></tr>`;
   }

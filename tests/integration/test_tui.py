@@ -85,9 +85,9 @@ async def test_adding_and_stopping_a_preparer_moves_partitions(kafka: Connection
 async def test_the_late_consumer_reads_from_the_first_order(kafka: ConnectionSettings, prefix: str) -> None:
     app = ShopApp(SCENARIOS["demo1"], kafka, Topics(prefix), speed=8)
     async with running(app) as pilot:
-        await until(pilot, lambda: len(lines(app, "till-1")) >= 5)
+        await until(pilot, lambda: len(lines(app, "till-1")) >= 5, timeout=60)
         await pilot.press("l")
-        await until(pilot, lambda: len(lines(app, "late-1")) >= 5)
+        await until(pilot, lambda: len(lines(app, "late-1")) >= 5, timeout=60)  # a new group on a busy CI machine can take a while to join
         assert lines(app, "late-1")[0].startswith("Order 1:")
 
 

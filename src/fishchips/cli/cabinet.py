@@ -10,7 +10,7 @@ from fishchips.cli.console import console, out, status_table
 from fishchips.cli.options import redis_option
 from fishchips.errors import FishchipsError
 from fishchips.services.redis_server import LocalRedis, RedisAlreadyRunning, RedisNotInstalled, find_redis_server, redis_url
-from fishchips.stores.cabinet import Cabinet, CabinetState
+from fishchips.stores.cabinet import Cabinet, CabinetState, cooked_words
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the local Redis keeps its files (default: <data dir>/redis)."
@@ -104,8 +104,7 @@ def restock(portions: tuple[str, ...], redis_flag: str | None, prefix: str, as_j
     if as_json:
         out.print_json(json.dumps({"prefix": prefix, "added": added, **state.to_json()}))
         return
-    done = ", ".join(f"{count} {item}" for item, count in added.items()) or "nothing: everything is at its par"
-    console.print(f"[green]✓[/] cooked {done}", highlight=False)
+    console.print(f"[green]✓[/] cooked {cooked_words(added)}", highlight=False)
     _show(state, prefix, as_json=False)
 
 

@@ -194,6 +194,11 @@ class CabinetState:
         }
 
 
+def cooked_words(cooked: Mapping[str, int]) -> str:
+    """What a restock cooked, as the app, the page and the command say it: "4 cod, 12 chips"."""
+    return ", ".join(f"{count} {item}" for item, count in cooked.items()) or "nothing: everything is at its par"
+
+
 def shown(url: str) -> str:
     """The URL without its password, for messages."""
     parts = urlsplit(url)

@@ -40,7 +40,7 @@ from fishchips.services.kafka_connect import ConnectNames, ConnectWorker
 from fishchips.services.sink import sink_report
 from fishchips.shop import format_pence
 from fishchips.stores.books import BooksError, BooksSummary, open_books
-from fishchips.stores.cabinet import CabinetError, CabinetState
+from fishchips.stores.cabinet import CabinetError, CabinetState, cooked_words
 from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.kafka_view import render
 
@@ -434,8 +434,7 @@ class ShopApp(App[None]):
                 self.post_message(StatusChanged(f"✗ {exc}", error=True))
                 return
             self.restocked = cooked
-            done = ", ".join(f"{count} {item}" for item, count in cooked.items()) or "nothing: everything is at its par"
-            self.call_from_thread(self.notify, f"restocked by hand: {done}")
+            self.call_from_thread(self.notify, f"restocked by hand: {cooked_words(cooked)}")
 
         self.run_worker(restock, thread=True, group="controls")
 

@@ -31,7 +31,7 @@ from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.shop import Order, OrderGenerator, format_pence, new_order_id
 from fishchips.stores.books import BooksError, open_books
-from fishchips.stores.cabinet import CabinetError
+from fishchips.stores.cabinet import CabinetError, cooked_words
 
 log = logging.getLogger(__name__)
 
@@ -386,7 +386,7 @@ class LiveShop:
             cooked = floor.restock()
         except CabinetError as exc:
             raise ControlError(str(exc)) from None
-        return "restocked by hand: " + (", ".join(f"{count} {item}" for item, count in cooked.items()) or "nothing, everything is at its par")
+        return f"restocked by hand: {cooked_words(cooked)}"
 
     def _do_faster(self, floor: ShopFloor) -> str:
         return self._speed(floor, +1)

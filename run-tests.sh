@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 EXTRAS=dev source scripts/setup-venv.sh
 .venv/bin/ruff check .
-.venv/bin/mypy  # strict on src/ (pyproject.toml [tool.mypy])
+.venv/bin/mypy  # strict on src/ and examples/ (pyproject.toml [tool.mypy])
 .venv/bin/fishchips broker fetch
 .venv/bin/fishchips connect fetch
 .venv/bin/python -m pytest -m "not bench" --durations=15 "$@"

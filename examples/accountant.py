@@ -37,10 +37,8 @@ def seek_to_books(books: sqlite3.Connection) -> Callable[[Consumer, list[TopicPa
         for tp in partitions:
             row = books.execute("SELECT next_offset FROM offsets WHERE topic = ? AND partition = ?", (tp.topic, tp.partition)).fetchone()
             tp.offset = row[0] if row else OFFSET_BEGINNING
-            print(
-                f"{tp.topic}[{tp.partition}] starts at "
-                + (f"offset {row[0]}, as the books say" if row else "the first event: not in the books yet")
-            )
+            start = f"offset {row[0]}, as the books say" if row else "the first event: not in the books yet"
+            print(f"{tp.topic}[{tp.partition}] starts at {start}")
         consumer.assign(partitions)
 
     return on_assign

@@ -55,7 +55,9 @@ def main() -> int:
             last_seen = time.monotonic()
             producer.begin_transaction()
             for message in messages:  # the served order is the order, on the same partition number
-                producer.produce(topics.served, key=message.key(), value=message.value(), partition=place(message)[1])
+                topic, partition, offset = place(message)
+                producer.produce(topics.served, key=message.key(), value=message.value(), partition=partition)
+                print(f"serving {topic}[{partition}] at offset {offset}")
             # the group's next offsets, in the same transaction as the served orders
             producer.send_offsets_to_transaction(consumer.position(consumer.assignment()), consumer.consumer_group_metadata())
             producer.commit_transaction()

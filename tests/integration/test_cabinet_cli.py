@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.integration.test_cli_errors import failed_lines, no_traceback, run
 
-from fishchips.broker.embedded import free_port
+from fishchips.services.local_server import free_port
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
 from fishchips.broker.users import ADMIN, ROLE_USERS
 from fishchips.cli.console import BrokerProgress, console, out, status_table
+from fishchips.cli.options import prefix_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
@@ -208,7 +209,7 @@ def users(data_dir: Path | None, user: str | None) -> None:
 
 @broker.command()
 @data_dir_option
-@click.option("--prefix", default="fishchips", show_default=True, help="The shop's topic and group name prefix.")
+@prefix_option
 @click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of orders, if it must be created.")
 def grant(data_dir: Path | None, prefix: str, partitions: int) -> None:
     """Let the role users work on another shop prefix: create its topics and the roles' ACLs (start --sasl does fishchips)."""

@@ -7,7 +7,7 @@ import click
 from rich.table import Table
 
 from fishchips.cli.console import console, out, status_table
-from fishchips.cli.options import redis_option
+from fishchips.cli.options import prefix_option, redis_option
 from fishchips.errors import FishchipsError
 from fishchips.services.redis_server import LocalRedis, RedisAlreadyRunning, RedisNotInstalled, find_redis_server, redis_url
 from fishchips.stores.cabinet import Cabinet, CabinetState, cooked_words
@@ -15,7 +15,6 @@ from fishchips.stores.cabinet import Cabinet, CabinetState, cooked_words
 data_dir_option = click.option(
     "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the local Redis keeps its files (default: <data dir>/redis)."
 )
-prefix_option = click.option("--prefix", default="fishchips", show_default=True, help="The shop's prefix: each shop has its own cabinet.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from fishchips.broker.jars import JDBC_SINK, ensure_jars
 from fishchips.cli.console import BrokerProgress, console, out
-from fishchips.cli.options import connection_options
-from fishchips.cli.shop import connected, prefix_option, run_role
+from fishchips.cli.options import connection_options, prefix_option
+from fishchips.cli.shop import connected, run_role
 from fishchips.events import RoleKind
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics

@@ -11,6 +11,7 @@ from fishchips.broker.embedded import DEFAULT_PORT, BrokerAlreadyRunning, Broker
 from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
 from fishchips.broker.users import ADMIN, ROLE_USERS
+from fishchips.cli import servers
 from fishchips.cli.console import BrokerProgress, console, out, status_table
 from fishchips.cli.options import prefix_option
 from fishchips.errors import FishchipsError
@@ -20,9 +21,8 @@ from fishchips.kafka.connect import local_settings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the broker keeps its log (default: the per-user data dir)."
-)
+BROKER_KEEPS = "the broker keeps its log (default: the per-user data dir)"
+data_dir_option = servers.data_dir_option(BROKER_KEEPS)
 
 
 @click.group()
@@ -176,14 +176,7 @@ def cluster_table(cluster: EmbeddedCluster) -> Table:
     return table
 
 
-@broker.command()
-@data_dir_option
-@click.option("--lines", "-n", type=int, default=40, show_default=True, help="How many of the last lines to show.")
-def logs(data_dir: Path | None, lines: int) -> None:
-    """Show the end of the broker's log."""
-    broker = EmbeddedBroker(data_dir)
-    console.print(f"[dim]{broker.log_file}[/]")
-    out.print(broker.tail(lines), markup=False, highlight=False)
+servers.add_logs(broker, EmbeddedBroker, BROKER_KEEPS)
 
 
 def _sasl_status(data_dir: Path | None) -> tuple[EmbeddedBroker, BrokerStatus]:

@@ -41,11 +41,12 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from rich.console import Console
 from rich.table import Table
 
-from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.kafka import clients
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import ensure_topics
+from fishchips.services.local_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "rebalance.md"

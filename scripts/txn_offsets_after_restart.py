@@ -29,8 +29,9 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.cli.chaos import free_ports
+from fishchips.services.local_server import free_port
 
 
 def main() -> None:

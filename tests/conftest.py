@@ -29,8 +29,9 @@ for _variable in (
 ):
     os.environ.pop(_variable, None)
 
-from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker, free_port  # noqa: E402
+from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker  # noqa: E402
 from fishchips.kafka.settings import ConnectionSettings  # noqa: E402
+from fishchips.services.local_server import free_port  # noqa: E402
 from fishchips.services.postgres import LocalPostgres  # noqa: E402
 
 POSTGRES_URL = "FISHCHIPS_TEST_POSTGRES_URL"

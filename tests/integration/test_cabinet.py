@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.conftest import wait_for
 
-from fishchips.broker.embedded import free_port
+from fishchips.services.local_server import free_port
 from fishchips.services.redis_server import LocalRedis
 from fishchips.shop import Menu, Order
 from fishchips.shop.kitchen import portions

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.integration.test_cli_errors import failed_lines, no_traceback, run
 
-from fishchips.broker.embedded import free_port
+from fishchips.services.local_server import free_port
 
 
 @pytest.fixture
@@ -50,6 +50,10 @@ def test_start_status_stop_of_a_local_redis(tmp_path: Path, data: Path) -> None:
         table = run(["cabinet", "status", "--data-dir", str(redis_dir)], data)
         assert "running" in table.stdout
         assert f"redis://127.0.0.1:{port}/0" in table.stdout
+
+        logs = run(["cabinet", "logs", "--data-dir", str(redis_dir), "-n", "3"], data)
+        assert logs.returncode == 0 and str(redis_dir / "redis.log") in logs.stderr
+        assert 1 <= len(logs.stdout.strip().splitlines()) <= 3
     finally:
         stopped = run(["cabinet", "stop", "--data-dir", str(redis_dir)], data)
     assert "stopped Redis" in stopped.stderr

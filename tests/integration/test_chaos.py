@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from tests.conftest import wait_for
 
-from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.chaos import Chaos, ChaosReport
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.services.process import alive
+from fishchips.services.local_server import alive, free_port
 
 pytestmark = pytest.mark.kafka
 

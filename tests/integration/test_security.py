@@ -36,7 +36,7 @@ from confluent_kafka.admin import (
 from tests.conftest import wait_for
 
 from fishchips.broker import certs
-from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
 from fishchips.kafka.connect import local_settings
@@ -48,6 +48,7 @@ from fishchips.roles.board import Board
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets, Till
+from fishchips.services.local_server import free_port
 from fishchips.shop import Menu, new_run_id
 from fishchips.tally import Tally
 

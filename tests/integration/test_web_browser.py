@@ -22,13 +22,14 @@ from confluent_kafka import TopicPartition
 from playwright.sync_api import Browser, Page, sync_playwright
 from tests.conftest import wait_for
 
-from fishchips.broker.embedded import EmbeddedBroker, free_port
+from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.broker.jars import libs_dir
 from fishchips.broker.java import find_java
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import committed_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.services.local_server import free_port
 from fishchips.stores.cabinet import Cabinet
 
 pytestmark = pytest.mark.kafka

@@ -12,17 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
 from fishchips.broker.embedded import (
     BrokerError,
     BrokerStatus,
     EmbeddedBroker,
     Quorum,
-    free_port,
     new_cluster_id,
-    port_taken,
+    quiet_log,
 )
 from fishchips.broker.jars import Progress
 from fishchips.paths import data_dir
+from fishchips.services.local_server import free_port, port_taken
+from fishchips.waiting import until
 
 CLUSTER_PORT = 9192  # the nodes listen on 9192, 9193, 9194: beside, not on, the single broker's 9092
 
@@ -85,7 +89,7 @@ class EmbeddedCluster:
         progress: Progress | None = None,
         on_phase: Callable[[str], None] | None = None,
     ) -> list[BrokerStatus]:
-        """Start every node that is not running, then wait until all answer."""
+        """Start every node that is not running, then wait until the cluster is whole (see await_whole)."""
         shape = self.shape(port)
         launched = [
             (node, node.launch(port, progress, on_phase))
@@ -95,7 +99,36 @@ class EmbeddedCluster:
         deadline = time.monotonic() + timeout
         for node, state in launched:
             node.await_ready(state, deadline, on_phase)
+        if on_phase:
+            on_phase("waiting for every node to join the cluster")
+        self.await_whole(deadline)
         return self.status()
+
+    def await_whole(self, deadline: float) -> None:
+        """Return once the controllers have registered every node and every partition has all its replicas in sync.
+
+        One node answering is only the first sign of life: a client then sees one broker, and a topic's
+        partitions are led by the nodes that came up first until the others catch up.
+        """
+        size = len(self.shape().ports)
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers()}, logger=quiet_log)
+        seen = "no node answered"
+
+        def whole() -> bool:
+            nonlocal seen
+            try:
+                registered = len(admin.describe_cluster(request_timeout=2).result().nodes)
+                partitions = [p for topic in admin.list_topics(timeout=2).topics.values() for p in topic.partitions.values()]
+            except KafkaException:
+                return False
+            lagging = sum(set(p.isrs) != set(p.replicas) for p in partitions)
+            seen = f"{registered} of {size} nodes registered, {lagging} partitions not fully in sync"
+            return registered == size and not lagging
+
+        if not until(whole, max(deadline - time.monotonic(), 0), every=0.2):
+            raise BrokerError(
+                f"the cluster at {self.bootstrap_servers()} did not come together in time ({seen}); see the logs in {self.data}"
+            )
 
     def status(self) -> list[BrokerStatus]:
         return [node.status() for node in self.nodes()] if self.exists() else []

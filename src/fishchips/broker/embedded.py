@@ -13,17 +13,14 @@ certificate; only an explicit `plaintext` start keeps the local port open.
 """
 
 import base64
-import json
+import functools
 import logging
-import os
-import random
-import signal
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -35,10 +32,10 @@ from fishchips.broker.java import Java, find_java
 from fishchips.broker.users import ADMIN, MECHANISM, create_scram_users, read_passwords
 from fishchips.errors import FishchipsError
 from fishchips.paths import cache_dir, data_dir
-from fishchips.services.process import alive, runs_with, tail, wait_gone
+from fishchips.services.local_server import LocalServer, port_again, port_taken
 
 DEFAULT_PORT = 9092
-_quiet = logging.getLogger("fishchips.broker.probe")
+quiet_log = logging.getLogger("fishchips.broker.probe")  # the probes' clients: a broker not up yet is no news
 HEAP = "512m"  # fits a laptop and a 2-core CI; Kafka's own default is 1 GB
 
 # Settings for one small local node. Each is what a laptop wants rather than a data centre.
@@ -206,38 +203,6 @@ def default_data_dir() -> Path:
     return data_dir() / "broker"
 
 
-def free_port() -> int:
-    """A free port on 127.0.0.1 below the kernel's ephemeral range.
-
-    A broker restarted after a crash wants its old port back; an ephemeral port might meanwhile
-    be the local end of some client's connection, and then the broker could not have it.
-    """
-    try:
-        ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        ephemeral_start = 32768
-    for _ in range(100):
-        port = random.randrange(10000, max(ephemeral_start, 10001))
-        if not port_taken(port):
-            return port
-    raise BrokerError("found no free port on 127.0.0.1 below the ephemeral range")
-
-
-def port_taken(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def _reuse_or_free(previous: int | None) -> int:
-    """Last time's port if it is still free (so handed-out addresses keep working), else any free one."""
-    return previous if previous and not port_taken(previous) else free_port()
-
-
 def answers_metadata(bootstrap: str, timeout: float, security: Mapping[str, str] | None = None) -> bool:
     """True when a broker at `bootstrap` answers a metadata request (the readiness test)."""
     host, _, port = bootstrap.rpartition(":")
@@ -245,34 +210,34 @@ def answers_metadata(bootstrap: str, timeout: float, security: Mapping[str, str]
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError:
         return False  # nothing listening yet: skip the client, it would only log connection errors
-    admin = AdminClient({"bootstrap.servers": bootstrap, **(security or {})}, logger=_quiet)
+    admin = AdminClient({"bootstrap.servers": bootstrap, **(security or {})}, logger=quiet_log)
     try:
         return bool(admin.list_topics(timeout=timeout).brokers)
     except KafkaException:
         return False
 
 
-def _is_our_broker(pid: int, data: Path) -> bool:
-    """Guard against a recycled pid: the process must be a Kafka broker on this data dir."""
-    return runs_with(pid, "kafka.Kafka", str(data / "server.properties"))
-
-
-class EmbeddedBroker:
+class EmbeddedBroker(LocalServer[BrokerState]):
     """Start, stop and inspect the local broker whose data lives in `data`."""
 
+    title = "the broker"
+    error = BrokerError
+    state_name = "broker.json"
+
     def __init__(self, data: Path | None = None, cache: Path | None = None, quorum: Quorum | None = None) -> None:
-        self.data = (data or default_data_dir()).resolve()
+        super().__init__((data or default_data_dir()).resolve(), BrokerState)
         self.cache = cache or cache_dir()
         self.quorum = quorum  # None: a cluster of this one node
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def state_file(self) -> Path:
-        return self.data / "broker.json"
 
     @property
     def log_file(self) -> Path:
         return self.data / "logs" / "server.log"
+
+    def logs(self) -> tuple[Path, ...]:
+        return self.log_file, self.data / "logs" / "stdout.log"  # stdout: if it died before it opened its log
+
+    def marks(self) -> tuple[str, ...]:
+        return "kafka.Kafka", str(self.data / "server.properties")
 
     @property
     def tls_files(self) -> TlsFiles:
@@ -286,15 +251,8 @@ class EmbeddedBroker:
         """Each SASL user's password (made on first use, kept in the data dir with mode 0600)."""
         return read_passwords(self.passwords_file)
 
-    def _read_state(self) -> BrokerState | None:
-        try:
-            return BrokerState(**json.loads(self.state_file.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
     def status(self) -> BrokerStatus:
-        state = self._read_state()
-        running = state is not None and alive(state.pid) and _is_our_broker(state.pid, self.data)
+        state, running = self.found()
         return BrokerStatus(running, self.data, state)
 
     def start(
@@ -318,7 +276,7 @@ class EmbeddedBroker:
     def start_as_before(self, timeout: float = 60.0, on_phase: Callable[[str], None] | None = None) -> BrokerStatus:
         """Start it the way it was started last time (TLS, SASL, an open local port): a command that starts
         the broker for the user must never quietly start a SASL broker without its logins."""
-        was = self._read_state()
+        was = self.read_state()
         return self.start(
             timeout=timeout,
             on_phase=on_phase,
@@ -348,11 +306,11 @@ class EmbeddedBroker:
         if port_taken(port):
             raise BrokerError(f"port {port} on 127.0.0.1 is taken by another program: stop it, or choose another port with --port")
         controller_port = (
-            self.quorum.voters[self.quorum.node_id] if self.quorum else _reuse_or_free(previous.controller_port if previous else None)
+            self.quorum.voters[self.quorum.node_id] if self.quorum else port_again(previous.controller_port if previous else None)
         )
         tls = tls or sasl  # SASL brings SASL_SSL for other hosts' clients, and the node's own TLS connections
-        ssl_port = _reuse_or_free(previous.ssl_port if previous else None) if tls else None
-        sasl_port = _reuse_or_free(previous.sasl_port if previous else None) if sasl else None
+        ssl_port = port_again(previous.ssl_port if previous else None) if tls else None
+        sasl_port = port_again(previous.sasl_port if previous else None) if sasl else None
         self._prepare_data_dir()
         if tls:
             phase("making the certificates")
@@ -369,28 +327,24 @@ class EmbeddedBroker:
             self._format(java, classpath, properties)
         phase("starting the broker")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with (self.data / "logs" / "stdout.log").open("ab") as out:
-            self._process = subprocess.Popen(
-                [
-                    str(java.path),
-                    f"-Xmx{HEAP}",
-                    f"-Xms{HEAP}",
-                    "-XX:+UseG1GC",
-                    "-Djava.awt.headless=true",
-                    f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
-                    f"-Dkafka.logs.dir={self.data / 'logs'}",
-                    "-cp",
-                    classpath,
-                    "kafka.Kafka",
-                    str(properties),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # not killed by the terminal's Ctrl-C: it outlives this command
-            )
-        state = replace(state, pid=self._process.pid, started_at=time.time())
-        self.state_file.write_text(json.dumps(asdict(state)))
+        pid = self.detach(
+            [
+                str(java.path),
+                f"-Xmx{HEAP}",
+                f"-Xms{HEAP}",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
+                f"-Dkafka.logs.dir={self.data / 'logs'}",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(properties),
+            ],
+            self.logs()[1],
+        )
+        state = replace(state, pid=pid, started_at=time.time())
+        self.write_state(state)
         return state
 
     def await_ready(self, state: BrokerState, deadline: float, on_phase: Callable[[str], None] | None = None) -> BrokerStatus:
@@ -400,16 +354,16 @@ class EmbeddedBroker:
         # the first listener is one where a super user gets in without a SCRAM login, to create the SCRAM users:
         # the open local port, or the TLS port with the client certificate
         first, *others = sorted(self._listeners(state), key=lambda listener: "sasl.mechanism" in listener[1])
-        self._await_ready(state, *first, deadline)
+        self._await_listener(state, *first, deadline)
         if state.sasl:
             phase("creating the SASL users")
             try:
-                create_scram_users(AdminClient({"bootstrap.servers": first[0], **first[1]}, logger=_quiet), self.passwords())
+                create_scram_users(AdminClient({"bootstrap.servers": first[0], **first[1]}, logger=quiet_log), self.passwords())
             except FishchipsError:
                 self.stop()  # half-started is worse than not started: the SASL ports would refuse everyone
                 raise
         for bootstrap, security in others:
-            self._await_ready(state, bootstrap, security, deadline)
+            self._await_listener(state, bootstrap, security, deadline)
         return self.status()
 
     def local_login(self, state: BrokerState) -> dict[str, str]:
@@ -458,7 +412,9 @@ class EmbeddedBroker:
                 "controller.quorum.voters": ",".join(f"{node}@127.0.0.1:{p}" for node, p in sorted(voters.items())),
                 "listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in {**listeners, "CONTROLLER": controller_port}.items()),
                 "advertised.listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in listeners.items()),
-                "listener.security.protocol.map": ",".join([*(f"{name}:{name}" for name in listeners), f"CONTROLLER:{controller_protocol}"]),
+                "listener.security.protocol.map": ",".join(
+                    [*(f"{name}:{name}" for name in listeners), f"CONTROLLER:{controller_protocol}"]
+                ),
                 "log.dirs": str(self.data / "kraft"),
             }
         )
@@ -486,48 +442,10 @@ class EmbeddedBroker:
             last = (result.stdout + result.stderr).strip().splitlines()[-3:]
             raise BrokerError("could not format the data dir: " + " | ".join(last))
 
-    def _await_ready(self, state: BrokerState, bootstrap: str, security: Mapping[str, str], deadline: float) -> None:
+    def _await_listener(self, state: BrokerState, bootstrap: str, security: Mapping[str, str], deadline: float) -> None:
         """Poll until the listener at `bootstrap` answers a metadata request; fail fast if the broker dies."""
-        while time.monotonic() < deadline:
-            if not self._running(state.pid):
-                raise BrokerError(f"the broker exited during start; the last lines of {self.log_file}:\n{self.tail(15)}")
-            if answers_metadata(bootstrap, timeout=1.0, security=security):
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise BrokerError(
-            f"the broker did not answer at {bootstrap} in time (see --timeout); the last lines of {self.log_file}:\n{self.tail(15)}"
-        )
-
-    def _running(self, pid: int) -> bool:
-        if self._process is not None and self._process.pid == pid:
-            return self._process.poll() is None
-        return alive(pid)
-
-    def stop(self, grace: float = 30.0) -> bool:
-        """Stop cleanly (SIGTERM), then SIGKILL after `grace` s. True if a broker was stopped."""
-        pid = self.terminate()
-        if pid is not None:
-            self.finish_stopping(pid, grace)
-        return pid is not None
-
-    def terminate(self) -> int | None:
-        """Ask the broker to shut down (SIGTERM) without waiting; its pid, or None if it was not running."""
-        state = self._read_state()
-        if state is None or not self._running(state.pid) or not _is_our_broker(state.pid, self.data):
-            return None
-        os.kill(state.pid, signal.SIGTERM)
-        return state.pid
-
-    def finish_stopping(self, pid: int, grace: float = 30.0) -> None:
-        """Wait for a terminated broker to go; SIGKILL it if it takes longer than `grace` s."""
-        if not wait_gone(pid, grace, self._running):
-            os.kill(pid, signal.SIGKILL)
-            wait_gone(pid, 10, self._running)
-
-    def tail(self, lines: int = 40) -> str:
-        """The last lines of the broker's log (or its stdout, if the log was never opened)."""
-        return tail((self.log_file, self.data / "logs" / "stdout.log"), lines, "(the broker wrote no log)")
+        answers = functools.partial(answers_metadata, bootstrap, timeout=1.0, security=security)
+        self.wait_ready(state.pid, answers, max(deadline - time.monotonic(), 0), bootstrap)
 
 
 class BrokerAlreadyRunning(BrokerError):

@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 
 from fishchips.cli.console import console, out
-from fishchips.cli.options import connection_options, group_protocol_option
-from fishchips.cli.shop import connected, prefix_option, printer, until_interrupted
+from fishchips.cli.options import connection_options, group_protocol_option, prefix_option
+from fishchips.cli.shop import connected, printer, until_interrupted
 from fishchips.kafka import clients
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings

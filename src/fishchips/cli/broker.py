@@ -11,7 +11,9 @@ from fishchips.broker.embedded import DEFAULT_PORT, BrokerAlreadyRunning, Broker
 from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
 from fishchips.broker.users import ADMIN, ROLE_USERS
+from fishchips.cli import servers
 from fishchips.cli.console import BrokerProgress, console, out, status_table
+from fishchips.cli.options import prefix_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.acls import open_shop
@@ -19,9 +21,8 @@ from fishchips.kafka.connect import local_settings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the broker keeps its log (default: the per-user data dir)."
-)
+BROKER_KEEPS = "the broker keeps its log (default: the per-user data dir)"
+data_dir_option = servers.data_dir_option(BROKER_KEEPS)
 
 
 @click.group()
@@ -175,14 +176,7 @@ def cluster_table(cluster: EmbeddedCluster) -> Table:
     return table
 
 
-@broker.command()
-@data_dir_option
-@click.option("--lines", "-n", type=int, default=40, show_default=True, help="How many of the last lines to show.")
-def logs(data_dir: Path | None, lines: int) -> None:
-    """Show the end of the broker's log."""
-    broker = EmbeddedBroker(data_dir)
-    console.print(f"[dim]{broker.log_file}[/]")
-    out.print(broker.tail(lines), markup=False, highlight=False)
+servers.add_logs(broker, EmbeddedBroker, BROKER_KEEPS)
 
 
 def _sasl_status(data_dir: Path | None) -> tuple[EmbeddedBroker, BrokerStatus]:
@@ -208,7 +202,7 @@ def users(data_dir: Path | None, user: str | None) -> None:
 
 @broker.command()
 @data_dir_option
-@click.option("--prefix", default="fishchips", show_default=True, help="The shop's topic and group name prefix.")
+@prefix_option
 @click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="Partitions of orders, if it must be created.")
 def grant(data_dir: Path | None, prefix: str, partitions: int) -> None:
     """Let the role users work on another shop prefix: create its topics and the roles' ACLs (start --sasl does fishchips)."""

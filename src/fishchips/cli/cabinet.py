@@ -6,16 +6,15 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from fishchips.cli import servers
 from fishchips.cli.console import console, out, status_table
-from fishchips.cli.options import redis_option
+from fishchips.cli.options import prefix_option, redis_option
 from fishchips.errors import FishchipsError
 from fishchips.services.redis_server import LocalRedis, RedisAlreadyRunning, RedisNotInstalled, find_redis_server, redis_url
 from fishchips.stores.cabinet import Cabinet, CabinetState, cooked_words
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the local Redis keeps its files (default: <data dir>/redis)."
-)
-prefix_option = click.option("--prefix", default="fishchips", show_default=True, help="The shop's prefix: each shop has its own cabinet.")
+REDIS_KEEPS = "the local Redis keeps its files (default: <data dir>/redis)"
+data_dir_option = servers.data_dir_option(REDIS_KEEPS)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
@@ -71,6 +70,9 @@ def status(data_dir: Path | None, as_json: bool) -> None:
         return
     rows = [(what.replace("_", " "), report[what]) for what in ("url", "pid", "version", "data_dir", "log")]
     out.print(status_table(current.running, [*rows, ("redis-server", installed or f"[red]{reason}[/]")]))
+
+
+servers.add_logs(cabinet, LocalRedis, REDIS_KEEPS)
 
 
 @cabinet.command()

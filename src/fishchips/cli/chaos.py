@@ -8,13 +8,14 @@ import click
 from rich.table import Table
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.broker.embedded import EmbeddedBroker, free_port, port_taken
+from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.chaos import PACE, STRIKE_EVERY, Chaos, ChaosReport
 from fishchips.cli.console import BrokerProgress, console, figures_table, jsonable, log_file, out, print_json
 from fishchips.cli.options import group_protocol_option, redis_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
+from fishchips.services.local_server import free_port, port_taken
 
 SOAK_RATE = 1.0  # orders a second: the demo's till
 SOAK_STRIKE_EVERY = (10.0, 30.0)  # at the demo's pace a role needs longer to settle between strikes

@@ -8,9 +8,10 @@ import click
 from rich.table import Table
 
 from fishchips.broker.jars import JDBC_SINK, ensure_jars
+from fishchips.cli import servers
 from fishchips.cli.console import BrokerProgress, console, out
-from fishchips.cli.options import connection_options
-from fishchips.cli.shop import connected, prefix_option, run_role
+from fishchips.cli.options import connection_options, prefix_option
+from fishchips.cli.shop import connected, run_role
 from fishchips.events import RoleKind
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -76,13 +77,7 @@ def stop() -> None:
     console.print("[green]✓[/] the Connect worker stopped" if stopped else "no Connect worker was running")
 
 
-@connect.command()
-@click.option("--lines", "-n", type=int, default=40, show_default=True, help="How many lines.")
-def logs(lines: int) -> None:
-    """The end of the worker's log."""
-    worker = ConnectWorker()
-    out.print(worker.tail(lines), highlight=False, markup=False)
-    console.print(f"(from {worker.log_file})", highlight=False)
+servers.add_logs(connect, ConnectWorker)
 
 
 @connect.command()

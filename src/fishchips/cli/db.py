@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from fishchips.cli import servers
 from fishchips.cli.console import console, out, status_table
 from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning, server_binaries
 
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None, help="Where the cluster lives (default: <data dir>/postgres)."
-)
+POSTGRES_KEEPS = "the cluster lives (default: <data dir>/postgres)"
+data_dir_option = servers.data_dir_option(POSTGRES_KEEPS)
 
 
 @click.group()
@@ -63,3 +63,6 @@ def status(data_dir: Path | None, as_json: bool) -> None:
         return
     rows = [("url", current.url), ("pid", current.pid if current.running else None), ("cluster", current.cluster.resolve())]
     out.print(status_table(current.running, [*rows, ("binaries", server_binaries())]))
+
+
+servers.add_logs(db, LocalPostgres, POSTGRES_KEEPS)

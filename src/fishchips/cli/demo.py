@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from fishchips.cli.console import log_file
-from fishchips.cli.options import connection_options, group_protocol_option, redis_option
+from fishchips.cli.options import connection_options, group_protocol_option, prefix_option, redis_option
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -16,7 +16,7 @@ from fishchips.tui.app import ShopApp
 @click.command()
 @click.argument("scenario_name", metavar="[SCENARIO]", default="demo1", type=click.Choice(list(SCENARIOS)))
 @click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
-@click.option("--prefix", default="fishchips", show_default=True, help="Topic and group name prefix.")
+@prefix_option
 @group_protocol_option
 @redis_option
 @connection_options

@@ -7,8 +7,8 @@ from confluent_kafka import Message
 from rich.table import Table
 
 from fishchips.cli.console import out
-from fishchips.cli.options import connection_options
-from fishchips.cli.shop import connected, prefix_option
+from fishchips.cli.options import connection_options, prefix_option
+from fishchips.cli.shop import connected
 from fishchips.kafka import clients
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings

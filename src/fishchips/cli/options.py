@@ -1,4 +1,4 @@
-"""Options shared by every command that talks to Kafka (or to the hot cabinet's Redis), defined once."""
+"""Options shared by several commands (how to reach Kafka, the hot cabinet's Redis, the shop's prefix), each defined once."""
 
 import functools
 from collections.abc import Callable
@@ -51,6 +51,12 @@ def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+# Which shop: its topics, groups and cabinet are all named under it, so shops side by side never meet.
+prefix_option = click.option(
+    "--prefix", default="fishchips", show_default=True, help="The shop's prefix: its topics, groups and hot cabinet are named after it."
+)
 
 
 # The hot cabinet's Redis: the command resolves it (services.redis_server.redis_url) only when it needs the cabinet.

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fishchips.cli.console import BrokerProgress, console, figures_table, out, print_json
-from fishchips.cli.options import connection_options, group_protocol_option, redis_option
+from fishchips.cli.options import connection_options, group_protocol_option, prefix_option, redis_option
 from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
@@ -62,10 +62,6 @@ def printer() -> Listener:
             console.print(event_line(event), highlight=False)
 
     return show
-
-
-def prefix_option(command: Callable[..., object]) -> Callable[..., object]:
-    return click.option("--prefix", default="fishchips", show_default=True, help="Topic and group name prefix.")(command)
 
 
 @contextmanager

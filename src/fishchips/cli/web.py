@@ -9,8 +9,8 @@ import click
 import uvicorn
 
 from fishchips.cli.console import console
-from fishchips.cli.options import connection_options, group_protocol_option, redis_option
-from fishchips.cli.shop import connected, prefix_option
+from fishchips.cli.options import connection_options, group_protocol_option, prefix_option, redis_option
+from fishchips.cli.shop import connected
 from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings

@@ -12,24 +12,22 @@ configuration; at-least-once, made harmless by an upsert on the order's id.
 
 import json
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fishchips.broker.embedded import HEAP, LOG4J, free_port, port_taken
+from fishchips.broker.embedded import HEAP, LOG4J
 from fishchips.broker.jars import JDBC_SINK, Progress, ensure_jars, libs_dir
 from fishchips.broker.java import find_java
 from fishchips.errors import FishchipsError
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir, data_dir
-from fishchips.services.process import alive, runs_with, stop_process, tail
-from fishchips.waiting import until
+from fishchips.services.local_server import LocalServer, port_again
 
 MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
 SINK_CLASS = "io.debezium.connector.jdbc.JdbcSinkConnector"
@@ -162,17 +160,16 @@ def default_data_dir() -> Path:
     return data_dir() / "connect"
 
 
-class ConnectWorker:
+class ConnectWorker(LocalServer[WorkerState]):
     """Start, stop and inspect the Connect worker whose files live in `data`."""
 
-    def __init__(self, data: Path | None = None, cache: Path | None = None) -> None:
-        self.data = (data or default_data_dir()).absolute()
-        self.cache = cache or cache_dir()
-        self._process: subprocess.Popen[bytes] | None = None
+    title = "the Connect worker"
+    error = ConnectError
+    state_name = "worker.json"
 
-    @property
-    def state_file(self) -> Path:
-        return self.data / "worker.json"
+    def __init__(self, data: Path | None = None, cache: Path | None = None) -> None:
+        super().__init__((data or default_data_dir()).absolute(), WorkerState)
+        self.cache = cache or cache_dir()
 
     @property
     def properties(self) -> Path:
@@ -182,24 +179,15 @@ class ConnectWorker:
     def log_file(self) -> Path:
         return self.data / "logs" / "connect.log"
 
-    @property
-    def _stdout(self) -> Path:
-        return self.data / "logs" / "stdout.log"
+    def logs(self) -> tuple[Path, ...]:
+        return self.log_file, self.data / "logs" / "stdout.log"  # stdout: if it died before it opened its log
 
-    def _read_state(self) -> WorkerState | None:
-        try:
-            return WorkerState(**json.loads(self.state_file.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
-    def _ours(self, pid: int) -> bool:
-        if self._process is not None and self._process.pid == pid:
-            return self._process.poll() is None
-        return alive(pid) and runs_with(pid, MAIN, str(self.properties))
+    def marks(self) -> tuple[str, ...]:
+        return MAIN, str(self.properties)
 
     def status(self) -> WorkerStatus:
-        state = self._read_state()
-        return WorkerStatus(state is not None and self._ours(state.pid), self.data, state)
+        state, running = self.found()
+        return WorkerStatus(running, self.data, state)
 
     def start(
         self,
@@ -230,7 +218,7 @@ class ConnectWorker:
         plugin = ensure_jars(self.cache, progress, JDBC_SINK)
         assert plugin == libs_dir(self.cache, JDBC_SINK)
         # last time's port if free: the worker's id in the cluster is its address, so a restarted worker is the same one
-        rest_port = previous.rest_port if previous and not port_taken(previous.rest_port) else free_port()
+        rest_port = port_again(previous.rest_port if previous else None)
         # a restart is the same Connect cluster: its configs (every sink registered on it) come back from its topics
         if previous and previous.bootstrap == bootstrap:
             topics = Topics(previous.prefix)
@@ -238,57 +226,25 @@ class ConnectWorker:
         self.properties.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
         (self.data / "log4j2.properties").write_text(LOG4J.format(log=self.log_file))
         phase("starting the Connect worker")
-        with self._stdout.open("ab") as out:
-            self._process = subprocess.Popen(
-                [
-                    str(java.path),
-                    f"-Xmx{HEAP}",
-                    "-XX:+UseG1GC",
-                    "-Djava.awt.headless=true",
-                    f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
-                    "-cp",
-                    f"{libs}/*",
-                    MAIN,
-                    str(self.properties),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # not killed by the terminal's Ctrl-C: it outlives this command
-            )
-        state = WorkerState(self._process.pid, rest_port, bootstrap, topics.prefix, java.describe(), time.time())
-        self.state_file.write_text(json.dumps(asdict(state)))
+        pid = self.detach(
+            [
+                str(java.path),
+                f"-Xmx{HEAP}",
+                "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
+                "-cp",
+                f"{libs}/*",
+                MAIN,
+                str(self.properties),
+            ],
+            self.logs()[1],
+        )
+        state = WorkerState(pid, rest_port, bootstrap, topics.prefix, java.describe(), time.time())
+        self.write_state(state)
         phase("waiting for the worker to join its group")
-        self._await_ready(state, timeout)
+        self.wait_ready(pid, lambda: _joined(state), timeout, state.rest_url, every=0.2)
         return state
-
-    def _await_ready(self, state: WorkerState, timeout: float) -> None:
-        """Ready when /connectors answers: the worker has read its config topic and joined its group."""
-
-        def answers() -> bool:
-            if not self._ours(state.pid):
-                raise ConnectError(f"the Connect worker exited during start; the last lines of its log:\n{self.tail(15)}")
-            try:
-                rest(state, "GET", "/connectors", timeout=2)
-            except ConnectError:
-                return False
-            return True
-
-        if until(answers, timeout, every=0.2):
-            return
-        self.stop()
-        raise ConnectError(f"the Connect worker did not answer at {state.rest_url} in time (see --timeout); its log:\n{self.tail(15)}")
-
-    def stop(self, grace: float = 30.0) -> bool:
-        """Stop cleanly (SIGTERM), then SIGKILL after `grace` s. True if a worker was stopped."""
-        state = self._read_state()
-        if state is None or not self._ours(state.pid):
-            return False
-        stop_process(state.pid, grace, self._ours)
-        return True
-
-    def tail(self, lines: int = 40) -> str:
-        return tail((self.log_file, self._stdout), lines, "(the worker wrote no log)")
 
     def running_state(self) -> WorkerState:
         """The running worker's state, or a one-line error saying how to start it."""
@@ -320,6 +276,18 @@ def rest(state: WorkerState, method: str, path: str, body: Mapping[str, Any] | N
     except (urllib.error.URLError, OSError) as exc:
         raise ConnectError(f"cannot reach the Connect worker at {state.rest_url}: {getattr(exc, 'reason', exc)}") from None
     return json.loads(text) if text else None
+
+
+def _joined(state: WorkerState) -> bool:
+    """Ready when /health says so (KIP-1017): the worker has read its config topic and joined its group.
+
+    Its REST API answers other calls earlier, while it is still starting: a first sign of life, not readiness.
+    """
+    try:
+        rest(state, "GET", "/health", timeout=2)
+    except ConnectError:
+        return False
+    return True
 
 
 def _json_object(answer: Any) -> dict[str, Any]:

@@ -10,17 +10,16 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-from fishchips.broker.embedded import free_port, port_taken
 from fishchips.errors import FishchipsError
 from fishchips.paths import data_dir
-from fishchips.services.process import alive
-from fishchips.waiting import until
+from fishchips.services.local_server import LocalServer, port_again, port_taken
 
 BINARIES = Path("/usr/lib/postgresql")
 DATABASE = "fishchips"
@@ -41,6 +40,14 @@ def server_binaries() -> Path:
 
 
 @dataclass(frozen=True)
+class Postmaster:
+    """What the server's own postmaster.pid says: its pid (line 1) and port (line 4)."""
+
+    pid: int
+    port: int
+
+
+@dataclass(frozen=True)
 class PostgresStatus:
     running: bool
     pid: int | None
@@ -56,11 +63,16 @@ def default_data_dir() -> Path:
     return data_dir() / "postgres"
 
 
-class LocalPostgres:
+class LocalPostgres(LocalServer[Postmaster]):
     """Start, stop and inspect the PostgreSQL whose cluster is in `data` (made on first start)."""
 
+    title = "PostgreSQL"
+    error = PostgresError
+    state_name = "cluster/postmaster.pid"  # the server writes it itself
+    stop_signal = signal.SIGINT  # a fast shutdown: clients are disconnected, every commit is kept
+
     def __init__(self, data: Path | None = None) -> None:
-        self.data = (data or default_data_dir()).absolute()
+        super().__init__((data or default_data_dir()).absolute(), Postmaster)
 
     @property
     def cluster(self) -> Path:
@@ -79,14 +91,22 @@ class LocalPostgres:
     def _port_file(self) -> Path:
         return self.data / "port"  # last time's port, so a handed-out URL keeps working across restarts
 
-    def status(self) -> PostgresStatus:
-        """Running or not, from the server's own postmaster.pid (pid on line 1, port on line 4)."""
+    def marks(self) -> tuple[str, ...]:
+        return "postgres", self._real_cluster
+
+    def read_state(self) -> Postmaster | None:
         try:
-            lines = (self.cluster / "postmaster.pid").read_text().splitlines()
-            pid, port = int(lines[0]), int(lines[3])
+            lines = self.state_file.read_text().splitlines()
+            return Postmaster(int(lines[0]), int(lines[3]))
         except (OSError, ValueError, IndexError):
+            return None
+
+    def status(self) -> PostgresStatus:
+        """Running or not, from the server's own postmaster.pid."""
+        state, running = self.found()
+        if state is None:
             return PostgresStatus(False, None, self._last_port(), self.cluster)
-        return PostgresStatus(alive(pid), pid, port, self.cluster)
+        return PostgresStatus(running, state.pid, state.port, self.cluster)
 
     def _last_port(self) -> int | None:
         try:
@@ -100,8 +120,7 @@ class LocalPostgres:
         current = self.status()
         if current.running:
             raise PostgresAlreadyRunning(current)
-        previous = self._last_port()
-        port = port or (previous if previous and not port_taken(previous) else free_port())
+        port = port or port_again(self._last_port())
         if port_taken(port):
             raise PostgresError(f"port {port} on 127.0.0.1 is taken by another program: choose another with --port")
         self._make_cluster(binaries)
@@ -158,28 +177,17 @@ class LocalPostgres:
             if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone():
                 admin.execute(f"CREATE DATABASE {DATABASE}")
 
-    def stop(self, delete: bool = False) -> bool:
-        """Stop the server (a fast shutdown: clients are disconnected); True if it was running.
+    def stop(self, grace: float = 60.0, delete: bool = False) -> bool:
+        """Stop the server (SIGINT: a fast shutdown); True if it was running.
 
         delete: also remove the cluster and everything in it, for throw-away servers.
         """
-        current = self.status()
-        if current.running:
-            stopped = self._run(server_binaries() / "pg_ctl", "-D", self._real_cluster, "-m", "fast", "-w", "-t", "60", "stop")
-            if stopped.returncode != 0:
-                raise PostgresError("PostgreSQL did not stop: " + " | ".join((stopped.stdout + stopped.stderr).strip().splitlines()[-3:]))
-            if pid := current.pid:
-                until(lambda: not alive(pid), timeout=10, every=0.05)
+        real_cluster = self._real_cluster
+        stopped = super().stop(grace)
         if delete:
-            shutil.rmtree(self._real_cluster, ignore_errors=True)
+            shutil.rmtree(real_cluster, ignore_errors=True)
             shutil.rmtree(self.data, ignore_errors=True)
-        return current.running
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(PostgreSQL wrote no log)"
+        return stopped
 
 
 class PostgresAlreadyRunning(PostgresError):

@@ -6,24 +6,21 @@ port) in its own data dir. Any other Redis is one URL away: --redis, or REDIS_UR
 """
 
 import fcntl
-import json
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
 
-from fishchips.broker.embedded import free_port, port_taken
 from fishchips.errors import FishchipsError
 from fishchips.paths import data_dir
-from fishchips.services.process import stop_process
-from fishchips.waiting import until
+from fishchips.services.local_server import LocalServer, port_again, port_taken
 
 INSTALL_HINT = "apt-get install redis-server"
 URL_SCHEMES = ("redis", "rediss", "unix")
@@ -111,16 +108,16 @@ def redis_url(flag: str | None = None, data: Path | None = None) -> str:
     return status.url
 
 
-class LocalRedis:
+class LocalRedis(LocalServer[RedisState]):
     """Start, stop and inspect the local redis-server whose data lives in `data`."""
 
-    def __init__(self, data: Path | None = None) -> None:
-        self.data = (data or default_data_dir()).resolve()
-        self._process: subprocess.Popen[bytes] | None = None
+    title = "redis-server"
+    error = RedisServerError
+    state_name = "redis.json"
+    timeout_hint = ""
 
-    @property
-    def state_file(self) -> Path:
-        return self.data / "redis.json"
+    def __init__(self, data: Path | None = None) -> None:
+        super().__init__((data or default_data_dir()).resolve(), RedisState)
 
     @property
     def config_file(self) -> Path:
@@ -130,9 +127,12 @@ class LocalRedis:
     def log_file(self) -> Path:
         return self.data / "redis.log"
 
+    def marks(self) -> tuple[str, ...]:
+        return ("redis-server", str(self.config_file))  # its title names our config file
+
     def status(self) -> RedisStatus:
-        state = self._read_state()
-        return RedisStatus(state is not None and self._running(state.pid), self.data, state)
+        state, running = self.found()
+        return RedisStatus(running, self.data, state)
 
     def start(self, port: int | None = None, timeout: float = 30.0) -> RedisStatus:
         """Start the server and return once it answers PING; RedisAlreadyRunning if it runs already."""
@@ -150,60 +150,35 @@ class LocalRedis:
 
     def stop(self, grace: float = 10.0) -> bool:
         """SIGTERM (Redis writes its append-only file and exits), then SIGKILL after `grace` s. True if one was stopped."""
-        state = self._read_state()
-        if state is None or not self._running(state.pid):
-            return False
-        stop_process(state.pid, grace, self._running)
-        return True
+        return super().stop(grace)
 
-    def tail(self, lines: int = 20) -> str:
-        if self.log_file.is_file() and self.log_file.stat().st_size:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        return "(Redis wrote no log)"
+    def end_of_log(self) -> str:
+        return f"the end of {self.log_file}: " + " | ".join(self.tail(3).splitlines())  # one line: Redis says why in its last
 
     def _start(self, port: int | None, timeout: float, previous: RedisState | None) -> RedisStatus:
         server = find_redis_server()
         if port is None:
             # last time's port if it is free: clients that hold the address find the cabinet again after a restart
-            port = previous.port if previous and not port_taken(previous.port) else free_port()
+            port = port_again(previous.port if previous else None)
         elif port_taken(port):
             raise RedisServerError(f"port {port} on 127.0.0.1 is taken by another program: stop it, or choose another port with --port")
         self._prepare_data_dir()
         self.config_file.write_text(CONFIG.format(port=port, data=self.data, log=self.log_file))
-        self._process = subprocess.Popen(
-            [str(server), str(self.config_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # it logs to its logfile
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # not killed by the terminal's Ctrl-C: it outlives this command
-        )
-        state = RedisState(self._process.pid, port, redis_version(server), time.time())
-        self.state_file.write_text(json.dumps(asdict(state)))
-        try:
-            self._await_ready(state, timeout)
-        except BaseException:  # half-started is worse than not started: never leave a server nobody knows is up
-            self.stop()
-            raise
-        return self.status()
-
-    def _await_ready(self, state: RedisState, timeout: float) -> None:
-        client = redis.Redis(host="127.0.0.1", port=state.port, socket_connect_timeout=1, socket_timeout=1)
+        pid = self.detach([str(server), str(self.config_file)])  # it logs to its logfile
+        self.write_state(RedisState(pid, port, redis_version(server), time.time()))
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, socket_timeout=1)
 
         def answers() -> bool:
-            if not self._running(state.pid):
-                last = " | ".join(self.tail(3).splitlines())
-                raise RedisServerError(f"redis-server exited during start; the end of {self.log_file}: {last}")
             try:
                 return bool(client.ping())
             except (redis.ConnectionError, redis.TimeoutError):  # not listening yet, loading its append-only file, or slow
                 return False
 
         try:
-            ready = until(answers, timeout, every=0.05)
+            self.wait_ready(pid, answers, timeout, f"127.0.0.1:{port}", every=0.05)
         finally:
             client.close()
-        if not ready:
-            raise RedisServerError(f"redis-server did not answer on 127.0.0.1:{state.port} in time; see {self.log_file}")
+        return self.status()
 
     def _prepare_data_dir(self) -> None:
         try:
@@ -218,19 +193,3 @@ class LocalRedis:
         with (self.data / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
-
-    def _read_state(self) -> RedisState | None:
-        try:
-            return RedisState(**json.loads(self.state_file.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
-    def _running(self, pid: int) -> bool:
-        """The pid is alive and is our server: its title names our config file (a recycled pid, or a zombie, does not)."""
-        if self._process is not None and self._process.pid == pid and self._process.poll() is not None:
-            return False
-        try:
-            title = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return b"redis-server" in title and str(self.config_file).encode() in title

@@ -33,6 +33,7 @@ from fishchips.errors import FishchipsError
 from fishchips.shop.kitchen import Batch, batches_for_order, batches_to_par, portions
 from fishchips.shop.menu import Menu
 from fishchips.shop.order import Order
+from fishchips.waiting import backing_off
 
 # How long an order's "taken" mark (and a trip's "cooked" mark) is kept. It must outlast the longest
 # time an order can be handed to a preparer again after its portions were taken (a crash, then a
@@ -315,15 +316,7 @@ def patiently(call: Callable[[], T], stopping: threading.Event, on_wait: Callabl
     happen before the reply was lost is refused the second time, not done twice. If `stopping` is
     set meanwhile, the last CabinetUnavailable is raised: the role stops, and the order stays in Kafka.
     """
-    pause = 0.1
-    while True:
-        try:
-            return call()
-        except CabinetUnavailable as unavailable:
-            on_wait(str(unavailable))
-            if stopping.wait(pause):
-                raise
-            pause = min(pause * 2, LONGEST_WAIT)
+    return backing_off(call, CabinetUnavailable, stopping, on_wait, LONGEST_WAIT)
 
 
 def keep_stocked(

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from fishchips.broker.embedded import free_port
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import committed_offsets, end_offsets
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.services.local_server import free_port
 from fishchips.shop import Menu, Order
 
 pytestmark = pytest.mark.kafka

@@ -13,13 +13,13 @@ from collections import Counter, deque
 from datetime import datetime
 from typing import TypedDict
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from fishchips.controls import PAGE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind, ShopEvent
-from fishchips.floor import ShopFloor
+from fishchips.floor import COUNTER, HAND_TILL, ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import TIMEOUT, ClusterView, snapshot
@@ -29,7 +29,7 @@ from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
-from fishchips.shop import Order, OrderGenerator, format_pence, new_order_id
+from fishchips.shop import Order, format_pence
 from fishchips.stores.books import BooksError, open_books
 from fishchips.stores.cabinet import CabinetError, cooked_words
 
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 LANE_CHIPS = 14  # the newest orders drawn in each partition's lane
 LIST_LENGTH = 8  # the newest entries of the board, the cook's loop, dead letters and notices
-HAND_TILL = 99  # the till number on orders taken by hand on the page: the counter's own till
 WATCH_EVERY = 1.0  # seconds between two looks at Kafka's own view and the books
 REWINDABLE = {"preparers": FoodPreparer.group_role, "accountant": "accountant"}
 
@@ -136,7 +135,6 @@ class LiveShop:
         self._controls = threading.Lock()  # one control at a time: a rewind must not meet a scenario switch
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._hand_producer: Producer | None = None
         self._reset("opening the shop…")
 
     # the state the page draws -------------------------------------------------------------------
@@ -173,8 +171,9 @@ class LiveShop:
             self.counts[kind] += 1
             self.version += 1
             if kind == "took" and order is not None and event.partition is not None:
-                self.tills[event.role] += 1
-                self._chip(event.partition, event.offset, order, event.role)
+                if event.role != COUNTER:  # the counter is no till of the diagram: its orders are drawn "by hand"
+                    self.tills[event.role] += 1
+                self._chip(event.partition, event.offset, order, "hand" if event.role == COUNTER else event.role)
             elif kind == "served" and order is not None and event.partition is not None:
                 if order.ready:  # a cooked order came back to orders: draw it in its lane too
                     self._chip(event.partition, event.offset, order, "cook")
@@ -228,9 +227,24 @@ class LiveShop:
                 self.notices.appendleft({"at": time.time(), "text": f"rebalance: {moved or 'partitions shared out again'}", "error": False})
             self.owners = owners
 
+    def _summary(self) -> dict[str, object] | None:
+        """The floor's own count of this shop's orders (None before it opens): each taken order served once, none left."""
+        floor = self.floor
+        if floor is None:
+            return None
+        summary = floor.summary()
+        return {
+            "taken": summary.taken,
+            "served": summary.served,
+            "twice": summary.duplicates,
+            "waiting": summary.missing,
+            "in_flight": summary.in_flight,
+            "by_hand": {"taken": summary.taken_by_till.get(COUNTER, 0), "served": summary.served_by_till.get(HAND_TILL, 0)},
+        }
+
     def snapshot(self) -> dict[str, object]:
         """Everything the page draws, as plain data."""
-        members = self._members()
+        members, summary = self._members(), self._summary()
         with self._lock:
             self._watch_rebalance(members)
             lanes: dict[str, list[dict[str, object]]] = {}
@@ -246,6 +260,7 @@ class LiveShop:
                 "speed": self.speed,
                 "partitions": self._partitions(),
                 "counts": dict(self.counts),
+                "summary": summary,
                 "tills": dict(sorted(self.tills.items())),
                 "lanes": lanes,
                 "members": members,
@@ -344,8 +359,6 @@ class LiveShop:
             if floor is not None:
                 self._set_status("closing: every role leaves its group…")
                 floor.close()
-            if self._hand_producer is not None:
-                self._hand_producer.flush(10)
 
     def _open_floor_or_refuse(self) -> ShopFloor:
         if self.floor is None or self.status != "open":
@@ -425,36 +438,20 @@ class LiveShop:
 
     # an order by hand, with a key ------------------------------------------------------------------
     def take_order(self, key: str) -> dict[str, object]:
-        """Produce one order with the given key, partitioned by murmur2 as Kafka's Java clients do; report where it landed."""
+        """One order taken at the floor's counter with the given key (see ShopFloor.take_order); report where it landed."""
         with self._controls:
-            floor = self._open_floor_or_refuse()
-            if self._hand_producer is None:
-                # librdkafka's default partitioner hashes with CRC32; murmur2_random is the Java clients' choice for keyed events
-                self._hand_producer = clients.producer(self.settings, partitioner="murmur2_random", **{"client.id": "web-counter"})
-            number = floor.tickets.take() or 0
-            order = Order(number, HAND_TILL, OrderGenerator(floor.menu).parts(), new_order_id(floor.run_id, HAND_TILL, number), time.time())
-            landed: list[Message] = []
-            failed: list[KafkaError] = []
-            self._hand_producer.produce(
-                self.topics.orders,
-                order.to_json(),
-                key.encode(),
-                on_delivery=lambda error, message: failed.append(error) if error else landed.append(message),
-            )
-            self._hand_producer.flush(TIMEOUT)
-            if failed or not landed:
-                raise ControlError(f"the order was not written: {failed[0].str() if failed else 'no answer within 10 s'}")
-            partition, offset = landed[0].partition(), landed[0].offset()
-            assert partition is not None  # a delivered event always names its partition
+            took = self._open_floor_or_refuse().take_order(key)
+        assert took.order is not None and took.partition is not None  # the counter's TOOK names its order and where it landed
         with self._lock:
             seen = self.keys.setdefault(key, {"partitions": [], "orders": 0})
             seen["orders"] += 1
-            if partition not in seen["partitions"]:
-                seen["partitions"].append(partition)
-            self._chip(partition, offset, order, "hand")
+            if took.partition not in seen["partitions"]:
+                seen["partitions"].append(took.partition)
+            partitions_for_key = list(seen["partitions"])
             self.version += 1
+        number, partition, offset = took.order.order, took.partition, took.offset
         self.notice(f"order {number} with key {key!r} landed in partition {partition} at offset {offset}")
-        return {"key": key, "order": number, "partition": partition, "offset": offset, "partitions_for_key": seen["partitions"]}
+        return {"key": key, "order": number, "partition": partition, "offset": offset, "partitions_for_key": partitions_for_key}
 
     # rewinding a group -------------------------------------------------------------------------------
     def rewind(self, group: str, to: datetime | None) -> dict[str, object]:

@@ -169,8 +169,9 @@ class Chaos:
         self.report.cabinet = self.floor.cabinet_figures()
         self.report.seconds = round(time.monotonic() - started, 1)
         self.report.broker_kill_log = self.recovery.kills
-        self.report.longest_wait = round(self.floor.tally.longest_wait, 1)
-        self.report.acknowledged = self.floor.tally.taken
+        summary = self.floor.summary()
+        self.report.longest_wait = summary.longest_wait
+        self.report.acknowledged = summary.taken
         return self.report
 
     def say(self, message: str) -> None:

@@ -3,8 +3,11 @@
 It starts a scenario's roles (each in a thread, or in a process of its own), adds, stops,
 pauses and paces them, hears every event they send, keeps the tally, and closes them all.
 Every change goes through one lock, so two quick presses of a key can never make two roles
-of one name, and a closed floor starts nothing. The headless `fishchips run`, the Textual
-app and the browser page are views of a floor: they call its methods and read its events.
+of one name, and a closed floor starts nothing. The lock is held only for a moment: a role
+is reserved under it, started outside it (a process takes a while to start, and the views wait
+on the floor from their event loops), and registered under it again. The headless `fishchips run`,
+the Textual app and the browser page are views of a floor: they call its methods and read its
+events and summaries, never its records or its tally.
 """
 
 import gc
@@ -16,29 +19,32 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from fishchips.errors import FishchipsError
 from fishchips.events import ALL_KINDS, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
-from fishchips.kafka.inspect import move_group_to_end, snapshot
+from fishchips.kafka.inspect import TIMEOUT, move_group_to_end, snapshot
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.ledger import CabinetFigures, cabinet_check
-from fishchips.roles.base import ShopContext
+from fishchips.roles.base import ShopContext, place
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets
 from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
 from fishchips.services.redis_server import redis_url
-from fishchips.shop import Menu, new_run_id
+from fishchips.shop import Menu, Order, OrderGenerator, new_order_id, new_run_id
 from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetState
 from fishchips.tally import Tally
 from fishchips.waiting import until
 
 log = logging.getLogger(__name__)
+COUNTER = "counter"  # who takes an order by hand (the page's form): the floor's own till, with a producer of its own
+HAND_TILL = 99  # the till number on orders taken at the counter
 
 
 @dataclass
@@ -54,9 +60,12 @@ class Summary:
     dead_letters: int
     seconds: float
     max_lag: int
+    in_flight: int  # orders the tally still holds an entry for: taken and not called, or called more often than taken
+    longest_wait: float  # seconds, the longest any order waited from its placing to its call
     taken_by_till: dict[str, int] = field(default_factory=dict)
     taken_by_partition: dict[int, int] = field(default_factory=dict)
     served_by_preparer: dict[str, int] = field(default_factory=dict)
+    served_by_till: dict[int, int] = field(default_factory=dict)  # by the till number on the order: the counter's is HAND_TILL
     latency_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -91,6 +100,7 @@ class _Record:
     partitions: tuple[int, ...] = ()
     paused: bool = False
     stopping: bool = False
+    starting: bool = True  # reserved, its handle still starting outside the lock: the controls leave it alone
 
 
 class ShopFloor:
@@ -135,7 +145,11 @@ class ShopFloor:
         self._records: dict[str, _Record] = {}
         self._numbers: dict[RoleKind, Iterator[int]] = {kind: itertools.count(1) for kind in RoleKind}
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # a role started, or a switch of group protocol ended
+        self._switching = False  # the preparers are leaving to rejoin speaking another protocol: nothing starts meanwhile
         self._closed = False
+        self._counter: Producer | None = None  # the counter's producer, made at the first order taken by hand
+        self._counter_orders = OrderGenerator(menu, None if seed is None else seed * 1000 + HAND_TILL, scenario.plaice_share)
         self._heard = 0
         self._started = 0.0
         self._last_served = 0.0
@@ -201,21 +215,48 @@ class ShopFloor:
             records = self._of(kind)
             return sum(1 for r in records if r.partitions) >= min(len(records), partitions)
 
-        return shared(RoleKind.PREPARER, self.scenario.partitions) and shared(RoleKind.COOK, 1)
+        with self._lock:
+            return shared(RoleKind.PREPARER, self.scenario.partitions) and shared(RoleKind.COOK, 1)
 
-    # the live controls: every one under the floor's lock ------------------------------------------
+    # the live controls: each holds the floor's lock only to read or change the records --------------------
     def _add(self, kind: RoleKind, options: Mapping[str, Any], process: bool | None = None, name: str | None = None) -> str | None:
         """Start a role; its name comes from a counter per kind. None if the floor is closed."""
         with self._lock:
-            if self._closed:
-                return None
-            name = name or f"{kind}-{next(self._numbers[kind])}"
-            spec = RoleSpec(kind, name, {"speed": self.speed, **options})
-            in_process = self.processes if process is None else process
-            handle: RoleHandle = ProcessHandle(spec, self.context, self._hear_all) if in_process else ThreadHandle(spec, self.context)
-            self._records[name] = _Record(handle)
-            handle.start()
-            return name
+            reserved = self._reserve(self._spec(kind, options, name), self.processes if process is None else process)
+        return self._launch(reserved)
+
+    def _spec(self, kind: RoleKind, options: Mapping[str, Any], name: str | None = None) -> RoleSpec:
+        """Under the lock: a role at the floor's speed, named by a counter per kind unless named."""
+        return RoleSpec(kind, name or f"{kind}-{next(self._numbers[kind])}", {"speed": self.speed, **options})
+
+    def _reserve(self, spec: RoleSpec, in_process: bool) -> _Record | None:
+        """Under the lock: the role's record, under its name, not started yet; first, any switch of group
+        protocol under way ends (see switch_group_protocol). None if the floor is closed."""
+        self._changed.wait_for(lambda: not self._switching)
+        if self._closed:
+            return None
+        handle: RoleHandle = ProcessHandle(spec, self.context, self._hear_all) if in_process else ThreadHandle(spec, self.context)
+        self._records[spec.name] = record = _Record(handle)
+        return record
+
+    def _launch(self, record: _Record | None) -> str | None:
+        """Start a reserved role outside the lock, then register it as started: from then on the controls and close see it."""
+        if record is None:
+            return None
+        name = record.handle.name
+        try:
+            record.handle.start()
+        except BaseException:
+            with self._lock:  # never started: nothing to stop or wait for
+                if self._records.get(name) is record:
+                    del self._records[name]
+                self._changed.notify_all()
+            raise
+        with self._lock:
+            record.starting = False
+            record.handle.set_speed(self.speed)  # the speed may have changed while it started
+            self._changed.notify_all()
+        return name
 
     def add_till(self, process: bool | None = None) -> str | None:
         number = next(self._numbers[RoleKind.TILL])
@@ -232,7 +273,10 @@ class ShopFloor:
         return self._add(RoleKind.TILL, options, process, name=f"till-{number}")
 
     def add_preparer(self, process: bool | None = None) -> str | None:
-        return self._add(RoleKind.PREPARER, {"work_seconds": self.scenario.prepare_seconds}, process)
+        return self._add(RoleKind.PREPARER, self._preparer_options(), process)
+
+    def _preparer_options(self) -> dict[str, Any]:
+        return {"work_seconds": self.scenario.prepare_seconds}
 
     def add_cook(self, process: bool | None = None) -> str | None:
         return self._add(RoleKind.COOK, {"work_seconds": self.scenario.cook_seconds}, process)
@@ -248,36 +292,54 @@ class ShopFloor:
     def stop_preparer(self) -> str | None:
         """Stop the newest preparer still working: its partitions go back to the others."""
         with self._lock:
-            working = [name for name, r in self._records.items() if r.handle.spec.kind is RoleKind.PREPARER and not r.stopping]
-            working = [name for name in working if self._records[name].handle.running]
+            working = self._working(RoleKind.PREPARER)
             if not working:
                 return None
-            record = self._records[working[-1]]
-            record.stopping = True
-            record.handle.request_stop()
-            return working[-1]
+            working[-1].stopping = True
+            working[-1].handle.request_stop()
+            return working[-1].handle.name
 
     def stop_all(self, kind: RoleKind, timeout: float = 30.0) -> int:
         """Stop every working role of a kind and wait until each has left its group (Kafka moves an
         empty group's offsets only); how many there were, so as many can be started again."""
         with self._lock:
-            records = [r for r in self._of(kind) if r.handle.running and not r.stopping]
-            for record in records:
-                record.stopping = True
-                record.handle.request_stop()
+            records = self._request_stop(kind)
         for record in records:
             record.handle.join(timeout)
         return len(records)
 
+    def _working(self, kind: RoleKind) -> list[_Record]:
+        """Under the lock: the roles of a kind that run and were not asked to stop, oldest first."""
+        return [r for r in self._of(kind) if r.handle.running and not r.stopping]
+
+    def _request_stop(self, kind: RoleKind) -> list[_Record]:
+        """Under the lock: ask every working role of a kind to stop; those asked."""
+        records = self._working(kind)
+        for record in records:
+            record.stopping = True
+            record.handle.request_stop()
+        return records
+
     def switch_group_protocol(self, protocol: GroupProtocol) -> int:
         """The preparers rebalance another way from now on: every one leaves, and as many join again speaking
-        `protocol` (a classic eager and a classic cooperative member cannot share a group). How many rejoined."""
-        count = self.stop_all(RoleKind.PREPARER)
+        `protocol` (a classic eager and a classic cooperative member cannot share a group). How many rejoined.
+
+        One switch is one step: the protocol changes as the preparers are told to leave, no role starts
+        until they have left, and their successors are reserved before any other role can be."""
         with self._lock:
+            self._changed.wait_for(lambda: not self._switching)  # one switch at a time
+            self._switching = True
             self.context = replace(self.context, group_protocol=protocol)
-        for _ in range(count):
-            self.add_preparer()
-        return count
+            leaving = self._request_stop(RoleKind.PREPARER)
+        try:
+            for record in leaving:
+                record.handle.join(30)
+        finally:
+            with self._lock:
+                self._switching = False
+                self._changed.notify_all()
+                reserved = [self._reserve(self._spec(RoleKind.PREPARER, self._preparer_options()), self.processes) for _ in leaving]
+        return sum(self._launch(record) is not None for record in reserved)
 
     @property
     def group_protocol(self) -> GroupProtocol:
@@ -286,7 +348,7 @@ class ShopFloor:
     def pause_cooks(self, paused: bool) -> bool:
         """Pause or resume every cook; False if there is none."""
         with self._lock:
-            cooks = self._of(RoleKind.COOK)
+            cooks = [record for record in self._of(RoleKind.COOK) if not record.starting]  # one starting takes the speed, not a pause
             for record in cooks:
                 record.handle.set_paused(paused)
                 record.paused = paused  # at once, so a second key press toggles back even before the event arrives
@@ -301,7 +363,8 @@ class ShopFloor:
         with self._lock:
             self.speed = speed
             for record in self._records.values():
-                record.handle.set_speed(speed)
+                if not record.starting:  # a role still starting is given the speed once started
+                    record.handle.set_speed(speed)
 
     def kill(self, name: str) -> None:
         """SIGKILL a role running as a process (chaos); its group moves its partitions after the session timeout."""
@@ -312,23 +375,25 @@ class ShopFloor:
         handle.kill()
 
     def restart(self, name: str) -> None:
-        """Start a role again under its name, as an operator would after a crash."""
+        """Start a role again under its name, as an operator would after a crash (not one starting already)."""
         with self._lock:
-            if self._closed:
-                return
-            old = self._records[name].handle
-            handle = ProcessHandle(old.spec, self.context, self._hear_all) if isinstance(old, ProcessHandle) else ThreadHandle(old.spec, self.context)
-            self._records[name] = _Record(handle)
-            handle.start()
+            old = self._records[name]
+            reserved = None if old.starting else self._reserve(old.handle.spec, isinstance(old.handle, ProcessHandle))
+        self._launch(reserved)
 
     def close(self) -> None:
-        """Stop every role, tills first so nothing new arrives; each leaves its group as it closes. Nothing starts after."""
+        """Stop every role, tills first so nothing new arrives; each leaves its group as it closes. Nothing starts after,
+        and a role still starting is waited for, then stopped with the others."""
         with self._lock:
             self._closed = True
+            self._changed.wait_for(lambda: not any(record.starting for record in self._records.values()))
             handles = [record.handle for record in self._records.values()]
+            counter, self._counter = self._counter, None
         handles.sort(key=lambda handle: handle.spec.kind is not RoleKind.TILL)
         for handle in handles:
             handle.request_stop()
+        if counter is not None:
+            counter.flush(TIMEOUT)
         for handle in handles:
             handle.join(30)
         if self.cabinet is not None:
@@ -336,7 +401,39 @@ class ShopFloor:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        with self._lock:
+            return self._closed
+
+    # an order taken by hand ----------------------------------------------------------------------------
+    def take_order(self, key: str) -> ShopEvent:
+        """Take one order by hand at the counter, with a key: partitioned by murmur2 as Kafka's Java clients do.
+
+        The counter is a till of the floor's own: its orders come from the scenario's menu (no plaice
+        in a shop without a cook) and its TOOK goes to the tally as a till's does, so the order is
+        counted once taken and once served. The event says where it landed."""
+        with self._lock:
+            number = None if self._closed else self.tickets.take()
+            if number is None:
+                raise FishchipsError("the shop is closing" if self._closed else "the shop has taken every order it was to take")
+            if self._counter is None:
+                # librdkafka's default partitioner hashes with CRC32; murmur2_random is the Java clients' choice for keyed events
+                self._counter = clients.producer(self.settings, partitioner="murmur2_random", **{"client.id": COUNTER})
+            producer = self._counter
+            order = Order(number, HAND_TILL, self._counter_orders.parts(), new_order_id(self.run_id, HAND_TILL, number), time.time())
+        landed: list[Message] = []
+        failed: list[KafkaError] = []
+        producer.produce(
+            self.topics.orders,
+            order.to_json(),
+            key.encode(),
+            on_delivery=lambda error, message: failed.append(error) if error else landed.append(message),
+        )
+        producer.flush(TIMEOUT)
+        if failed or not landed:
+            raise FishchipsError(f"the order was not written: {failed[0].str() if failed else f'no answer within {TIMEOUT:.0f} s'}")
+        took = ShopEvent(COUNTER, RoleKind.TILL, Kind.TOOK, order, *place(landed[0]))
+        self._hear(took)
+        return took
 
     # watching --------------------------------------------------------------------------
     def _hear(self, event: ShopEvent) -> None:
@@ -395,7 +492,8 @@ class ShopFloor:
         return lag
 
     def tills_done(self) -> bool:
-        return all(not record.handle.running for record in self._of(RoleKind.TILL))
+        with self._lock:
+            return all(not record.handle.running and not record.starting for record in self._of(RoleKind.TILL))
 
     def waiting_ids(self) -> set[str]:
         """This run's orders taken and not yet called."""
@@ -456,9 +554,12 @@ class ShopFloor:
                 dead_letters=tally.dead_letters,
                 seconds=round((self._last_served or time.monotonic()) - self._started, 2),
                 max_lag=self.max_lag,
+                in_flight=tally.in_flight,
+                longest_wait=round(tally.longest_wait, 1),
                 taken_by_till=dict(tally.taken_by_till),
                 taken_by_partition=dict(sorted(tally.taken_by_partition.items())),
                 served_by_preparer=dict(tally.served_by_preparer),
+                served_by_till=dict(sorted(tally.served_by_till.items())),
                 latency_ms=tally.latency_percentiles(),
             )
 

@@ -25,6 +25,7 @@ class Tally:
     taken_by_till: Counter[str] = field(default_factory=Counter)
     taken_by_partition: Counter[int] = field(default_factory=Counter)
     served_by_preparer: Counter[str] = field(default_factory=Counter)
+    served_by_till: Counter[int] = field(default_factory=Counter)  # calls by the till number on the order (the counter's too)
     latencies_ms: "array[float]" = field(default_factory=lambda: array("d"))  # 8 bytes an order, no object (quoted: array is generic only from 3.12)
     _open: dict[str, int] = field(default_factory=dict)  # id -> taken minus called, kept only while not 0
 
@@ -48,6 +49,7 @@ class Tally:
         else:
             self.called += 1
             self.served_by_preparer[event.detail] += 1
+            self.served_by_till[order.till] += 1
             self.latencies_ms.append(max(0.0, (event.at - order.placed_at) * 1000))
             self._move(order.id, -1)
 

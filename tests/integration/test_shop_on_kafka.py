@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import visiting_preparer, wait_for
 
 from fishchips.cli.console import log_file
-from fishchips.floor import ShopFloor, Summary
+from fishchips.errors import FishchipsError
+from fishchips.floor import COUNTER, HAND_TILL, ShopFloor, Summary
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
 from fishchips.kafka.reading import read_to_end
@@ -156,3 +157,25 @@ def test_verbose_reaches_every_role_process_and_librdkafka(kafka: ConnectionSett
     assert len(processes) >= 2, processes  # the command's and at least one role process's
     assert any(words[5] in ("CGRPSTATE", "CGRPJOINSTATE", "TXNSTATE", "METADATA") for words in debug)  # librdkafka's debug contexts
     assert summary["served"] == 10
+
+
+def test_orders_taken_by_hand_go_through_the_floor_once_each_and_follow_the_menu(kafka: ConnectionSettings, prefix: str) -> None:
+    """demo3 with no till: the counter's orders alone. Each is taken and served once, none is left in the tally,
+    and demo3 has no cook, so none is plaice (which would wait on `cook` for ever)."""
+    floor = ShopFloor(scenario("demo3").override(tills=0), kafka, Topics(prefix), speed=40, seed=7)
+    floor.start()
+    try:
+        took = {key: [floor.take_order(key) for _ in range(3)] for key in ["alice", "bob"]}
+        took["carol"] = [floor.take_order("carol"), floor.take_order("carol")]
+        assert floor.wait(idle_timeout=30), f"not all served: {floor.failures()}"
+    finally:
+        floor.close()
+    summary = floor.summary()
+    assert (summary.taken, summary.served, summary.duplicates, summary.missing, summary.in_flight) == (8, 8, 0, 0, 0)
+    assert summary.taken_by_till == {COUNTER: 8} and summary.served_by_till == {HAND_TILL: 8}
+    assert all(len({event.partition for event in events}) == 1 for events in took.values())  # one key, one partition
+    taken = read_all(kafka, Topics(prefix).orders)
+    assert len(taken) == 8 and all(order.till == HAND_TILL for order in taken)
+    assert not any("plaice" in part for order in taken for part in order.parts)
+    with pytest.raises(FishchipsError, match="closing"):
+        floor.take_order("late")

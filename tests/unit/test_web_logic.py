@@ -7,8 +7,9 @@ import pytest
 from starlette.exceptions import HTTPException
 
 from fishchips.cli.web import is_loopback
+from fishchips.session import SPEEDS, next_speed
 from fishchips.web.hub import QUEUE_LENGTH, Hub
-from fishchips.web.live import SPEEDS, ControlError, next_speed, short, started
+from fishchips.web.live import ControlError, short, started
 from fishchips.web.server import rewind_time
 
 

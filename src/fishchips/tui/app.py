@@ -2,13 +2,13 @@
 
 The app is a view of one ShopFloor: it calls the floor's controls and shows the floor's
 events, posted to the app from the roles' threads (or the floor's reader of a role's process).
-Kafka's view is read from the admin API once a second in a worker thread. Nothing
+Opening, closing, the speed and the scenario steps are the shop session's (fishchips.session,
+the page's too); Kafka's view is read through its admin client once a second in a worker thread. Nothing
 blocking ever runs on the app's event loop, and every log line goes to the log file.
 """
 
 import asyncio
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -27,9 +27,7 @@ from fishchips.controls import CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
-from fishchips.kafka import clients
-from fishchips.kafka.connect import connect
-from fishchips.kafka.inspect import ClusterView, snapshot
+from fishchips.kafka.inspect import ClusterView
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -38,13 +36,13 @@ from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker
 from fishchips.services.sink import sink_report
+from fishchips.session import LOOK_EVERY, ShopSession, next_scenario
 from fishchips.shop import format_pence
 from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.stores.cabinet import CabinetError, CabinetState, cooked_words
 from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.kafka_view import render
 
-SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 log = logging.getLogger(__name__)
 
 # each kind of role has its panels in one column section, in this order
@@ -179,21 +177,13 @@ class ShopApp(App[None]):
         redis: str | None = None,
     ) -> None:
         super().__init__()
-        self.group_protocol = group_protocol
-        self.scenario = scenario
-        self.settings = settings
         self.topics = topics or Topics()
-        self.speed = speed
+        self.session = ShopSession(scenario, settings, self.topics, self.heard, speed, books, group_protocol, redis)
         self.log_path = log_path
-        self.books = books  # where the accountant keeps the books (None: the default file)
         self.books_summary: BooksSummary | None = None
-        self.redis = redis  # the hot cabinet's Redis, for a scenario with one (None: REDIS_URL, else the local redis-server)
         self.cabinet_state: CabinetState | None = None
         self.restocked: dict[str, int] | None = None  # what the last `r` cooked
-        self.floor: ShopFloor | None = None
         self.rebalances: deque[str] = deque(maxlen=8)
-        self._opening = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
-        self._generation = 0  # every close_shop counts one: a worker that started before it must not open a floor
         self.kafka_view: ClusterView | None = None
         self.panels: dict[str, RichLog] = {}
 
@@ -216,7 +206,19 @@ class ShopApp(App[None]):
     def on_mount(self) -> None:
         self.show_scenario()
         self.open_shop()
-        self.set_interval(1.0, self.read_kafka_view)
+        self.set_interval(LOOK_EVERY, self.read_kafka_view)
+
+    @property
+    def floor(self) -> ShopFloor | None:
+        return self.session.floor
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.session.scenario
+
+    def heard(self, event: ShopEvent) -> None:
+        """A role's event, from its thread: the app handles it on its event loop."""
+        self.post_message(ShopEventPosted(event))
 
     def show_scenario(self) -> None:
         self.sub_title = f"{self.scenario.name}: {self.scenario.title}"
@@ -226,49 +228,26 @@ class ShopApp(App[None]):
 
     # opening and closing the shop (in threads: Kafka calls block) --------------------------------
     def open_shop(self) -> None:
-        """Open the current scenario's shop in a worker; what it opens is decided now, on the event loop."""
-        self._open_shop(self._generation, self.scenario)
+        """Open the session's scenario in a worker; a close from now on (n, q) wins, and the worker opens nothing."""
+        self._open_shop(self.session.generation)
 
     @work(thread=True, group="shop")
-    def _open_shop(self, generation: int, scenario: Scenario) -> None:
-        """Connect and open a floor; if the shop was closed since `generation` (n, q), this worker starts nothing."""
-        self.post_message(StatusChanged("connecting to Kafka…"))
+    def _open_shop(self, generation: int) -> None:
+        def say(status: str) -> None:
+            self.post_message(StatusChanged(status))
 
-        def broker_phase(phase: str) -> None:
-            self.post_message(StatusChanged(f"embedded broker: {phase}…"))
-
-        def heard(event: ShopEvent) -> None:  # from a role's thread: the app handles it on its event loop
-            self.post_message(ShopEventPosted(event))
-
+        say("connecting to Kafka…")
         try:
-            cluster = connect(self.settings, notice=broker_phase)
-            floor = ShopFloor(
-                scenario,
-                cluster.settings,
-                self.topics,
-                listener=heard,
-                speed=self.speed,
-                group_protocol=self.group_protocol,
-                redis=self.redis,
-            )
-            with self._opening:
-                if generation != self._generation:
-                    return  # closed while connecting
-                self.settings = cluster.settings
-                self.floor = floor
-            floor.start()  # a close from now on closes this floor, which then starts nothing more
-            floor.add_accountant(self.books)
+            if self.session.open(say, generation) is None:
+                return
         except FishchipsError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
-        self.post_message(StatusChanged(f"Kafka {cluster.settings.bootstrap_servers} · x{self.speed:g} · log {self.log_path}"))
+        session = self.session
+        self.post_message(StatusChanged(f"Kafka {session.settings.bootstrap_servers} · x{session.speed:g} · log {self.log_path}"))
 
     async def close_shop(self) -> None:
-        with self._opening:
-            self._generation += 1
-            floor, self.floor = self.floor, None
-        if floor is not None:
-            await asyncio.to_thread(floor.close)
+        await asyncio.to_thread(self.session.close)
 
     # what the roles and Kafka tell us ------------------------------------------------------------
     @on(ShopEventPosted)
@@ -288,7 +267,7 @@ class ShopApp(App[None]):
         """The preparers' group's last moves: who gave up or got which partitions, and when."""
         moment = time.strftime("%H:%M:%S", time.localtime(event.at))
         self.rebalances.append(f"{moment} {event.role} {MEMBERSHIP_WORDS[event.kind]} {event.detail}")
-        protocol = self.floor.group_protocol if self.floor else self.group_protocol
+        protocol = self.floor.group_protocol if self.floor else self.session.group_protocol
         text = Text.assemble(("rebalances ", "bold"), (f"{protocol} · {NOTICE[protocol]}\n", "magenta"), "\n".join(self.rebalances))
         self.query_one("#rebalances", Static).update(text)
 
@@ -318,7 +297,7 @@ class ShopApp(App[None]):
             return
         groups = [self.topics.group(FoodPreparer.group_role)] + ([self.topics.group(Cook.group_role)] if self.scenario.cooks else [])
         try:
-            view = snapshot(clients.admin(self.settings), [self.topics.orders, self.topics.cook, self.topics.served], groups)
+            view = self.session.look([self.topics.orders, self.topics.cook, self.topics.served], groups)
         except FishchipsError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
@@ -330,7 +309,7 @@ class ShopApp(App[None]):
             except CabinetError as exc:
                 self.post_message(CabinetRead(None, None, str(exc)))
         try:
-            with open_books(self.books, self.topics.prefix) as books:
+            with open_books(self.session.books, self.topics.prefix) as books:
                 self.post_message(BooksRead(books.summary()))
         except BooksError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
@@ -406,8 +385,8 @@ class ShopApp(App[None]):
 
     def action_next_protocol(self) -> None:
         protocols = list(GroupProtocol)
-        protocol = protocols[(protocols.index(self.floor.group_protocol if self.floor else self.group_protocol) + 1) % len(protocols)]
-        self.group_protocol = protocol
+        protocol = protocols[(protocols.index(self.floor.group_protocol if self.floor else self.session.group_protocol) + 1) % len(protocols)]
+        self.session.group_protocol = protocol
         self.notify(f"the preparers rejoin as {protocol}: {NOTICE[protocol]}")
         self._in_thread("switch_group_protocol", protocol)
 
@@ -438,30 +417,21 @@ class ShopApp(App[None]):
 
         self.run_worker(restock, thread=True, group="controls")
 
-    def _set_speed(self, step: int) -> None:
-        index = min(max(SPEEDS.index(self.speed) + step if self.speed in SPEEDS else 1, 0), len(SPEEDS) - 1)
-        self.speed = SPEEDS[index]
-        if self.floor is not None:
-            self.floor.set_speed(self.speed)
-        self.notify(f"speed x{self.speed:g}")
-
     def action_faster(self) -> None:
-        self._set_speed(+1)
+        self.notify(f"speed x{self.session.step_speed(+1):g}")
 
     def action_slower(self) -> None:
-        self._set_speed(-1)
+        self.notify(f"speed x{self.session.step_speed(-1):g}")
 
     async def action_next_scenario(self) -> None:
-        names = list(SCENARIOS)
-        await self.switch_to(names[(names.index(self.scenario.name) + 1) % len(names)])
+        await self.switch_to(next_scenario(self.scenario.name))
 
     async def switch_to(self, name: str) -> None:
         self.notify(f"closing the shop for {name}…")
-        await self.close_shop()
+        await asyncio.to_thread(self.session.step_scenario, name)
         for panel in self.panels.values():
             await panel.remove()
         self.panels.clear()
-        self.scenario = SCENARIOS[name]
         self.show_scenario()
         self.open_shop()
 

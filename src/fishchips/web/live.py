@@ -13,33 +13,30 @@ from collections import Counter, deque
 from datetime import datetime
 from typing import TypedDict
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from fishchips.controls import PAGE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind, ShopEvent
-from fishchips.floor import ShopFloor
+from fishchips.floor import COUNTER, HAND_TILL, ShopFloor
 from fishchips.kafka import clients
-from fishchips.kafka.connect import connect
-from fishchips.kafka.inspect import TIMEOUT, ClusterView, snapshot
+from fishchips.kafka.inspect import TIMEOUT, ClusterView
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
-from fishchips.shop import Order, OrderGenerator, format_pence, new_order_id
+from fishchips.session import LOOK_EVERY, ShopSession, next_scenario
+from fishchips.shop import Order, format_pence
 from fishchips.stores.books import BooksError, open_books
 from fishchips.stores.cabinet import CabinetError, cooked_words
 
 log = logging.getLogger(__name__)
 
-SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 LANE_CHIPS = 14  # the newest orders drawn in each partition's lane
 LIST_LENGTH = 8  # the newest entries of the board, the cook's loop, dead letters and notices
-HAND_TILL = 99  # the till number on orders taken by hand on the page: the counter's own till
-WATCH_EVERY = 1.0  # seconds between two looks at Kafka's own view and the books
 REWINDABLE = {"preparers": FoodPreparer.group_role, "accountant": "accountant"}
 
 
@@ -54,12 +51,6 @@ def started(name: str | None) -> str:
     if name is None:
         raise ControlError("the shop is closing: try again once it is open")
     return name
-
-
-def next_speed(speed: float, step: int) -> float:
-    """One step along SPEEDS; a speed off the list restarts at x1."""
-    index = SPEEDS.index(speed) + step if speed in SPEEDS else 1
-    return SPEEDS[min(max(index, 0), len(SPEEDS) - 1)]
 
 
 def short(topic_or_group: str) -> str:
@@ -123,20 +114,14 @@ class LiveShop:
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
         redis: str | None = None,  # the hot cabinet's Redis, for demo5 (None: REDIS_URL, else the local redis-server)
     ) -> None:
-        self.scenario = scenario
-        self.group_protocol = group_protocol
-        self.redis = redis
-        self.settings = settings
+        self.session = ShopSession(scenario, settings, topics, self.hear, speed, books, group_protocol, redis)
         self.topics = topics
-        self.speed = speed
         self.books = books
-        self.floor: ShopFloor | None = None
         self.version = 0  # bumped on every change: the server sends a new snapshot only when it moved
         self._lock = threading.Lock()  # guards the state below, written by role threads
         self._controls = threading.Lock()  # one control at a time: a rewind must not meet a scenario switch
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._hand_producer: Producer | None = None
         self._reset("opening the shop…")
 
     # the state the page draws -------------------------------------------------------------------
@@ -173,8 +158,9 @@ class LiveShop:
             self.counts[kind] += 1
             self.version += 1
             if kind == "took" and order is not None and event.partition is not None:
-                self.tills[event.role] += 1
-                self._chip(event.partition, event.offset, order, event.role)
+                if event.role != COUNTER:  # the counter is no till of the diagram: its orders are drawn "by hand"
+                    self.tills[event.role] += 1
+                self._chip(event.partition, event.offset, order, "hand" if event.role == COUNTER else event.role)
             elif kind == "served" and order is not None and event.partition is not None:
                 if order.ready:  # a cooked order came back to orders: draw it in its lane too
                     self._chip(event.partition, event.offset, order, "cook")
@@ -197,6 +183,10 @@ class LiveShop:
         if offset is not None and any(chip["offset"] == offset for chip in lane):
             return
         lane.append({"offset": offset, "order": order.order, "till": order.till, "by": by, "ready": order.ready})
+
+    @property
+    def floor(self) -> ShopFloor | None:
+        return self.session.floor
 
     def _members(self) -> list[Member]:
         """The roles as the page lists them, from the floor's records."""
@@ -228,9 +218,24 @@ class LiveShop:
                 self.notices.appendleft({"at": time.time(), "text": f"rebalance: {moved or 'partitions shared out again'}", "error": False})
             self.owners = owners
 
+    def _summary(self) -> dict[str, object] | None:
+        """The floor's own count of this shop's orders (None before it opens): each taken order served once, none left."""
+        floor = self.floor
+        if floor is None:
+            return None
+        summary = floor.summary()
+        return {
+            "taken": summary.taken,
+            "served": summary.served,
+            "twice": summary.duplicates,
+            "waiting": summary.missing,
+            "in_flight": summary.in_flight,
+            "by_hand": {"taken": summary.taken_by_till.get(COUNTER, 0), "served": summary.served_by_till.get(HAND_TILL, 0)},
+        }
+
     def snapshot(self) -> dict[str, object]:
         """Everything the page draws, as plain data."""
-        members = self._members()
+        members, summary, scenario = self._members(), self._summary(), self.session.scenario
         with self._lock:
             self._watch_rebalance(members)
             lanes: dict[str, list[dict[str, object]]] = {}
@@ -241,11 +246,12 @@ class LiveShop:
                 "version": self.version,
                 "status": self.status,
                 "error": self.error,
-                "scenario": {"name": self.scenario.name, "title": self.scenario.title, "lesson": self.scenario.lesson, "cooks": self.scenario.cooks},
+                "scenario": {"name": scenario.name, "title": scenario.title, "lesson": scenario.lesson, "cooks": scenario.cooks},
                 "scenarios": {name: s.title for name, s in SCENARIOS.items()},
-                "speed": self.speed,
+                "speed": self.session.speed,
                 "partitions": self._partitions(),
                 "counts": dict(self.counts),
+                "summary": summary,
                 "tills": dict(sorted(self.tills.items())),
                 "lanes": lanes,
                 "members": members,
@@ -268,14 +274,12 @@ class LiveShop:
     def _partitions(self) -> int:
         ends = self.kafka.get("end_offsets")
         orders = ends.get("orders", {}) if isinstance(ends, dict) else {}
-        return len(orders) or self.scenario.partitions
+        return len(orders) or self.session.scenario.partitions
 
     # opening, watching and closing ----------------------------------------------------------------
     def open(self) -> None:
         """Connect (starting the embedded broker if need be) and open the shop; blocks, so run it in a thread."""
         try:
-            cluster = connect(self.settings, notice=lambda phase: self._set_status(f"embedded broker: {phase}…"))
-            self.settings = cluster.settings
             self._open_floor()
         except FishchipsError as exc:
             self._set_status("not open", error=str(exc))
@@ -285,14 +289,9 @@ class LiveShop:
             self._watcher.start()
 
     def _open_floor(self) -> None:
-        self._set_status(f"opening {self.scenario.name}…")
-        floor = ShopFloor(
-            self.scenario, self.settings, self.topics, listener=self.hear, speed=self.speed, group_protocol=self.group_protocol, redis=self.redis
-        )
-        self.floor = floor
-        floor.start()
-        floor.add_accountant(self.books)
-        self._set_status("open")
+        self._set_status(f"opening {self.session.scenario.name}…")
+        if self.session.open(notice=self._set_status) is not None:
+            self._set_status("open")
 
     def _set_status(self, status: str, error: str = "") -> None:
         with self._lock:
@@ -303,11 +302,11 @@ class LiveShop:
 
     def _watch(self) -> None:
         """Once a second: Kafka's own view of the shop (admin API) and the accountant's books."""
-        while not self._closed.wait(WATCH_EVERY):
+        while not self._closed.wait(LOOK_EVERY):
             groups = [self.topics.group(FoodPreparer.group_role), self.topics.group(Cook.group_role), self.topics.group("accountant")]
             topics = [self.topics.orders, self.topics.cook, self.topics.served, self.topics.dead_letters]
             try:
-                kafka = view_as_dict(snapshot(clients.admin(self.settings), topics, groups))
+                kafka = view_as_dict(self.session.look(topics, groups))
             except FishchipsError as exc:
                 kafka = {"error": str(exc)}
             try:
@@ -340,12 +339,9 @@ class LiveShop:
         """Stop every role; each leaves its group as it closes."""
         self._closed.set()
         with self._controls:
-            floor, self.floor = self.floor, None
-            if floor is not None:
+            if self.floor is not None:
                 self._set_status("closing: every role leaves its group…")
-                floor.close()
-            if self._hand_producer is not None:
-                self._hand_producer.flush(10)
+            self.session.close()
 
     def _open_floor_or_refuse(self) -> ShopFloor:
         if self.floor is None or self.status != "open":
@@ -378,7 +374,7 @@ class LiveShop:
     def _do_toggle_cook(self, floor: ShopFloor) -> str:
         pause = not floor.cooks_paused
         if not floor.pause_cooks(pause):
-            raise ControlError(f"{self.scenario.name} has no cook: demo4 has one")
+            raise ControlError(f"{self.session.scenario.name} has no cook: demo4 has one")
         return "cook paused: it keeps its partition, and the cook topic's lag grows" if pause else "cook back at work"
 
     def _do_restock(self, floor: ShopFloor) -> str:
@@ -389,72 +385,49 @@ class LiveShop:
         return f"restocked by hand: {cooked_words(cooked)}"
 
     def _do_faster(self, floor: ShopFloor) -> str:
-        return self._speed(floor, +1)
+        return f"speed x{self.session.step_speed(+1):g}"
 
     def _do_slower(self, floor: ShopFloor) -> str:
-        return self._speed(floor, -1)
-
-    def _speed(self, floor: ShopFloor, step: int) -> str:
-        self.speed = next_speed(self.speed, step)
-        floor.set_speed(self.speed)
-        return f"speed x{self.speed:g}"
+        return f"speed x{self.session.step_speed(-1):g}"
 
     def _do_next_scenario(self, floor: ShopFloor) -> str:
-        names = list(SCENARIOS)
-        return self._switch(floor, names[(names.index(self.scenario.name) + 1) % len(names)])
+        return self._switch(next_scenario(self.session.scenario.name))
 
     def switch(self, name: str) -> str:
         """Close this shop and open the named scenario."""
         with self._controls:
-            said = self._switch(self._open_floor_or_refuse(), name)
+            self._open_floor_or_refuse()
+            said = self._switch(name)
         self.notice(said)
         return said
 
-    def _switch(self, floor: ShopFloor, name: str) -> str:
-        self._set_status(f"closing {self.scenario.name} for {name}…")
-        floor.close()
-        self.floor = None
-        self.scenario = SCENARIOS[name]
+    def _switch(self, name: str) -> str:
+        self._set_status(f"closing {self.session.scenario.name} for {name}…")
+        scenario = self.session.step_scenario(name)
         self._reset(f"opening {name}…")
         try:
             self._open_floor()
         except FishchipsError as exc:
             self._set_status("not open", error=str(exc))
             raise
-        return f"now showing {name}: {self.scenario.title}"
+        return f"now showing {name}: {scenario.title}"
 
     # an order by hand, with a key ------------------------------------------------------------------
     def take_order(self, key: str) -> dict[str, object]:
-        """Produce one order with the given key, partitioned by murmur2 as Kafka's Java clients do; report where it landed."""
+        """One order taken at the floor's counter with the given key (see ShopFloor.take_order); report where it landed."""
         with self._controls:
-            floor = self._open_floor_or_refuse()
-            if self._hand_producer is None:
-                # librdkafka's default partitioner hashes with CRC32; murmur2_random is the Java clients' choice for keyed events
-                self._hand_producer = clients.producer(self.settings, partitioner="murmur2_random", **{"client.id": "web-counter"})
-            number = floor.tickets.take() or 0
-            order = Order(number, HAND_TILL, OrderGenerator(floor.menu).parts(), new_order_id(floor.run_id, HAND_TILL, number), time.time())
-            landed: list[Message] = []
-            failed: list[KafkaError] = []
-            self._hand_producer.produce(
-                self.topics.orders,
-                order.to_json(),
-                key.encode(),
-                on_delivery=lambda error, message: failed.append(error) if error else landed.append(message),
-            )
-            self._hand_producer.flush(TIMEOUT)
-            if failed or not landed:
-                raise ControlError(f"the order was not written: {failed[0].str() if failed else 'no answer within 10 s'}")
-            partition, offset = landed[0].partition(), landed[0].offset()
-            assert partition is not None  # a delivered event always names its partition
+            took = self._open_floor_or_refuse().take_order(key)
+        assert took.order is not None and took.partition is not None  # the counter's TOOK names its order and where it landed
         with self._lock:
             seen = self.keys.setdefault(key, {"partitions": [], "orders": 0})
             seen["orders"] += 1
-            if partition not in seen["partitions"]:
-                seen["partitions"].append(partition)
-            self._chip(partition, offset, order, "hand")
+            if took.partition not in seen["partitions"]:
+                seen["partitions"].append(took.partition)
+            partitions_for_key = list(seen["partitions"])
             self.version += 1
+        number, partition, offset = took.order.order, took.partition, took.offset
         self.notice(f"order {number} with key {key!r} landed in partition {partition} at offset {offset}")
-        return {"key": key, "order": number, "partition": partition, "offset": offset, "partitions_for_key": seen["partitions"]}
+        return {"key": key, "order": number, "partition": partition, "offset": offset, "partitions_for_key": partitions_for_key}
 
     # rewinding a group -------------------------------------------------------------------------------
     def rewind(self, group: str, to: datetime | None) -> dict[str, object]:
@@ -483,7 +456,7 @@ class LiveShop:
         return {"group": group, "to": where, "offsets": {str(p): o for p, o in offsets.items()}, "restarted": members}
 
     def _reset_offsets(self, group_id: str, topic: str, to: datetime | None) -> dict[int, int]:
-        admin = clients.admin(self.settings)
+        admin = clients.admin(self.session.settings)
         deadline = time.monotonic() + 3 * TIMEOUT
         while admin.describe_consumer_groups([group_id], request_timeout=TIMEOUT)[group_id].result().members:
             if time.monotonic() > deadline:

@@ -284,11 +284,22 @@ function drawControls(s) {
   select.innerHTML = Object.entries(s.scenarios).map(([name, title]) => `<option value="${esc(name)}">${esc(name)}: ${esc(title)}</option>`).join("");
 }
 
+// the floor's own count: every order taken is served once, and none stays in flight once the shop catches up
+function drawSummary(summary) {
+  const pill = $("summary");
+  if (!summary) { pill.textContent = "…"; return; }
+  const hand = summary.by_hand.taken ? ` (by hand ${summary.by_hand.taken}, served ${summary.by_hand.served})` : "";
+  pill.dataset.twice = summary.twice;
+  pill.textContent = `taken ${summary.taken}${hand} · served ${summary.served} · twice ${summary.twice} · in flight ${summary.in_flight}`;
+  pill.classList.toggle("bad", summary.twice > 0);
+}
+
 function drawText(s) {
   $("scenario-name").textContent = s.scenario.name;
   $("scenario-title").textContent = s.scenario.title;
   $("lesson").textContent = s.scenario.lesson;
   $("speed").textContent = `x${s.speed}`;
+  drawSummary(s.summary);
   $("status").textContent = s.status;
   $("status").classList.toggle("open", s.status === "open");
   $("error").hidden = !s.error;
@@ -302,7 +313,7 @@ function drawText(s) {
   $("notices").innerHTML = s.notices.map((n) =>
     `<li class="${n.error ? "error" : ""}">${new Date(n.at * 1000).toLocaleTimeString()} ${esc(n.text)}</li>`).join("");
   $("keys").innerHTML = Object.entries(s.keys).map(([key, k]) =>
-    `<tr><td>key <b>${esc(key)}</b></td><td>${k.orders} order${k.orders === 1 ? "" : "s"}</td><td>partition ${k.partitions.join(", ")}${k.partitions.length === 1 && k.orders > 1 ? " every time" : ""}</td></tr>`).join("");
+    `<tr><td>key <b class="key" title="${esc(key)}">${esc(key)}</b></td><td>${k.orders} order${k.orders === 1 ? "" : "s"}</td><td>partition ${k.partitions.join(", ")}${k.partitions.length === 1 && k.orders > 1 ? " every time" : ""}</td></tr>`).join("");
 }
 
 function draw(s) {
@@ -371,6 +382,7 @@ $("order-form").addEventListener("submit", async (event) => {
     const always = a.partitions_for_key.length === 1 ? `every order with key "${a.key}" so far landed there` : `key "${a.key}" landed in ${a.partitions_for_key.join(", ")}`;
     $("order-result").textContent = `order ${a.order}: key "${a.key}" → partition ${a.partition}, offset ${a.offset}; ${always}`;
     $("order-result").dataset.partition = a.partition;
+    $("order-result").dataset.order = a.order;
   } catch (error) {
     $("order-result").textContent = `✗ ${error.message}`;
   }

@@ -1,0 +1,115 @@
+"""One shop session, the same for both views: the browser page and the terminal app.
+
+A view shows one shop at a time, but over its life opens many: a scenario step closes one
+floor and opens the next, at the speed the user chose. The session keeps what outlives a
+floor (the scenario, the speed, the connection) and the one admin client both views look at
+Kafka through, once a second, instead of a new client at every look.
+"""
+
+import threading
+from collections.abc import Callable
+
+from confluent_kafka.admin import AdminClient
+
+from fishchips.events import Listener
+from fishchips.floor import ShopFloor
+from fishchips.kafka import clients
+from fishchips.kafka.connect import connect
+from fishchips.kafka.inspect import ClusterView, snapshot
+from fishchips.kafka.protocols import GroupProtocol
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.scenarios import SCENARIOS, Scenario
+
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+LOOK_EVERY = 1.0  # seconds between two looks at Kafka's own view
+
+
+def next_speed(speed: float, step: int) -> float:
+    """One step along SPEEDS; a speed off the list restarts at x1."""
+    index = SPEEDS.index(speed) + step if speed in SPEEDS else 1
+    return SPEEDS[min(max(index, 0), len(SPEEDS) - 1)]
+
+
+def next_scenario(name: str) -> str:
+    """The scenario after `name`, round to the first again."""
+    names = list(SCENARIOS)
+    return names[(names.index(name) + 1) % len(names)]
+
+
+class ShopSession:
+    """The shop a view shows: opened, stepped and closed here; its events go to the view's listener."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        settings: ConnectionSettings,
+        topics: Topics,
+        listener: Listener,
+        speed: float = 1.0,
+        books: str | None = None,  # where the accountant keeps the books (None: the default file)
+        group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
+        redis: str | None = None,  # the hot cabinet's Redis, for demo5 (None: REDIS_URL, else the local redis-server)
+    ) -> None:
+        self.scenario = scenario
+        self.settings = settings
+        self.topics = topics
+        self.listener = listener
+        self.speed = speed
+        self.books = books
+        self.group_protocol = group_protocol
+        self.redis = redis
+        self.floor: ShopFloor | None = None
+        self._lock = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
+        self._generation = 0  # every close counts one: an open that began before it opens nothing
+        self._admin: AdminClient | None = None
+
+    @property
+    def generation(self) -> int:
+        """How many closes so far: an open asked for now, run later, opens nothing if a close came between."""
+        return self._generation
+
+    def open(self, notice: Callable[[str], None], generation: int | None = None) -> ShopFloor | None:
+        """Connect (starting the embedded broker if need be) and open the scenario's floor; blocks, so call it from
+        a thread. None if the session was closed since `generation` (default: now). FishchipsError if Kafka cannot be reached."""
+        with self._lock:
+            generation, scenario = self._generation if generation is None else generation, self.scenario
+        cluster = connect(self.settings, notice=lambda phase: notice(f"embedded broker: {phase}…"))
+        floor = ShopFloor(
+            scenario, cluster.settings, self.topics, listener=self.listener, speed=self.speed, group_protocol=self.group_protocol, redis=self.redis
+        )
+        with self._lock:
+            if generation != self._generation:
+                return None  # closed while connecting
+            self.settings = cluster.settings
+            self.floor = floor
+        floor.start()  # a close from now on closes this floor, which then starts nothing more
+        floor.add_accountant(self.books)
+        return floor
+
+    def close(self) -> None:
+        """Close the open floor (every role leaves its group); an open under way opens nothing."""
+        with self._lock:
+            self._generation += 1
+            floor, self.floor = self.floor, None
+        if floor is not None:
+            floor.close()
+
+    def step_scenario(self, name: str) -> Scenario:
+        """Close the shop and make `name` the scenario to open next."""
+        self.close()
+        self.scenario = SCENARIOS[name]
+        return self.scenario
+
+    def step_speed(self, step: int) -> float:
+        """One step faster (+1) or slower (-1), for the open floor and every one opened after."""
+        self.speed = next_speed(self.speed, step)
+        if (floor := self.floor) is not None:
+            floor.set_speed(self.speed)
+        return self.speed
+
+    def look(self, topics: list[str], groups: list[str]) -> ClusterView:
+        """Kafka's own view of these topics and groups, through the session's one admin client. FishchipsError if Kafka is away."""
+        if self._admin is None:
+            self._admin = clients.admin(self.settings)
+        return snapshot(self._admin, topics, groups)

@@ -26,7 +26,7 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.ledger import CabinetFigures, cabinet_check
-from fishchips.roles.base import ShopContext
+from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import Tickets

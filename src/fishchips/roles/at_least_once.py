@@ -15,8 +15,8 @@ from fishchips.waiting import retrying
 
 log = logging.getLogger(__name__)
 
-# seconds the batch's results have to be acknowledged before its offsets are committed:
-# the producer retries a broker that is away for longer on its own (message.timeout.ms)
+# seconds a batch's results may take to be acknowledged before the batch is given up (and the clients renewed):
+# a leader's election or a broker's restart fits in it, and a role is not silent for minutes
 ACKNOWLEDGED_WITHIN = 30
 # what the group coordinator says when this member's partitions have been given to another
 MOVED = {

@@ -45,8 +45,13 @@ class Loop:
 
     def produce(self, messages: list[Message], work: Work) -> Written:
         """Work on each record and produce what it answers; the delivery reports note what failed."""
-        self.failed = []
+        self.failed = failed = []  # this batch's own: a report of an undone batch, served late, is not this batch's failure
         written: Written = []
+
+        def delivered(error: KafkaError | None, sent: Message) -> None:
+            if error is not None:
+                failed.append((error, sent.topic() or "?"))
+
         for message in messages:
             for output in work(message):
                 self.producer.produce(
@@ -54,7 +59,7 @@ class Loop:
                     output.value,
                     output.key,
                     headers=list(output.headers),
-                    on_delivery=self._delivered,
+                    on_delivery=delivered,
                     partition=-1 if output.partition is None else output.partition,  # -1: chosen by the key
                 )
                 written.append((message, output))
@@ -75,7 +80,3 @@ class Loop:
         self.consumer.close()  # leaves the group at once, so its partitions move now, not after a timeout
         if flush:
             self.producer.flush(clients.CALL_TIMEOUT)
-
-    def _delivered(self, error: KafkaError | None, sent: Message) -> None:
-        if error is not None:
-            self.failed.append((error, sent.topic() or "?"))

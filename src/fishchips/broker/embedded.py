@@ -61,6 +61,9 @@ SERVER_SETTINGS = {
     # from it, so there a longer session only spares a busy machine a false alarm (a cluster: see FAILOVER)
     "broker.session.timeout.ms": "5000",
     "broker.heartbeat.interval.ms": "1000",
+    # a share group may lock a record for 1 s at least (default floor 15 s): demo6 sets its group's lock to a few
+    # seconds, so a killed share preparer's orders go to another member while the audience watches (docs/share-groups.md)
+    "group.share.min.record.lock.duration.ms": "1000",
 }
 
 # On a cluster a node that dies is fenced by the controllers within 3 s: its partitions get new leaders and it

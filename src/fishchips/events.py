@@ -40,6 +40,7 @@ class Kind(StrEnum):
 class RoleKind(StrEnum):
     TILL = "till"
     PREPARER = "preparer"
+    SHARE_PREPARER = "share-preparer"  # a member of the share group (demo6)
     COOK = "cook"
     BOARD = "board"
     READER = "reader"

@@ -102,6 +102,11 @@ class Topics:
         return f"{self.prefix}.served"
 
     @property
+    def served_shared(self) -> str:
+        """What the share group serves (demo6): beside `served`, so each group's board counts its own."""
+        return f"{self.prefix}.served.shared"
+
+    @property
     def dead_letters(self) -> str:
         return f"{self.prefix}.dead-letters"
 

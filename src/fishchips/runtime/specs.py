@@ -12,11 +12,13 @@ from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.role import Role
+from fishchips.roles.share_preparer import SharePreparer
 from fishchips.roles.till import Till
 
 ROLE_CLASSES: Mapping[RoleKind, type[Role]] = {
     RoleKind.TILL: Till,
     RoleKind.PREPARER: FoodPreparer,
+    RoleKind.SHARE_PREPARER: SharePreparer,
     RoleKind.COOK: Cook,
     RoleKind.BOARD: Board,
     RoleKind.READER: Reader,

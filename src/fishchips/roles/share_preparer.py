@@ -1,0 +1,163 @@
+"""A food preparer in a share group (KIP-932, "queues for Kafka"): demo6's second way to take orders.
+
+A consumer group gives each partition of `orders` to ONE preparer: with 2 partitions, a third and a
+fourth stand idle. A share group lets ANY number of members take from the same partitions: the broker
+lends each order to one member at a time, under a lock, and the member says what became of it:
+
+- ACCEPT: served; never delivered again. Said only after the served order is written (at-least-once);
+- REJECT: no member could ever make it (unreadable, or it needs a cook this group has not got); archived,
+  after it is set aside on the shop's dead-letter topic with the reason;
+- RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`s`).
+
+A member that dies holding orders says nothing: each comes back when its lock runs out, to any member,
+with its delivery count one higher. There are no transactions across acknowledgements, so a member
+killed after writing an order and before accepting it has served it once, and another serves it again:
+the board counts that order twice, and the books (which book by id) once. The preparer says a delivery
+count above 1 with the order it served, and counts those as redelivered.
+
+The served orders go to a topic of the share group's own (`served.shared`), read by a board of its own:
+demo6 runs a consumer group on the same `orders` beside it, and each group serves every order once.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import AcknowledgeType, KafkaError, Message, Producer, ShareConsumer
+from confluent_kafka.admin import AdminClient
+
+from fishchips.events import Kind, RoleKind
+from fishchips.kafka import clients
+from fishchips.kafka.share_groups import ShareGroupSettings, configure
+from fishchips.kafka.topics import Topics
+from fishchips.roles.at_least_once import ACKNOWLEDGED_WITHIN
+from fishchips.roles.context import ShopContext
+from fishchips.roles.outputs import Output, dead_letter
+from fishchips.roles.role import Role
+from fishchips.shop import Action, InvalidOrder, Order, preparer_action
+
+log = logging.getLogger(__name__)
+
+GROUP_ROLE = "share-preparers"  # the share group, under the topics' prefix
+POLL_SECONDS = 0.2  # short, so a pause or a stop is seen at once
+# the broker's floor is 1 s here (broker/embedded.py): a killed member's orders come back after 5 s, on stage
+LOCK_MS = 5000
+SETTINGS = ShareGroupSettings(auto_offset_reset="earliest", lock_duration_ms=LOCK_MS)
+
+
+def share_group(topics: Topics) -> str:
+    return topics.group(GROUP_ROLE)
+
+
+def set_up_share_group(admin: AdminClient, topics: Topics) -> None:
+    """Where the group starts and how long a lock lasts are the group's settings, kept by the broker."""
+    configure(admin, share_group(topics), SETTINGS)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the preparer does with one order it was lent: what it writes, then how it acknowledges."""
+
+    message: Message
+    output: Output | None  # None: nothing to write (the member is stopping, so it hands the order back)
+    acknowledge: AcknowledgeType
+
+
+class SharePreparer(Role):
+    kind = RoleKind.SHARE_PREPARER
+
+    def __init__(self, name: str, context: ShopContext, work_seconds: float = 0.0, speed: float = 1.0) -> None:
+        super().__init__(name, context, speed)
+        self.base_work_seconds = work_seconds  # per order, at the demo's pace
+
+    def run(self) -> None:
+        consumer = ShareConsumer(
+            {
+                **self.settings.client_config(),
+                "group.id": share_group(self.topics),
+                "client.id": self.name,
+                "share.acknowledgement.mode": "explicit",  # every order gets its own ACCEPT, REJECT or RELEASE
+            }
+        )
+        producer = clients.producer(self.settings, **{"client.id": self.name})
+        try:
+            consumer.subscribe([self.topics.orders])
+            while not self.stopping:
+                if self.paused.is_set():
+                    self.rest(POLL_SECONDS)  # takes nothing new; what it held was acknowledged already
+                    continue
+                if messages := [m for m in consumer.poll(POLL_SECONDS) if self._readable(m)]:
+                    self._answer(consumer, producer, [self._work(message) for message in messages])
+        finally:
+            consumer.commit_sync(ACKNOWLEDGED_WITHIN)  # send the last acknowledgements, or closing would hand them out again
+            consumer.close()
+            producer.flush(clients.CALL_TIMEOUT)
+
+    def _readable(self, message: Message) -> bool:
+        """An error instead of a record is said in the log; there is no record to acknowledge."""
+        if (error := message.error()) is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("%s: %s", self.name, error.str())
+            return False
+        return True
+
+    def _work(self, message: Message) -> Answer:
+        """Make the order, or say why no member can; once told to stop, hand it back untouched."""
+        if self.stopping or self.rest(self.base_work_seconds / self.speed):
+            return Answer(message, None, AcknowledgeType.RELEASE)
+        try:
+            order = Order.from_json(message.value(), self.menu)
+        except InvalidOrder as bad:
+            return Answer(message, dead_letter(self.topics, self.name, message, bad.reason), AcknowledgeType.REJECT)
+        value = message.value()
+        assert value is not None  # the order was read from it
+        if preparer_action(order, self.menu) is Action.COOK:
+            cannot = dead_letter(self.topics, self.name, message, "needs the cook: the share group's shop has none")
+            return Answer(message, cannot, AcknowledgeType.REJECT)
+        headers = [("preparer", self.name.encode()), ("delivery", str(message.delivery_count()).encode())]
+        served = Output(
+            self.topics.served_shared, value, message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition()
+        )
+        return Answer(message, served, AcknowledgeType.ACCEPT)
+
+    def _answer(self, consumer: ShareConsumer, producer: Producer, answers: list[Answer]) -> None:
+        """Write what the orders answer, wait until Kafka has it, then acknowledge each: a write that
+        failed hands its order back (RELEASE), so another member tries again; nothing is lost."""
+        failed: set[int] = set()
+
+        def delivered(index: int) -> Callable[[KafkaError | None, Message], None]:
+            def report(error: KafkaError | None, sent: Message) -> None:
+                if error is not None:
+                    failed.add(index)
+
+            return report
+
+        for index, answer in enumerate(answers):
+            if (output := answer.output) is not None:
+                partition = -1 if output.partition is None else output.partition  # -1: chosen by the key
+                producer.produce(
+                    output.topic, output.value, output.key, headers=list(output.headers), partition=partition, on_delivery=delivered(index)
+                )
+        if producer.flush(ACKNOWLEDGED_WITHIN):
+            failed.update(range(len(answers)))  # not acknowledged in time: none of them is known to be written
+        for index, answer in enumerate(answers):
+            done = answer.acknowledge if index not in failed else AcknowledgeType.RELEASE
+            consumer.acknowledge(answer.message, done)
+            if done is not AcknowledgeType.RELEASE:
+                self._say(answer)
+            else:
+                self.counters["released"] += 1
+
+    def _say(self, answer: Answer) -> None:
+        """Tell the views what became of an order, with its delivery count when it came more than once."""
+        output, message = answer.output, answer.message
+        assert output is not None and output.kind is not None  # only an answer that wrote something is accepted or rejected
+        deliveries = message.delivery_count() or 1  # the broker's count: 1 the first time it is lent out
+        detail = output.detail
+        if deliveries > 1:
+            self.counters["redelivered"] += 1
+            detail = f"delivery {deliveries}"
+        if answer.acknowledge is AcknowledgeType.REJECT:
+            self.counters["rejected"] += 1
+        self.counters[output.kind] += 1
+        self.emit(output.kind, output.order, message, detail)

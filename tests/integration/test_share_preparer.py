@@ -1,0 +1,166 @@
+"""The share preparer on the real broker: it accepts what it served, rejects what no member can make,
+releases what it holds when stopped, and a record whose short lock runs out comes back counted.
+"""
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+from confluent_kafka import AcknowledgeType, Message, Producer, ShareConsumer
+from tests.conftest import wait_for
+
+from fishchips.events import Kind, ShopEvent
+from fishchips.kafka import clients
+from fishchips.kafka.inspect import end_offsets
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.share_groups import ShareGroupSettings, configure, group_configs
+from fishchips.kafka.topics import Topics, ensure_shop_topics, ensure_topics
+from fishchips.roles.context import ShopContext
+from fishchips.roles.share_preparer import SharePreparer, set_up_share_group, share_group
+from fishchips.shop import Order, new_order_id, new_run_id
+
+pytestmark = pytest.mark.kafka
+
+
+class Heard:
+    """The events the roles sent, from any thread."""
+
+    def __init__(self) -> None:
+        self.events: list[ShopEvent] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ShopEvent) -> None:
+        with self._lock:
+            self.events.append(event)
+
+    def of(self, kind: Kind) -> list[ShopEvent]:
+        with self._lock:
+            return [event for event in self.events if event.kind is kind]
+
+
+@pytest.fixture
+def shop(kafka: ConnectionSettings, prefix: str) -> Iterator[tuple[ShopContext, Heard]]:
+    topics, heard = Topics(prefix), Heard()
+    admin = clients.admin(kafka)
+    ensure_shop_topics(admin, topics, 2)
+    ensure_topics(admin, {topics.served_shared: 2})
+    set_up_share_group(admin, topics)
+    yield ShopContext(kafka, topics, listener=heard), heard
+
+
+@pytest.fixture
+def preparers() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+def started(stack: ExitStack, context: ShopContext, name: str, work_seconds: float = 0.0) -> SharePreparer:
+    preparer = SharePreparer(name, context, work_seconds=work_seconds).start()
+    stack.callback(preparer.stop)
+    return preparer
+
+
+def place_orders(context: ShopContext, count: int, extra: list[bytes] | None = None) -> list[str]:
+    """`count` cod-and-chips orders (and any raw values) in one go, spread over both partitions; their ids."""
+    run = new_run_id()
+    orders = [Order(n, 1, (("cod", "chips"),), new_order_id(run, 1, n), time.time()) for n in range(count)]
+    producer = Producer(context.settings.client_config())
+    for n, value in enumerate([order.to_json() for order in orders] + (extra or [])):
+        producer.produce(context.topics.orders, value, partition=n % 2)
+    producer.flush(10)
+    return [order.id for order in orders]
+
+
+def first_taken(consumer: ShareConsumer) -> Message:
+    """Poll until the member is lent a record."""
+    got: list[Message] = []
+
+    def lent() -> bool:
+        got.extend(consumer.poll(0.5))
+        return bool(got)
+
+    wait_for(lent, 30, every=0)
+    return got[0]
+
+
+def served_ids(heard: Heard) -> Counter[str]:
+    return Counter(event.order.id for event in heard.of(Kind.SERVED) if event.order is not None)
+
+
+def test_a_lock_shorter_than_the_default_floor_runs_out_and_the_record_comes_back_counted(kafka: ConnectionSettings, prefix: str) -> None:
+    """The embedded broker allows a 1 s lock (group.share.min.record.lock.duration.ms): a member that
+    holds a record without acknowledging it loses it to another member, delivery count 2."""
+    admin, topic, group = clients.admin(kafka), f"{prefix}-orders", f"{prefix}-share"
+    ensure_topics(admin, {topic: 1})
+    configure(admin, group, ShareGroupSettings(lock_duration_ms=1000))
+    assert group_configs(admin, group)["share.record.lock.duration.ms"] == "1000"
+    producer = Producer(kafka.client_config())
+    producer.produce(topic, b"one")
+    producer.flush(10)
+
+    def member(name: str) -> ShareConsumer:
+        consumer = ShareConsumer({**kafka.client_config(), "group.id": group, "client.id": name, "share.acknowledgement.mode": "explicit"})
+        consumer.subscribe([topic])
+        return consumer
+
+    holder, other = member("holder"), member("other")
+    try:
+        assert first_taken(holder).delivery_count() == 1
+        again = first_taken(other)  # the holder says nothing: its lock runs out
+        assert again.value() == b"one" and again.delivery_count() == 2
+        other.acknowledge(again, AcknowledgeType.ACCEPT)
+        other.commit_sync(10)
+    finally:
+        holder.close()
+        other.close()
+
+
+def test_every_order_is_served_once_by_the_share_group_and_written_before_it_is_accepted(
+    shop: tuple[ShopContext, Heard], preparers: ExitStack
+) -> None:
+    context, heard = shop
+    members = [started(preparers, context, f"share-preparer-{n}") for n in (1, 2, 3)]
+    ids = place_orders(context, 30)
+    wait_for(lambda: served_ids(heard).keys() >= set(ids), 60)
+    for member in members:
+        member.stop()
+    assert served_ids(heard) == Counter(set(ids))  # each once
+    assert sum(end_offsets(clients.admin(context.settings), [context.topics.served_shared])[context.topics.served_shared].values()) == len(ids)
+    assert all(member.failure is None for member in members)
+
+
+def test_an_order_no_member_can_make_is_set_aside_with_the_reason_and_rejected(shop: tuple[ShopContext, Heard], preparers: ExitStack) -> None:
+    context, heard = shop
+    member = started(preparers, context, "share-preparer-1")
+    ids = place_orders(context, 2, extra=[b"not an order"])
+    wait_for(lambda: served_ids(heard).keys() >= set(ids) and heard.of(Kind.DEAD_LETTER), 60)
+    member.stop()
+    assert member.counters["rejected"] == 1
+    assert sum(end_offsets(clients.admin(context.settings), [context.topics.dead_letters])[context.topics.dead_letters].values()) == 1
+    # rejected is archived: a member of the same group never gets it again
+    again = started(preparers, context, "share-preparer-2")
+    place_orders(context, 1)
+    wait_for(lambda: again.counters[Kind.SERVED] == 1, 60)
+    again.stop()
+    assert again.counters["rejected"] == 0
+
+
+def test_a_stopped_preparer_releases_what_it_holds_and_another_member_serves_it_counted_as_redelivered(
+    shop: tuple[ShopContext, Heard], preparers: ExitStack
+) -> None:
+    context, heard = shop
+    slow = started(preparers, context, "slow", work_seconds=0.5)
+    ids = place_orders(context, 10)
+    wait_for(lambda: slow.counters[Kind.SERVED] >= 1, 60)
+    slow.stop()  # `s`: it hands back what it still holds, not waiting for the lock to run out
+    assert slow.counters["released"] >= 1
+    other = started(preparers, context, "other")
+    wait_for(lambda: served_ids(heard).keys() >= set(ids), 60)
+    other.stop()
+    assert served_ids(heard) == Counter(set(ids))
+    redelivered = [event for event in heard.of(Kind.SERVED) if event.role == "other" and event.detail.startswith("delivery ")]
+    assert redelivered and other.counters["redelivered"] == len(redelivered)
+    assert share_group(context.topics) == f"{context.topics.prefix}.share-preparers"

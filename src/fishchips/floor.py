@@ -28,12 +28,13 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_end, snapshot
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.kafka.topics import Topics, ensure_shop_topics, ensure_topics
 from fishchips.ledger import CabinetFigures, cabinet_check
 from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.records import place
+from fishchips.roles.share_preparer import set_up_share_group
 from fishchips.roles.till import Tickets
 from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
@@ -46,6 +47,25 @@ from fishchips.waiting import until
 log = logging.getLogger(__name__)
 COUNTER = "counter"  # who takes an order by hand (the page's form): the floor's own till, with a producer of its own
 HAND_TILL = 99  # the till number on orders taken at the counter
+
+
+@dataclass
+class ShareSummary:
+    """The share group's count of the run's orders (demo6), beside the consumer group's: every order once.
+
+    A redelivered order (its lock ran out, or its member was killed) is counted in `redelivered`; it is a
+    duplicate only if it was really served twice, written to `served.shared` by two members."""
+
+    served: int
+    duplicates: int
+    missing: int
+    redelivered: int
+    rejected: int
+    served_by_preparer: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.missing == 0 and self.duplicates == 0
 
 
 @dataclass
@@ -68,10 +88,13 @@ class Summary:
     served_by_preparer: dict[str, int] = field(default_factory=dict)
     served_by_till: dict[int, int] = field(default_factory=dict)  # by the till number on the order: the counter's is HAND_TILL
     latency_ms: dict[str, float] = field(default_factory=dict)
+    idle_preparers: list[str] = field(default_factory=list)  # preparers of either group that served nothing
+    share_group: ShareSummary | None = None  # demo6: the share group's own count of the same orders
 
     @property
     def ok(self) -> bool:
-        return self.missing == 0 and self.duplicates == 0
+        return self.missing == 0 and self.duplicates == 0 and (self.share_group is None or self.share_group.ok)
+
 
     @property
     def orders_per_second(self) -> float:
@@ -142,6 +165,7 @@ class ShopFloor:
         self.tickets = Tickets(orders)
         self._admin: AdminClient | None = None
         self.tally = Tally(self.run_id)
+        self.share_tally = Tally(self.run_id)  # demo6: the share group serves every order too, onto its own topic
         self.max_lag = 0
         self._records: dict[str, _Record] = {}
         self._numbers: dict[RoleKind, Iterator[int]] = {kind: itertools.count(1) for kind in RoleKind}
@@ -193,6 +217,9 @@ class ShopFloor:
             move_group_to_end(self.admin, self.topics.group(FoodPreparer.group_role), [self.topics.orders])
             if self.scenario.cooks:
                 move_group_to_end(self.admin, self.topics.group(Cook.group_role), [self.topics.cook])
+        if self.scenario.share_preparers:
+            ensure_topics(self.admin, {self.topics.served_shared: self.scenario.partitions})
+            set_up_share_group(self.admin, self.topics)
 
     def start(self) -> None:
         """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
@@ -201,8 +228,13 @@ class ShopFloor:
         if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
             self.cabinet_at_start, self._served_at_start = self.cabinet.state(), served_ends
         self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")
+        if self.scenario.share_preparers:
+            shared_ends = snapshot(self.admin, [self.topics.served_shared], []).end_offsets.get(self.topics.served_shared, {})
+            self._add(RoleKind.BOARD, {"topic": self.topics.served_shared, "start": shared_ends}, name="share-board")
         for _ in range(self.scenario.preparers):
             self.add_preparer()
+        for _ in range(self.scenario.share_preparers):
+            self.add_share_preparer()
         for _ in range(self.scenario.cooks):
             self.add_cook()
         until(lambda: self._closed or self.failures() or self._groups_shared(), timeout=30, every=0.05)
@@ -275,6 +307,9 @@ class ShopFloor:
 
     def add_preparer(self, process: bool | None = None) -> str | None:
         return self._add(RoleKind.PREPARER, self._preparer_options(), process)
+
+    def add_share_preparer(self, process: bool | None = None) -> str | None:
+        return self._add(RoleKind.SHARE_PREPARER, self._preparer_options(), process)
 
     def _preparer_options(self) -> dict[str, Any]:
         return {"work_seconds": self.scenario.prepare_seconds}
@@ -444,7 +479,8 @@ class ShopFloor:
         with self._lock:
             for event in events:
                 self._heard += 1
-                self.tally.record(event)
+                for tally in self._tallies(event):
+                    tally.record(event)
                 if event.kind is Kind.CALLED:
                     self._last_served = time.monotonic()
                 elif event.kind is Kind.TOOK and not self._started:
@@ -457,6 +493,15 @@ class ShopFloor:
         if self.listener is not ignore:
             for event in events:
                 self.listener(event)
+
+    def _tallies(self, event: ShopEvent) -> list[Tally]:
+        """Which tallies count the event: an order taken is one each group must serve; the share group's board
+        reads `served.shared`, every other event is the consumer group's shop."""
+        if event.kind is Kind.TOOK and self.scenario.share_preparers:
+            return [self.tally, self.share_tally]
+        if event.kind is Kind.CALLED and event.topic == self.topics.served_shared:
+            return [self.share_tally]
+        return [self.tally]
 
     def _of(self, kind: RoleKind) -> list[_Record]:
         return [record for record in self._records.values() if record.handle.spec.kind is kind]
@@ -503,7 +548,7 @@ class ShopFloor:
 
     def all_served(self) -> bool:
         with self._lock:
-            return self.tills_done() and self.tally.outstanding == 0
+            return self.tills_done() and self.tally.outstanding == 0 and self.share_tally.outstanding == 0
 
     def failures(self) -> list[str]:
         with self._lock:
@@ -562,5 +607,23 @@ class ShopFloor:
                 served_by_preparer=dict(tally.served_by_preparer),
                 served_by_till=dict(sorted(tally.served_by_till.items())),
                 latency_ms=tally.latency_percentiles(),
+                idle_preparers=[
+                    name
+                    for name, r in self._records.items()
+                    if r.handle.spec.kind in (RoleKind.PREPARER, RoleKind.SHARE_PREPARER) and not r.handle.counters[Kind.SERVED]
+                ],
+                share_group=self._share_summary() if self.scenario.share_preparers else None,
             )
+
+    def _share_summary(self) -> ShareSummary:
+        """Under the lock: the share group's count, from its board's calls and its members' counters."""
+        tally = self.share_tally
+        return ShareSummary(
+            served=tally.served,
+            duplicates=tally.twice,
+            missing=tally.outstanding,
+            redelivered=self.count("redelivered", RoleKind.SHARE_PREPARER),
+            rejected=self.count("rejected", RoleKind.SHARE_PREPARER),
+            served_by_preparer=dict(tally.served_by_preparer),
+        )
 

@@ -30,6 +30,7 @@ class Scenario:
     cook_seconds: float = 1.0  # the cook's time per plaice order, at speed 1
     plaice_share: float = 0.0  # share of fish suppers that are plaice (needs the cook)
     cabinet: bool = False  # preparers take portions from the hot cabinet (Redis); short of any, the order goes to the cook
+    share_preparers: int = 0  # members of a share group, serving the same orders beside the consumer group (demo6)
 
     def override(
         self, tills: int | None = None, preparers: int | None = None, partitions: int | None = None, keying: Keying | None = None
@@ -109,6 +110,22 @@ SCENARIOS = {
             prepare_seconds=0.4,
             cook_seconds=1.0,
             cabinet=True,
+        ),
+        Scenario(
+            "demo6",
+            "Every preparer busy: a share group beside a consumer group",
+            "A consumer group gives each partition to one member, so 4 preparers on 2 partitions leave 2 idle;"
+            " a share group (KIP-932) lends each order to any member, so all 4 serve. Both groups read the same"
+            " orders, each serving every one: the consumer group onto `served`, the share group onto `served.shared`,"
+            " each with a board of its own.",
+            tills=1,
+            preparers=4,
+            cooks=0,
+            partitions=2,
+            keying=Keying.NONE,
+            orders_per_second=4.0,
+            prepare_seconds=0.4,
+            share_preparers=4,
         ),
     )
 }

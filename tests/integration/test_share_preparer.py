@@ -2,6 +2,9 @@
 releases what it holds when stopped, and a record whose short lock runs out comes back counted.
 """
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -164,3 +167,21 @@ def test_a_stopped_preparer_releases_what_it_holds_and_another_member_serves_it_
     redelivered = [event for event in heard.of(Kind.SERVED) if event.role == "other" and event.detail.startswith("delivery ")]
     assert redelivered and other.counters["redelivered"] == len(redelivered)
     assert share_group(context.topics) == f"{context.topics.prefix}.share-preparers"
+
+
+def test_demo6_keeps_every_share_preparer_busy_while_two_of_the_consumer_group_stand_idle(kafka: ConnectionSettings, prefix: str) -> None:
+    """`fishchips run demo6 --json`: 4 preparers on 2 partitions, two ways. The consumer group serves with 2
+    (the other 2 hold no partition); the share group serves with all 4. Each group serves every order once."""
+    command = [sys.executable, "-m", "fishchips", "run", "demo6", "--orders", "40", "--speed", "4", "--json"]
+    done = subprocess.run(
+        [*command, "-b", str(kafka.bootstrap_servers), "--prefix", prefix], capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["ok"] is True and (summary["taken"], summary["served"], summary["duplicates"], summary["missing"]) == (40, 40, 0, 0)
+    shared = summary["share_group"]
+    assert (shared["served"], shared["duplicates"], shared["missing"], shared["rejected"]) == (40, 0, 0, 0)
+    assert sorted(shared["served_by_preparer"]) == [f"share-preparer-{n}" for n in (1, 2, 3, 4)]  # every member served
+    assert len(summary["served_by_preparer"]) == 2  # one consumer-group preparer per partition...
+    assert len(summary["idle_preparers"]) == 2  # ...and two with none
+    assert all(name.startswith("preparer-") for name in summary["idle_preparers"])

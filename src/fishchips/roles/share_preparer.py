@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 GROUP_ROLE = "share-preparers"  # the share group, under the topics' prefix
 POLL_SECONDS = 0.2  # short, so a pause or a stop is seen at once
+PER_POLL = 5  # a member borrows a few orders at a time (a soft limit), leaving the rest for the others
 # the broker's floor is 1 s here (broker/embedded.py): a killed member's orders come back after 5 s, on stage
 LOCK_MS = 5000
 SETTINGS = ShareGroupSettings(auto_offset_reset="earliest", lock_duration_ms=LOCK_MS)
@@ -77,6 +78,7 @@ class SharePreparer(Role):
                 "group.id": share_group(self.topics),
                 "client.id": self.name,
                 "share.acknowledgement.mode": "explicit",  # every order gets its own ACCEPT, REJECT or RELEASE
+                "max.poll.records": PER_POLL,
             }
         )
         producer = clients.producer(self.settings, **{"client.id": self.name})

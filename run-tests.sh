@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 EXTRAS=dev source scripts/setup-venv.sh
 .venv/bin/ruff check .
 .venv/bin/mypy  # strict on src/ and examples/ (pyproject.toml [tool.mypy])
+.venv/bin/lint-imports  # the layers run one way (pyproject.toml [tool.importlinter])
 .venv/bin/fishchips broker fetch
 .venv/bin/fishchips connect fetch
 .venv/bin/python -m pytest -m "not bench" --durations=15 "$@"

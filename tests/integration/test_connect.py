@@ -21,6 +21,7 @@ from tests.conftest import wait_for
 from fishchips.broker.jars import JDBC_SINK, libs_dir, locked_jars
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
+from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker, WorkerState
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -29,9 +30,8 @@ from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.context import ShopContext
 from fishchips.scenarios import SCENARIOS, scenario
-from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState
-from fishchips.services.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.shop import Menu, Order
+from fishchips.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.stores.books import open_books
 from fishchips.tui.app import ShopApp
 

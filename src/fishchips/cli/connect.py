@@ -13,11 +13,11 @@ from fishchips.cli.console import BrokerProgress, console, out
 from fishchips.cli.options import connection_options, prefix_option
 from fishchips.cli.shop import connected, run_role
 from fishchips.events import RoleKind
+from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
-from fishchips.services.kafka_connect import ConnectNames, ConnectWorker
-from fishchips.services.sink import ensure_sink, sink_report
+from fishchips.sink import ensure_sink, sink_report
 
 
 @click.group()

@@ -34,7 +34,7 @@ from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.records import place
-from fishchips.roles.share_preparer import set_up_share_group
+from fishchips.roles.share_preparer import GROUP_ROLE, set_up_share_group
 from fishchips.roles.till import Tickets
 from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
@@ -114,6 +114,15 @@ class RoleView:
     paused: bool
     failure: str | None
     counters: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class PreparerGroup:
+    """One way the preparers take orders, as the views show it side by side (demo6 runs both)."""
+
+    name: str  # the group's name, under the topics' prefix
+    kind: str  # "consumer group" or "share group"
+    served: dict[str, int]  # each working member -> the orders it served; 0: idle
 
 
 @dataclass
@@ -523,6 +532,21 @@ class ShopFloor:
             )
             for name, r in records
         ]
+
+    def preparer_groups(self) -> list[PreparerGroup]:
+        """The consumer group of preparers and, in a shop with one, the share group: who serves and who stands idle."""
+        groups = [(FoodPreparer.group_role, "consumer group", RoleKind.PREPARER)]
+        if self.scenario.share_preparers:
+            groups.append((GROUP_ROLE, "share group", RoleKind.SHARE_PREPARER))
+        with self._lock:
+            return [
+                PreparerGroup(
+                    self.topics.group(role),
+                    kind,
+                    {r.handle.name: r.handle.counters[Kind.SERVED] for r in self._of(role_kind) if r.handle.running and not r.stopping},
+                )
+                for role, kind, role_kind in groups
+            ]
 
     def count(self, counter: str, kind: RoleKind | None = None) -> int:
         """A counter summed over the roles (of one kind): e.g. count("served", RoleKind.PREPARER)."""

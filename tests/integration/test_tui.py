@@ -190,3 +190,17 @@ def test_layout_snapshot(snap_compare: Callable[..., bool]) -> None:
         await until(pilot, lambda: "error" in app.query_one("#status").classes, timeout=10)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+async def test_demo6_shows_both_groups_with_each_preparers_served_count(kafka: ConnectionSettings, prefix: str) -> None:
+    """The consumer group's two idle members and the share group's four busy ones, side by side."""
+    app = ShopApp(SCENARIOS["demo6"], kafka, Topics(prefix), speed=4)
+
+    def shown() -> str:
+        return str(app.query_one("#groups").render())
+
+    async with running(app, size=(120, 60)) as pilot:
+        await until(pilot, lambda: shown().count("served") == 6, timeout=90)  # 2 of the consumer group, 4 of the share group
+        text = shown()
+        assert "consumer group" in text and "share group" in text and text.count("idle") == 2
+        assert all(f"share-preparer-{n}" in text for n in (1, 2, 3, 4))

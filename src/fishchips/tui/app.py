@@ -41,6 +41,7 @@ from fishchips.sink import sink_report
 from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.stores.cabinet import CabinetError, CabinetState, cooked_words
 from fishchips.tui.cabinet_view import render_cabinet
+from fishchips.tui.groups_view import render_groups
 from fishchips.tui.kafka_view import render
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 PANELS = {
     RoleKind.TILL: "tills",
     RoleKind.PREPARER: "preparers",
+    RoleKind.SHARE_PREPARER: "share-preparers",
     RoleKind.COOK: "cooks",
     RoleKind.BOARD: "boards",
     RoleKind.READER: "readers",
@@ -156,6 +158,7 @@ class ShopApp(App[None]):
     #connect { padding: 0 1; height: auto; display: none; }
     #connect.shown { display: block; }
     #rebalances { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
+    #groups { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
     #cabinet { display: none; padding: 0 1; margin-top: 1; border-top: solid $warning; }
     #cabinet.shown { display: block; }
     .kind { height: auto; }
@@ -197,6 +200,7 @@ class ShopApp(App[None]):
             with VerticalScroll(id="kafka-pane"):
                 yield Static("Kafka's own view appears here once the shop is connected", id="kafka")
                 yield Static("rebalances: the preparers' group's last moves appear here", id="rebalances")
+                yield Static(id="groups")
                 yield Static("the hot cabinet: its stock appears here", id="cabinet")
                 yield Static("accounts: the books appear here", id="accounts")
                 yield Static(id="connect")
@@ -207,6 +211,7 @@ class ShopApp(App[None]):
         self.show_scenario()
         self.open_shop()
         self.set_interval(LOOK_EVERY, self.read_kafka_view)
+        self.set_interval(LOOK_EVERY, self.show_groups)
 
     @property
     def floor(self) -> ShopFloor | None:
@@ -270,6 +275,11 @@ class ShopApp(App[None]):
         protocol = self.floor.group_protocol if self.floor else self.session.group_protocol
         text = Text.assemble(("rebalances ", "bold"), (f"{protocol} · {NOTICE[protocol]}\n", "magenta"), "\n".join(self.rebalances))
         self.query_one("#rebalances", Static).update(text)
+
+    def show_groups(self) -> None:
+        """Both ways of taking orders side by side (demo6): each preparer's served count, the idle ones marked."""
+        if self.floor is not None:
+            self.query_one("#groups", Static).update(render_groups(self.floor.preparer_groups()))
 
     def panel(self, event: ShopEvent) -> RichLog | None:
         """The role's panel, made on its first event; None while the app is closing."""

@@ -310,3 +310,16 @@ def test_demo5_shows_the_hot_cabinet_as_redis_has_it(page: Page, server: WebServ
     page.select_option("#scenario-select", "demo3")
     page.click("#scenario-form button")
     page.wait_for_selector("#cabinet-card", state="hidden", timeout=90_000)
+
+
+def test_the_page_lists_the_preparers_group_with_each_members_served_count(page: Page, server: WebServer) -> None:
+    """demo3 has one way of taking orders, its consumer group: each member's row says what it served (demo6 adds a share group)."""
+    group = server.topics.group("preparers")
+
+    def rows() -> dict[str, int]:
+        return page.eval_on_selector_all(
+            f'.group-member[data-group="{group}"]', "rs => Object.fromEntries(rs.map(r => [r.dataset.name, Number(r.dataset.served)]))"
+        )
+
+    wait_for(lambda: rows() and any(rows().values()), timeout=30)
+    assert "consumer group" in (page.text_content("#groups") or "")

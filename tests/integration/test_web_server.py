@@ -160,3 +160,16 @@ def test_demo5s_hot_cabinet_is_on_the_page_as_redis_has_it(kafka: ConnectionSett
         added = {item: int(count) for count, item in (part.split() for part in said.split(", "))} if said[0].isdigit() else {}
         # the page reads Redis once a second: within a few, it shows at least what the restock cooked
         wait_for(lambda: all(state(client)["cabinet"]["cooked"][i] >= cooked_before[i] + n for i, n in added.items()), timeout=10)
+
+
+def test_demo6_shows_both_groups_with_each_preparers_served_count(kafka: ConnectionSettings) -> None:
+    """The page's snapshot lists the consumer group and the share group, each member with what it served."""
+    live = LiveShop(SCENARIOS["demo6"], kafka, Topics(f"w{uuid.uuid4().hex[:8]}"), speed=4)
+    with TestClient(create_app(live, token=TOKEN)) as client:
+
+        def busy() -> list[int]:
+            return [sum(1 for served in group["served"].values() if served) for group in state(client)["groups"]]
+
+        wait_for(lambda: busy() == [2, 4], timeout=90)  # the consumer group: one member per partition; the share group: all four
+        groups = state(client)["groups"]
+        assert [(group["kind"], len(group["served"])) for group in groups] == [("consumer group", 4), ("share group", 4)]

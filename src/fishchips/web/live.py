@@ -233,9 +233,14 @@ class LiveShop:
             "by_hand": {"taken": summary.taken_by_till.get(COUNTER, 0), "served": summary.served_by_till.get(HAND_TILL, 0)},
         }
 
+    def _groups(self) -> list[dict[str, object]]:
+        """The preparers' groups side by side (demo6: a consumer group and a share group), each member's served count."""
+        floor = self.floor
+        return [{"name": g.name, "kind": g.kind, "served": g.served} for g in floor.preparer_groups()] if floor else []
+
     def snapshot(self) -> dict[str, object]:
         """Everything the page draws, as plain data."""
-        members, summary, scenario = self._members(), self._summary(), self.session.scenario
+        members, summary, scenario, groups = self._members(), self._summary(), self.session.scenario, self._groups()
         with self._lock:
             self._watch_rebalance(members)
             lanes: dict[str, list[dict[str, object]]] = {}
@@ -255,6 +260,7 @@ class LiveShop:
                 "tills": dict(sorted(self.tills.items())),
                 "lanes": lanes,
                 "members": members,
+                "groups": groups,
                 "owners": {str(p): who for p, who in self.owners.items()},
                 "rebalances": self.rebalances,
                 "rebalanced_at": self.rebalanced_at,

@@ -255,6 +255,20 @@ function drawKafka(s) {
   $("kafka").innerHTML = html;
 }
 
+// the preparers' groups side by side (demo6): a consumer group leaves members idle, a share group keeps all busy
+function drawGroups(s) {
+  let html = "";
+  for (const g of s.groups) {
+    html += `<h4>${esc(g.kind)} ${esc(g.name)}</h4><table>`;
+    for (const [name, served] of Object.entries(g.served)) {
+      html += `<tr class="group-member" data-group="${esc(g.name)}" data-name="${esc(name)}" data-served="${served}">` +
+        `<td>${esc(name)}</td><td class="${served ? "lag-ok" : "lag-high"}">${served ? `${served} served` : "idle"}</td></tr>`;
+    }
+    html += "</table>";
+  }
+  $("groups").innerHTML = html;
+}
+
 // demo5's hot cabinet, read from Redis once a second: what is in stock, cooked and served, item by item
 function drawCabinet(s) {
   const c = s.cabinet;
@@ -322,6 +336,7 @@ function draw(s) {
   drawText(s);
   drawDiagram(s);
   drawKafka(s);
+  drawGroups(s);
   drawCabinet(s);
 }
 

@@ -7,7 +7,7 @@ import time
 import timeit
 from collections.abc import Callable
 
-from fishchips.roles.base import ShopEvent
+from fishchips.events import ShopEvent
 from fishchips.shop import Menu, Order, OrderGenerator, new_order_id, preparer_action
 
 CALLS = 20_000

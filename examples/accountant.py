@@ -21,7 +21,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from arguments import parser
 from fishchips.kafka.topics import Topics
-from fishchips.roles.base import place
+from fishchips.roles.records import place
 from fishchips.shop import InvalidOrder, Menu, Order, format_pence
 
 SCHEMA = """

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 
 from arguments import parser
 from fishchips.kafka.topics import Topics
-from fishchips.roles.base import place
+from fishchips.roles.records import place
 
 
 def main() -> int:

@@ -20,7 +20,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from arguments import parser
 from fishchips.kafka.topics import Topics
-from fishchips.roles.base import place
+from fishchips.roles.records import place
 from fishchips.shop import InvalidOrder, Menu, Order
 
 

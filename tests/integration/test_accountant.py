@@ -28,7 +28,7 @@ from fishchips.kafka.inspect import end_offsets, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.roles.accountant import Accountant, entry_for
-from fishchips.roles.base import ShopContext
+from fishchips.roles.context import ShopContext
 from fishchips.scenarios import scenario
 from fishchips.shop import InvalidOrder, Menu, Order, OrderGenerator, new_order_id, new_run_id
 from fishchips.stores.books import BooksSummary, Entry, Figures, Position, Rejection, open_books

@@ -27,7 +27,7 @@ from fishchips.kafka.topics import Topics
 from fishchips.ledger import check
 from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
-from fishchips.roles.base import ShopContext
+from fishchips.roles.context import ShopContext
 from fishchips.scenarios import SCENARIOS, scenario
 from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState
 from fishchips.services.sink import ShopSink, TableFigures, ensure_sink, table_figures

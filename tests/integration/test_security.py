@@ -43,10 +43,11 @@ from fishchips.kafka.connect import local_settings
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
-from fishchips.roles.base import Refused, Role, ShopContext
 from fishchips.roles.board import Board
+from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.role import Refused, Role
 from fishchips.roles.till import Tickets, Till
 from fishchips.services.local_server import free_port
 from fishchips.shop import Menu, new_run_id

@@ -14,7 +14,7 @@ from fishchips.bench.plan import Plan
 from fishchips.floor import ShopFloor
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
-from fishchips.roles.base import ShopContext
+from fishchips.roles.context import ShopContext
 from fishchips.roles.preparer import FoodPreparer
 
 REPORT_EVERY = 0.25

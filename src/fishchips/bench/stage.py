@@ -23,7 +23,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import TIMEOUT, Topics, ensure_topics
-from fishchips.roles.base import ShopContext
+from fishchips.roles.context import ShopContext
 from fishchips.roles.till import Tickets, Till
 from fishchips.shop import new_run_id
 from fishchips.spawning import spawn

@@ -15,7 +15,7 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.roles.accountant import Accountant
-from fishchips.roles.base import ShopContext
+from fishchips.roles.context import ShopContext
 from fishchips.shop import Menu, format_pence
 from fishchips.stores.books import BooksSummary, Figures, open_books
 

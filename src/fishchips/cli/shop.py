@@ -24,7 +24,8 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 from fishchips.ledger import CabinetFigures, check
-from fishchips.roles.base import Role, ShopContext
+from fishchips.roles.context import ShopContext
+from fishchips.roles.role import Role
 from fishchips.roles.till import Tickets
 from fishchips.runtime import RoleSpec
 from fishchips.scenarios import SCENARIOS, Keying, scenario

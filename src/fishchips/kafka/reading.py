@@ -11,9 +11,12 @@ from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 
 
-def read_to_end(settings: ConnectionSettings, topic: str, timeout: float = 30.0) -> list[Message]:
-    """Every committed event on the topic, in partition order; no group joined, nothing committed."""
-    overrides: dict[str, Any] = {"enable.partition.eof": True}
+def read_to_end(settings: ConnectionSettings, topic: str, timeout: float = 30.0, isolation: str = "read_committed") -> list[Message]:
+    """Every committed event on the topic, in partition order; no group joined, nothing committed.
+
+    With isolation "read_uncommitted", also what open and aborted transactions wrote.
+    """
+    overrides: dict[str, Any] = {"enable.partition.eof": True, "isolation.level": isolation}
     consumer = clients.consumer(settings, f"fishchips-reader-{uuid.uuid4().hex[:8]}", **overrides)
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]

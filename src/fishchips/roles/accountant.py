@@ -17,7 +17,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.roles.base import Role, ShopContext, dead_letter, place
+from fishchips.roles.context import ShopContext
+from fishchips.roles.outputs import dead_letter
+from fishchips.roles.records import place
+from fishchips.roles.role import Role
 from fishchips.shop import MAX_NUMBER, InvalidOrder, Menu, Order, item_counts
 from fishchips.stores.books import Books, Entry, Position, Rejection, open_books
 

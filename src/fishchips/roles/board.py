@@ -13,7 +13,8 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartitio
 
 from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.roles.base import Role, ShopContext
+from fishchips.roles.context import ShopContext
+from fishchips.roles.role import Role
 from fishchips.shop import InvalidOrder, Order
 
 

@@ -2,7 +2,7 @@
 
 A Kafka transaction must not stay open while Redis is down (the broker would abort it after its
 timeout, and the role would fail): so the role waits before it begins a batch, and a cabinet that
-goes away mid-batch undoes the batch (roles.base), which is read again once the cabinet answers.
+goes away mid-batch undoes the batch (roles.consuming), which is read again once the cabinet answers.
 Nothing of an undone batch was committed, and a take or a trip done before the reply was lost is
 refused the second time (stores.cabinet), so waiting and trying again never serves twice.
 """
@@ -10,7 +10,7 @@ refused the second time (stores.cabinet), so waiting and trying again never serv
 import logging
 
 from fishchips.events import Kind
-from fishchips.roles.base import ConsumingRole
+from fishchips.roles.consuming import ConsumingRole
 from fishchips.stores.cabinet import Cabinet, CabinetUnavailable, patiently
 
 log = logging.getLogger(__name__)

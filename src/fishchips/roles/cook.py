@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from confluent_kafka import Message
 
 from fishchips.events import Kind, RoleKind
-from fishchips.roles.base import Output
 from fishchips.roles.cabinet_user import CabinetUser
+from fishchips.roles.outputs import Output
 from fishchips.shop import Order, cook
 from fishchips.stores.cabinet import keep_stocked
 

@@ -12,7 +12,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.roles.base import Refused, Role, ShopContext
+from fishchips.roles.context import ShopContext
+from fishchips.roles.role import Refused, Role
 from fishchips.scenarios import Keying
 from fishchips.shop import Order, OrderGenerator, new_order_id
 from fishchips.spawning import spawn

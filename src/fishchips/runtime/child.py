@@ -14,7 +14,8 @@ import msgspec
 
 from fishchips.events import ShopEvent
 from fishchips.logfile import LogTarget, log_to
-from fishchips.roles.base import Role, ShopContext
+from fishchips.roles.context import ShopContext
+from fishchips.roles.role import Role
 from fishchips.runtime.specs import RoleSpec
 
 BATCH_SECONDS = 0.02  # how often a process sends its events: soon enough for a live view, few enough sends at rush hour

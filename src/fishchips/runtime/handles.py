@@ -10,7 +10,8 @@ from typing import Any
 
 from fishchips import logfile
 from fishchips.events import ENDINGS, Kind, Listener, ShopEvent, ignore
-from fishchips.roles.base import Role, ShopContext
+from fishchips.roles.context import ShopContext
+from fishchips.roles.role import Role
 from fishchips.runtime import child
 from fishchips.runtime.specs import RoleSpec
 from fishchips.spawning import spawn

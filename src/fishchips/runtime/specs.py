@@ -6,11 +6,12 @@ from typing import Any
 
 from fishchips.events import RoleKind
 from fishchips.roles.accountant import Accountant
-from fishchips.roles.base import Role, ShopContext
 from fishchips.roles.board import Board, Reader
 from fishchips.roles.clerk import Clerk
+from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.role import Role
 from fishchips.roles.till import Till
 
 ROLE_CLASSES: Mapping[RoleKind, type[Role]] = {

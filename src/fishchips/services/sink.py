@@ -21,8 +21,8 @@ from fishchips.kafka.inspect import committed_offsets, end_offsets, snapshot
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.ledger import read_orders
-from fishchips.roles.base import ShopContext
 from fishchips.roles.clerk import Clerk
+from fishchips.roles.context import ShopContext
 from fishchips.services.kafka_connect import (
     ConnectAlreadyRunning,
     ConnectError,

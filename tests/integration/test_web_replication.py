@@ -172,3 +172,13 @@ def test_chromium_presses_kill_and_sees_the_leaders_move(server: WebServer, brow
     wait_for(lambda: tab.locator(".out-of-sync").count() == 0, SETTLE)
     tab.close()
     assert errors == []
+
+
+@pytest.mark.parametrize("command", ["web", "demo"])
+def test_nodes_3_with_another_cluster_is_one_clear_line(command: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fishchips", command, "--nodes", "3", "-b", "127.0.0.1:1"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "--nodes 3 runs fishchips's own three-node cluster: leave out --bootstrap-servers" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

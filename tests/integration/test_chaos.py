@@ -33,6 +33,7 @@ def assert_promises_kept(report: ChaosReport, orders: int) -> None:
     assert report.longest_wait > 0
 
 
+@pytest.mark.slow
 def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_twice() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-test-"))
     broker = EmbeddedBroker(workdir / "node-1")  # its own broker, so the test's shop starts empty
@@ -49,6 +50,7 @@ def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_tw
     assert_promises_kept(report, 200)
 
 
+@pytest.mark.slow
 def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() -> None:
     command = [sys.executable, "-m", "fishchips", "chaos", "--minutes", "0.5", "--seed", "5", "--json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)

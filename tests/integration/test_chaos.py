@@ -36,7 +36,7 @@ def assert_promises_kept(report: ChaosReport, orders: int) -> None:
 @pytest.mark.slow
 def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_twice() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-test-"))
-    broker = EmbeddedBroker(workdir / "node-1")  # its own broker, so the test's shop starts empty
+    broker = EmbeddedBroker(workdir / "node-1")  # its own: the run kills it -9 (the session's stays whole) and its shop starts empty
     status = broker.start(port=free_port(), timeout=120)
     try:
         chaos = Chaos([broker], ConnectionSettings(bootstrap_servers=status.bootstrap_servers), workdir, orders=200, rate=25, seed=1)

@@ -29,7 +29,8 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.ledger import CabinetFigures, Ledger, check
 from fishchips.recovery import BrokerKill, Recovery
-from fishchips.scenarios import Keying, Scenario
+from fishchips.scenarios import Scenario
+from fishchips.shop.keying import Keying
 from fishchips.spawning import spawn
 from fishchips.stores.books import open_books
 from fishchips.waiting import until

@@ -127,11 +127,8 @@ class ShopFloor:
         if wanted is None:
             wanted = TALLY_KINDS if listener is ignore else ALL_KINDS  # nobody watches: roles build only what the tally needs
         topics, menu = topics or Topics(), menu or Menu.load()
-        # the URL is resolved here, once (it may start the local redis-server): every role, in any process, uses this Redis
-        cabinet = Cabinet(redis_url(redis), topics.prefix, menu) if scenario.cabinet else None
-        self.context = ShopContext(
-            settings, topics, menu, exactly_once, group_protocol=group_protocol, listener=self._hear, wanted=wanted, cabinet=cabinet
-        )
+        self.context = ShopContext(settings, topics, menu, exactly_once, group_protocol=group_protocol, listener=self._hear, wanted=wanted)
+        self._redis = redis  # resolved by setup(), not here: making a floor starts no server
         self.cabinet_at_start: CabinetState | None = None
         self._served_at_start: dict[int, int] = {}
         self.speed = speed
@@ -187,7 +184,10 @@ class ShopFloor:
 
     # setting up ------------------------------------------------------------------
     def setup(self) -> None:
-        """Create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
+        """Find the hot cabinet's Redis, create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
+        if self.scenario.cabinet and self.context.cabinet is None:
+            # the URL is resolved once (it may start the local redis-server): every role, in any process, uses this Redis
+            self.context = replace(self.context, cabinet=Cabinet(redis_url(self._redis), self.topics.prefix, self.menu))
         ensure_shop_topics(self.admin, self.topics, self.scenario.partitions)
         if not self.resume:
             move_group_to_end(self.admin, self.topics.group(FoodPreparer.group_role), [self.topics.orders])

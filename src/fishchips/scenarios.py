@@ -3,16 +3,9 @@
 A demo is a value of `Scenario`, never a copy of code: the same roles run every one.
 """
 
-import enum
 from dataclasses import dataclass, replace
 
-
-class Keying(enum.Enum):
-    """How a till chooses the partition of an order."""
-
-    TILL = "till"  # key = till number: one till's orders stay in order, on one partition
-    PARTITION = "partition"  # the till names the partition itself: till N writes to partition N-1
-    NONE = "none"  # no key: the producer spreads orders over all partitions
+from fishchips.shop.keying import Keying
 
 
 @dataclass(frozen=True)

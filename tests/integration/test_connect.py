@@ -21,6 +21,7 @@ from tests.conftest import wait_for
 from fishchips.broker.jars import JDBC_SINK, libs_dir, locked_jars
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
+from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker, WorkerState
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -29,9 +30,8 @@ from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.context import ShopContext
 from fishchips.scenarios import SCENARIOS, scenario
-from fishchips.services.kafka_connect import ConnectNames, ConnectWorker, WorkerState
-from fishchips.services.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.shop import Menu, Order
+from fishchips.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.stores.books import open_books
 from fishchips.tui.app import ShopApp
 
@@ -143,6 +143,7 @@ def test_the_table_equals_the_books_and_the_ledger(
     assert all(cod * price["cod"] + plaice * price["plaice"] + chips * price["chips"] == pence for cod, plaice, chips, pence in rows)
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_worker_mid_run_then_a_restart_changes_nothing(
     kafka: ConnectionSettings, prefix: str, postgres_server: str, books: str, connect_worker: WorkerState
 ) -> None:

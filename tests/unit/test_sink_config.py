@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from fishchips.kafka.connect_worker import ConnectError, ConnectNames, sink_config, worker_settings
 from fishchips.kafka.topics import Topics
-from fishchips.services.kafka_connect import ConnectError, ConnectNames, sink_config, worker_settings
 
 NAMES = ConnectNames(Topics("shop-7"))
 

@@ -5,8 +5,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from fishchips.kafka.protocols import GroupProtocol
-from fishchips.scenarios import Keying, Scenario
+from fishchips.scenarios import Scenario
 from fishchips.shop import Menu, Order, OrderGenerator, new_order_id, new_run_id
+from fishchips.shop.keying import Keying
 
 
 def _fresh_prefix() -> str:

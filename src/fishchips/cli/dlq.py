@@ -10,10 +10,10 @@ from fishchips.cli.console import out
 from fishchips.cli.options import connection_options, prefix_option
 from fishchips.cli.shop import connected
 from fishchips.kafka import clients
+from fishchips.kafka.connect_worker import ConnectNames
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
-from fishchips.services.kafka_connect import ConnectNames
 
 PREVIEW = 60
 

@@ -28,10 +28,11 @@ from fishchips.roles.context import ShopContext
 from fishchips.roles.role import Role
 from fishchips.roles.till import Tickets
 from fishchips.runtime import RoleSpec
-from fishchips.scenarios import SCENARIOS, Keying, scenario
+from fishchips.scenarios import SCENARIOS, scenario
 from fishchips.services.redis_server import redis_url
-from fishchips.services.sink import ShopSink, ensure_sink
 from fishchips.shop import Menu, new_run_id
+from fishchips.shop.keying import Keying
+from fishchips.sink import ShopSink, ensure_sink
 from fishchips.stores.cabinet import Cabinet
 from fishchips.waiting import until
 

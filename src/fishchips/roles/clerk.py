@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from confluent_kafka import Message
 
 from fishchips.events import Kind, RoleKind
+from fishchips.kafka.connect_worker import ConnectNames
 from fishchips.roles.consuming import ConsumingRole
 from fishchips.roles.outputs import Output
-from fishchips.services.kafka_connect import ConnectNames
 from fishchips.shop import Order
 from fishchips.shop.rows import row_schema, served_row, with_schema
 

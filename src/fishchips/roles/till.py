@@ -14,8 +14,8 @@ from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
 from fishchips.roles.context import ShopContext
 from fishchips.roles.role import Refused, Role
-from fishchips.scenarios import Keying
 from fishchips.shop import Order, OrderGenerator, new_order_id
+from fishchips.shop.keying import Keying
 from fishchips.spawning import spawn
 
 RUSH_HOUR_POLL_EVERY = 500  # orders between delivery-report polls when the till goes as fast as it can

@@ -28,6 +28,7 @@ from fishchips.controls import BROKER_CONTROLS, CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
+from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker
 from fishchips.kafka.inspect import ClusterView
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.replication import ReplicationView
@@ -36,10 +37,9 @@ from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
-from fishchips.services.kafka_connect import ConnectNames, ConnectWorker
-from fishchips.services.sink import sink_report
 from fishchips.session import LOOK_EVERY, ShopSession, next_scenario
 from fishchips.shop import format_pence
+from fishchips.sink import sink_report
 from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.stores.cabinet import CabinetError, CabinetState, cooked_words
 from fishchips.tui.cabinet_view import render_cabinet

@@ -17,13 +17,7 @@ from fishchips.broker.jars import Progress
 from fishchips.errors import FishchipsError
 from fishchips.events import Listener, ignore
 from fishchips.kafka import clients
-from fishchips.kafka.inspect import committed_offsets, end_offsets, snapshot
-from fishchips.kafka.settings import ConnectionSettings
-from fishchips.kafka.topics import Topics, ensure_topics
-from fishchips.ledger import read_orders
-from fishchips.roles.clerk import Clerk
-from fishchips.roles.context import ShopContext
-from fishchips.services.kafka_connect import (
+from fishchips.kafka.connect_worker import (
     ConnectAlreadyRunning,
     ConnectError,
     ConnectNames,
@@ -33,6 +27,12 @@ from fishchips.services.kafka_connect import (
     sink_config,
     sink_status,
 )
+from fishchips.kafka.inspect import committed_offsets, end_offsets, snapshot
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.ledger import read_orders
+from fishchips.roles.clerk import Clerk
+from fishchips.roles.context import ShopContext
 from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning
 from fishchips.shop import Menu
 from fishchips.waiting import until

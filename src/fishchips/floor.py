@@ -226,8 +226,9 @@ class ShopFloor:
             move_group_to_end(self.admin, self.topics.group(FoodPreparer.group_role), [self.topics.orders])
             if self.scenario.cooks:
                 move_group_to_end(self.admin, self.topics.group(Cook.group_role), [self.topics.cook])
-        if self.scenario.share_preparers:
+        if self.side_by_side:
             ensure_topics(self.admin, {self.topics.served_shared: self.scenario.partitions})
+        if self.scenario.share_preparers:
             set_up_share_group(self.admin, self.topics)
 
     def start(self) -> None:
@@ -237,7 +238,7 @@ class ShopFloor:
         if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
             self.cabinet_at_start, self._served_at_start = self.cabinet.state(), served_ends
         self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")
-        if self.scenario.share_preparers:
+        if self.side_by_side:
             shared_ends = snapshot(self.admin, [self.topics.served_shared], []).end_offsets.get(self.topics.served_shared, {})
             self._add(RoleKind.BOARD, {"topic": self.topics.served_shared, "start": shared_ends}, name="share-board")
         for _ in range(self.scenario.preparers):
@@ -317,8 +318,14 @@ class ShopFloor:
     def add_preparer(self, process: bool | None = None) -> str | None:
         return self._add(RoleKind.PREPARER, self._preparer_options(), process)
 
+    @property
+    def side_by_side(self) -> bool:
+        """Both groups serve the same orders (demo6): the share group serves onto `served.shared`, counted apart."""
+        return bool(self.scenario.preparers and self.scenario.share_preparers)
+
     def add_share_preparer(self, process: bool | None = None) -> str | None:
-        return self._add(RoleKind.SHARE_PREPARER, self._preparer_options(), process)
+        served = {"served_topic": self.topics.served_shared} if self.side_by_side else {}
+        return self._add(RoleKind.SHARE_PREPARER, {**self._preparer_options(), **served}, process)
 
     def _preparer_options(self) -> dict[str, Any]:
         return {"work_seconds": self.scenario.prepare_seconds}
@@ -506,7 +513,7 @@ class ShopFloor:
     def _tallies(self, event: ShopEvent) -> list[Tally]:
         """Which tallies count the event: an order taken is one each group must serve; the share group's board
         reads `served.shared`, every other event is the consumer group's shop."""
-        if event.kind is Kind.TOOK and self.scenario.share_preparers:
+        if event.kind is Kind.TOOK and self.side_by_side:
             return [self.tally, self.share_tally]
         if event.kind is Kind.CALLED and event.topic == self.topics.served_shared:
             return [self.share_tally]
@@ -641,7 +648,7 @@ class ShopFloor:
 
     def _share_summary(self) -> ShareSummary:
         """Under the lock: the share group's count, from its board's calls and its members' counters."""
-        tally = self.share_tally
+        tally = self.share_tally if self.side_by_side else self.tally
         return ShareSummary(
             served=tally.served,
             duplicates=tally.twice,

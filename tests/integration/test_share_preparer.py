@@ -49,7 +49,6 @@ def shop(kafka: ConnectionSettings, prefix: str) -> Iterator[tuple[ShopContext, 
     topics, heard = Topics(prefix), Heard()
     admin = clients.admin(kafka)
     ensure_shop_topics(admin, topics, 2)
-    ensure_topics(admin, {topics.served_shared: 2})
     set_up_share_group(admin, topics)
     yield ShopContext(kafka, topics, listener=heard), heard
 
@@ -131,7 +130,7 @@ def test_every_order_is_served_once_by_the_share_group_and_written_before_it_is_
     for member in members:
         member.stop()
     assert served_ids(heard) == Counter(set(ids))  # each once
-    assert sum(end_offsets(clients.admin(context.settings), [context.topics.served_shared])[context.topics.served_shared].values()) == len(ids)
+    assert sum(end_offsets(clients.admin(context.settings), [context.topics.served])[context.topics.served].values()) == len(ids)
     assert all(member.failure is None for member in members)
 
 

@@ -40,7 +40,8 @@ def report_table(report: ChaosReport) -> Table:
             ("orders taken", ledger.taken),
             ("served", ledger.served),
             ("lost", ledger.lost),
-            ("served twice", ledger.served_twice),
+            ("served twice" + (" (at-least-once: booked once)" if report.share else ""), ledger.served_twice),
+            ("served after a redelivery (share group)", ledger.redelivered),
             ("sent to the cook" if report.cabinet is not None else "plaice orders", ledger.plaice),
             ("cooked", ledger.cooked),
             ("cooked twice", ledger.cooked_twice),
@@ -85,6 +86,9 @@ def report_json(report: ChaosReport) -> dict[str, object]:
 @click.option("--max-seconds", type=float, default=600.0, show_default=True, help="Give up after this long.")
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="Brokers: one, or a three-node cluster.")
 @click.option("--cabinet", is_flag=True, help="Serve from the hot cabinet in Redis (demo5's shop); then check it against the ledger.")
+@click.option(
+    "--share", is_flag=True, help="The preparers are a share group (KIP-932): kill them, then count redeliveries; nothing lost, nothing booked twice."
+)
 @redis_option
 @click.option(
     "--minutes",
@@ -100,12 +104,15 @@ def chaos(
     max_seconds: float,
     nodes: str,
     cabinet: bool,
+    share: bool,
     redis_flag: str | None,
     minutes: float | None,
     as_json: bool,
     group_protocol: GroupProtocol,
 ) -> None:
     """Kill (-9) preparers, the cook and brokers while the shop runs as processes; then check the ledger (and the cabinet)."""
+    if share and cabinet:
+        raise click.UsageError("--share and --cabinet cannot be combined: the share group's preparers do not use the hot cabinet")
     pace: float = PACE
     strike_every = STRIKE_EVERY
     if minutes is not None:  # the demo's pace, for long: what a shop open all day would meet
@@ -139,6 +146,7 @@ def chaos(
             cabinet=cabinet,
             redis=redis_flag,
             group_protocol=group_protocol,
+            share=share,
         )
         report = chaos.run(max_seconds, strike_every=strike_every)
     finally:

@@ -15,8 +15,8 @@ killed after writing an order and before accepting it has served it once, and an
 the board counts that order twice, and the books (which book by id) once. The preparer says a delivery
 count above 1 with the order it served, and counts those as redelivered.
 
-The served orders go to a topic of the share group's own (`served.shared`), read by a board of its own:
-demo6 runs a consumer group on the same `orders` beside it, and each group serves every order once.
+It serves onto `served`, as any preparer does; in demo6 a consumer group serves the same `orders` beside
+it, so there the share group serves onto a topic of its own (`served.shared`), read by a board of its own.
 """
 
 import logging
@@ -67,9 +67,12 @@ class Answer:
 class SharePreparer(Role):
     kind = RoleKind.SHARE_PREPARER
 
-    def __init__(self, name: str, context: ShopContext, work_seconds: float = 0.0, speed: float = 1.0) -> None:
+    def __init__(
+        self, name: str, context: ShopContext, work_seconds: float = 0.0, speed: float = 1.0, served_topic: str | None = None
+    ) -> None:
         super().__init__(name, context, speed)
         self.base_work_seconds = work_seconds  # per order, at the demo's pace
+        self.served_topic = served_topic or self.topics.served  # where it serves: demo6 keeps the two groups apart
 
     def run(self) -> None:
         consumer = ShareConsumer(
@@ -118,7 +121,7 @@ class SharePreparer(Role):
             return Answer(message, cannot, AcknowledgeType.REJECT)
         headers = [("preparer", self.name.encode()), ("delivery", str(message.delivery_count()).encode())]
         served = Output(
-            self.topics.served_shared, value, message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition()
+            self.served_topic, value, message.key(), headers, kind=Kind.SERVED, order=order, partition=message.partition()
         )
         return Answer(message, served, AcknowledgeType.ACCEPT)
 

@@ -1,6 +1,7 @@
 # Sourced by run-shop.sh and run-tests.sh: a virtualenv ($VENV, default .venv) with fishchips and $EXTRAS installed,
 # made once, refreshed when pyproject.toml changes.
 # uv (from PyPI) makes it in seconds: the one on PATH, or one pip puts in ~/.cache/fishchips/uv the first time.
+# --seed puts pip in the venv all the same, so `.venv/bin/pip install ...` works as in any venv.
 # Where uv cannot be had (no pip, no network), the standard venv and pip do it, as before, only slower.
 python=${PYTHON:-python3}
 venv=${VENV:-.venv}
@@ -13,13 +14,12 @@ install_with_uv() {
     local home=${XDG_CACHE_HOME:-$HOME/.cache}/fishchips/uv uv
     uv=$(command -v uv || echo "$home/bin/uv")
     [ -x "$uv" ] || "$python" -m pip install --quiet --disable-pip-version-check --target "$home" uv >/dev/null 2>&1 || return 1
-    { [ -x "$venv/bin/python" ] || "$uv" venv --quiet --python "$python" "$venv"; } &&
+    { [ -x "$venv/bin/python" ] || "$uv" venv --quiet --seed --python "$python" "$venv"; } &&
         "$uv" pip install --quiet --python "$venv/bin/python" -e ".${EXTRAS:+[$EXTRAS]}"
 }
 
 install_with_pip() {
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip --version >/dev/null 2>&1 || "$venv/bin/python" -m ensurepip --default-pip >/dev/null  # uv's venvs have no pip
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${EXTRAS:+[$EXTRAS]}"
 }
 

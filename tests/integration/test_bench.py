@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from fishchips.cli.bench import bench
+from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.bench]
@@ -14,14 +15,25 @@ pytestmark = [pytest.mark.kafka, pytest.mark.bench]
 ORDERS = 2000
 
 
-def test_bench_serves_every_order_once_and_reports_every_figure(kafka: ConnectionSettings) -> None:
+def on_the_broker(kafka: ConnectionSettings) -> tuple[set[str], set[str]]:
+    """Every topic and consumer group on the broker, but Kafka's own (__consumer_offsets, __transaction_state)."""
+    admin = clients.admin(kafka)
+    topics = {name for name in admin.list_topics(timeout=10).topics if not name.startswith("__")}
+    groups = {listing.group_id for listing in admin.list_consumer_groups(request_timeout=10).result().valid}
+    return topics, groups
+
+
+def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothing(kafka: ConnectionSettings) -> None:
     assert kafka.bootstrap_servers
+    before = on_the_broker(kafka)
     args = ["--orders", str(ORDERS), "--latency-rate", "2000", "--preparer-counts", "1", "--preparer-counts", "3", "--json"]
+    args += ["--noisy"]  # the test machine is seldom quiet, and these figures are never judged
     args += ["--group-protocol", "consumer"]
     args += ["-b", kafka.bootstrap_servers]
     result = CliRunner().invoke(bench, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
+    assert on_the_broker(kafka) == before  # the run's topics and groups are deleted before the command returns
 
     assert figures["ok"] is True
     phases = figures["phases"]

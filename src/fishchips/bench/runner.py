@@ -7,19 +7,31 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fishchips.bench import baseline, peer, pipe, shop_run, stage
-from fishchips.bench.isolate import Phase, run_isolated
+from fishchips.bench.cleanup import leaving_nothing
+from fishchips.bench.isolate import BenchFailed, Phase, run_isolated
 from fishchips.bench.plan import Plan
 from fishchips.bench.report import BenchResult
 from fishchips.kafka.settings import ConnectionSettings
 
+QUIET_LOAD = 1.5  # the highest 1-minute load average at the start of a run whose figures mean something
+
+
+def require_quiet(load: float, noisy: bool) -> None:
+    """Refuse to measure on a busy machine: the figures would be the other work's, not the shop's."""
+    if load > QUIET_LOAD and not noisy:
+        raise BenchFailed(
+            f"the machine is busy (1-minute load average {load:.2f}, above {QUIET_LOAD}): its figures would not be fair; "
+            "wait until it is quiet, or pass --noisy to run anyway"
+        )
+
 
 def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> BenchResult:
     """Ceilings, the shop (processes, without and with transactions; threads; at each preparer count),
-    both preparer stages at each count, then latency at each fixed load."""
+    both preparer stages at each count, then latency at each fixed load; then every topic and group it made is deleted."""
     peer.require_quixstreams()
     before = os.getloadavg()[0]
     columns = (TextColumn("{task.description:<38}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
+    with leaving_nothing(settings, plan.prefix), Progress(*columns, console=console) as progress:
 
         def phase(what: str, total: int, function: Phase, *args: Any) -> dict[str, Any]:
             task = progress.add_task(what, total=total)

@@ -1,11 +1,12 @@
 """`fishchips bench`: the rush hour, measured against raw Kafka and against a Quix Streams peer."""
 
 import json
+import os
 
 import click
 
 from fishchips.bench.plan import Plan
-from fishchips.bench.runner import run_bench
+from fishchips.bench.runner import QUIET_LOAD, require_quiet, run_bench
 from fishchips.cli.console import console, out
 from fishchips.cli.options import connection_options, group_protocol_option
 from fishchips.cli.shop import connected
@@ -35,6 +36,7 @@ from fishchips.kafka.settings import ConnectionSettings
     show_default=True,
     help="Also run the shop and both preparer stages with this many preparers (repeat for several).",
 )
+@click.option("--noisy", is_flag=True, help=f"Run even when the 1-minute load average is above {QUIET_LOAD} (the figures will be unsteady).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the figures, as one JSON object.")
 @group_protocol_option
 @connection_options
@@ -46,6 +48,7 @@ def bench(
     tills: int,
     latency_rates: tuple[float, ...],
     preparer_counts: tuple[int, ...],
+    noisy: bool,
     as_json: bool,
     group_protocol: GroupProtocol,
 ) -> None:
@@ -53,7 +56,8 @@ def bench(
     against raw Kafka, a bare two-hop pipe of processes, and Quix Streams.
 
     Takes a few minutes at the default size: each phase runs in a process of its own.
-    Use a quiet machine: the figures are only as steady as the CPU is free.
+    Use a quiet machine: the figures are only as steady as the CPU is free, so a busy one is refused unless --noisy.
+    Every topic and group a run makes is deleted when it ends.
     """
     plan = Plan(
         orders=orders,
@@ -64,6 +68,7 @@ def bench(
         preparer_counts=tuple(sorted(set(preparer_counts))),
         group_protocol=group_protocol,
     )
+    require_quiet(os.getloadavg()[0], noisy)  # before the broker starts: a refusal takes no time
     with connected(settings) as cluster:
         result = run_bench(cluster, plan, console)
     if as_json:

@@ -10,6 +10,7 @@ the Textual app and the browser page are views of a floor: they call its methods
 events and summaries, never its records or its tally.
 """
 
+import functools
 import gc
 import itertools
 import logging
@@ -39,6 +40,7 @@ from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
 from fishchips.services.redis_server import redis_url
 from fishchips.shop import Menu, Order, OrderGenerator, new_order_id, new_run_id
+from fishchips.spawning import apart
 from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetState
 from fishchips.tally import Tally
 from fishchips.waiting import until
@@ -102,6 +104,18 @@ class _Record:
     paused: bool = False
     stopping: bool = False
     starting: bool = True  # reserved, its handle still starting outside the lock: the controls leave it alone
+
+
+def prepare_kafka(settings: ConnectionSettings, topics: Topics, partitions: int, resume: bool, cooks: bool) -> dict[int, int]:
+    """The shop's topics made (or checked) and, unless resuming, its groups moved past earlier runs' orders;
+    returns `served`'s end offsets after. Module-level, so a process of its own can run it."""
+    admin = clients.admin(settings)
+    ensure_shop_topics(admin, topics, partitions)
+    if not resume:
+        move_group_to_end(admin, topics.group(FoodPreparer.group_role), [topics.orders])
+        if cooks:
+            move_group_to_end(admin, topics.group(Cook.group_role), [topics.cook])
+    return snapshot(admin, [topics.served], []).end_offsets.get(topics.served, {})
 
 
 class ShopFloor:
@@ -183,21 +197,19 @@ class ShopFloor:
         return self.context.cabinet
 
     # setting up ------------------------------------------------------------------
-    def setup(self) -> None:
-        """Find the hot cabinet's Redis, create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
+    def setup(self) -> dict[int, int]:
+        """Find the hot cabinet's Redis, create the topics (or check they fit) and, unless resuming, skip earlier runs'
+        leftovers; `served`'s end offsets then. A floor whose roles run in processes does this in one too (`apart`):
+        its caller then holds no Kafka client, not even for a moment (chaos.md)."""
         if self.scenario.cabinet and self.context.cabinet is None:
             # the URL is resolved once (it may start the local redis-server): every role, in any process, uses this Redis
             self.context = replace(self.context, cabinet=Cabinet(redis_url(self._redis), self.topics.prefix, self.menu))
-        ensure_shop_topics(self.admin, self.topics, self.scenario.partitions)
-        if not self.resume:
-            move_group_to_end(self.admin, self.topics.group(FoodPreparer.group_role), [self.topics.orders])
-            if self.scenario.cooks:
-                move_group_to_end(self.admin, self.topics.group(Cook.group_role), [self.topics.cook])
+        prepare = functools.partial(prepare_kafka, self.settings, self.topics, self.scenario.partitions, self.resume, self.scenario.cooks > 0)
+        return apart(prepare) if self.processes else prepare()
 
     def start(self) -> None:
         """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
-        self.setup()
-        served_ends = snapshot(self.admin, [self.topics.served], []).end_offsets.get(self.topics.served, {})
+        served_ends = self.setup()
         if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
             self.cabinet_at_start, self._served_at_start = self.cabinet.state(), served_ends
         self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")

@@ -10,6 +10,7 @@ the Textual app and the browser page are views of a floor: they call its methods
 events and summaries, never its records or its tally.
 """
 
+import functools
 import gc
 import itertools
 import logging
@@ -40,6 +41,7 @@ from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario
 from fishchips.services.redis_server import redis_url
 from fishchips.shop import Menu, Order, OrderGenerator, new_order_id, new_run_id
+from fishchips.spawning import apart
 from fishchips.stores.cabinet import Cabinet, CabinetError, CabinetState
 from fishchips.tally import Tally
 from fishchips.waiting import until
@@ -136,6 +138,26 @@ class _Record:
     starting: bool = True  # reserved, its handle still starting outside the lock: the controls leave it alone
 
 
+def prepare_kafka(settings: ConnectionSettings, topics: Topics, scenario: Scenario, resume: bool) -> dict[str, dict[int, int]]:
+    """The shop's topics made (or checked) and, unless resuming, its groups moved past earlier runs' orders;
+    returns the end offsets of each topic orders are served onto, for the boards to start from.
+    Module-level, so a process of its own can run it."""
+    admin = clients.admin(settings)
+    ensure_shop_topics(admin, topics, scenario.partitions)
+    if not resume:
+        move_group_to_end(admin, topics.group(FoodPreparer.group_role), [topics.orders])
+        if scenario.cooks:
+            move_group_to_end(admin, topics.group(Cook.group_role), [topics.cook])
+    served = [topics.served]
+    if scenario.side_by_side:
+        ensure_topics(admin, {topics.served_shared: scenario.partitions})
+        served.append(topics.served_shared)
+    if scenario.share_preparers:
+        set_up_share_group(admin, topics)
+    ends = snapshot(admin, served, []).end_offsets
+    return {topic: ends.get(topic, {}) for topic in served}
+
+
 class ShopFloor:
     def __init__(
         self,
@@ -216,31 +238,25 @@ class ShopFloor:
         return self.context.cabinet
 
     # setting up ------------------------------------------------------------------
-    def setup(self) -> None:
-        """Find the hot cabinet's Redis, create the topics (or check they fit) and, unless resuming, skip earlier runs' leftovers."""
+    def setup(self) -> dict[str, dict[int, int]]:
+        """Find the hot cabinet's Redis, create the topics (or check they fit) and, unless resuming, skip earlier runs'
+        leftovers; the served topics' end offsets then. A floor whose roles run in processes does this in one too (`apart`):
+        its caller then holds no Kafka client, not even for a moment (chaos.md)."""
         if self.scenario.cabinet and self.context.cabinet is None:
             # the URL is resolved once (it may start the local redis-server): every role, in any process, uses this Redis
             self.context = replace(self.context, cabinet=Cabinet(redis_url(self._redis), self.topics.prefix, self.menu))
-        ensure_shop_topics(self.admin, self.topics, self.scenario.partitions)
-        if not self.resume:
-            move_group_to_end(self.admin, self.topics.group(FoodPreparer.group_role), [self.topics.orders])
-            if self.scenario.cooks:
-                move_group_to_end(self.admin, self.topics.group(Cook.group_role), [self.topics.cook])
-        if self.side_by_side:
-            ensure_topics(self.admin, {self.topics.served_shared: self.scenario.partitions})
-        if self.scenario.share_preparers:
-            set_up_share_group(self.admin, self.topics)
+        prepare = functools.partial(prepare_kafka, self.settings, self.topics, self.scenario, self.resume)
+        return apart(prepare) if self.processes else prepare()
 
     def start(self) -> None:
         """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
-        self.setup()
-        served_ends = snapshot(self.admin, [self.topics.served], []).end_offsets.get(self.topics.served, {})
+        ends = self.setup()
+        served_ends = ends[self.topics.served]
         if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
             self.cabinet_at_start, self._served_at_start = self.cabinet.state(), served_ends
         self._add(RoleKind.BOARD, {"topic": self.topics.served, "start": served_ends}, name="board")
         if self.side_by_side:
-            shared_ends = snapshot(self.admin, [self.topics.served_shared], []).end_offsets.get(self.topics.served_shared, {})
-            self._add(RoleKind.BOARD, {"topic": self.topics.served_shared, "start": shared_ends}, name="share-board")
+            self._add(RoleKind.BOARD, {"topic": self.topics.served_shared, "start": ends[self.topics.served_shared]}, name="share-board")
         for _ in range(self.scenario.preparers):
             self.add_preparer()
         for _ in range(self.scenario.share_preparers):
@@ -320,8 +336,7 @@ class ShopFloor:
 
     @property
     def side_by_side(self) -> bool:
-        """Both groups serve the same orders (demo6): the share group serves onto `served.shared`, counted apart."""
-        return bool(self.scenario.preparers and self.scenario.share_preparers)
+        return self.scenario.side_by_side
 
     def add_share_preparer(self, process: bool | None = None) -> str | None:
         served = {"served_topic": self.topics.served_shared} if self.side_by_side else {}

@@ -45,6 +45,11 @@ class Scenario:
     def capacity_per_second(self) -> float:
         return self.preparers / self.prepare_seconds if self.prepare_seconds else float("inf")
 
+    @property
+    def side_by_side(self) -> bool:
+        """Both groups serve the same orders (demo6): the share group serves onto `served.shared`, counted apart."""
+        return bool(self.preparers and self.share_preparers)
+
 
 SCENARIOS = {
     s.name: s

@@ -2,33 +2,29 @@
 
 A view shows one shop at a time, but over its life opens many: a scenario step closes one
 floor and opens the next, at the speed the user chose. The session keeps what outlives a
-floor (the scenario, the speed, the connection) and the one admin client both views look at
-Kafka through, once a second, instead of a new client at every look.
+floor (the scenario, the speed, the connection) and the Kafka watcher both views look at
+Kafka through, once a second: a process of its own (kafka/watcher.py says why).
 """
 
 import threading
 from collections.abc import Callable
 
-from confluent_kafka.admin import AdminClient
-
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.node_controls import NodeControls
 from fishchips.events import Listener
 from fishchips.floor import ShopFloor
-from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
-from fishchips.kafka.inspect import ClusterView, snapshot
 from fishchips.kafka.protocols import GroupProtocol
-from fishchips.kafka.replication import ReplicationView, read_replication
+from fishchips.kafka.replication import ReplicationView
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.kafka.watcher import KafkaWatcher, Question, Sight
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-LOOK_EVERY = 1.0  # seconds between two looks at Kafka's own view
 
 
 def next_speed(speed: float, step: int) -> float:
@@ -70,7 +66,7 @@ class ShopSession:
         self.floor: ShopFloor | None = None
         self._lock = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
         self._generation = 0  # every close counts one: an open that began before it opens nothing
-        self._admin: AdminClient | None = None
+        self._watcher: KafkaWatcher | None = None
         self.nodes = NodeControls(None, "the shop is not open yet")  # the broker controls, found once connected
         self.replication: ReplicationView | None = None  # the last look at the brokers and replicas
 
@@ -85,25 +81,31 @@ class ShopSession:
         with self._lock:
             generation, scenario = self._generation if generation is None else generation, self.scenario
         cluster = connect(self.settings, notice=lambda phase: notice(f"embedded broker: {phase}…"))
+        nodes = NodeControls.find(cluster.settings.bootstrap_servers, self.local_cluster)
+        # on a cluster whose nodes the views kill, each role runs in a process of its own: librdkafka may abort
+        # the process whose client meets a broker's death (chaos.md), and that must not be the page's or the app's
         floor = ShopFloor(
-            scenario, cluster.settings, self.topics, listener=self.listener, speed=self.speed, group_protocol=self.group_protocol, redis=self.redis
+            scenario, cluster.settings, self.topics, listener=self.listener, speed=self.speed, group_protocol=self.group_protocol, redis=self.redis,
+            processes=nodes.available,
         )
         with self._lock:
             if generation != self._generation:
                 return None  # closed while connecting
             self.settings = cluster.settings
-            self.nodes = NodeControls.find(cluster.settings.bootstrap_servers, self.local_cluster)
+            self.nodes = nodes
             self.floor = floor
         floor.start()  # a close from now on closes this floor, which then starts nothing more
-        floor.release_admin()  # the views look through the session's admin: an idle one meets broker deaths for nothing (chaos.md)
         floor.add_accountant(self.books)
         return floor
 
     def close(self) -> None:
-        """Close the open floor (every role leaves its group); an open under way opens nothing."""
+        """Close the open floor (every role leaves its group) and end the watcher; an open under way opens nothing."""
         with self._lock:
             self._generation += 1
             floor, self.floor = self.floor, None
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.close()
         if floor is not None:
             floor.close()
 
@@ -120,32 +122,35 @@ class ShopSession:
             floor.set_speed(self.speed)
         return self.speed
 
-    def look(self, topics: list[str], groups: list[str]) -> ClusterView:
-        """Kafka's own view of these topics and groups, through the session's one admin client. FishchipsError if Kafka is away."""
-        return snapshot(self._admin_client(), topics, groups)
-
-    def look_at_replication(self) -> ReplicationView:
-        """Kafka's view of the brokers, the shop's replicas, its groups' coordinators and its transactions', through the same admin client."""
-        topics = [self.topics.orders, self.topics.cook, self.topics.served]
-        groups = [self.topics.group(role.group_role) for role in (FoodPreparer, Cook, Accountant)]
+    def look(self, topics: list[str], groups: list[str]) -> Sight:
+        """Kafka's own view of these topics and groups, and of the brokers, the shop's replicas, its groups'
+        coordinators and its transactions': the watcher's latest look (it starts one if none runs)."""
         floor = self.floor
         # an exactly-once role's transactional id is its group's name and its own (roles/base.py)
-        transactional = [
+        transactional = tuple(
             f"{self.topics.group(role.group_role)}.{view.name}"
             for view in (floor.roles() if floor is not None else [])
             for role in (FoodPreparer, Cook)
             if view.kind == role.kind and view.running
-        ]
-        self.replication = read_replication(self._admin_client(), topics, groups, transactional, expected_nodes=self.nodes.nodes())
-        return self.replication
+        )
+        question = Question(
+            tuple(topics),
+            tuple(groups),
+            replicated=(self.topics.orders, self.topics.cook, self.topics.served),
+            coordinated=tuple(self.topics.group(role.group_role) for role in (FoodPreparer, Cook, Accountant)),
+            transactional=transactional,
+            expected_nodes=tuple(self.nodes.nodes()),
+        )
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = KafkaWatcher(self.settings)
+            watcher = self._watcher
+        sight = watcher.look(question)
+        self.replication = sight.replication
+        return sight
 
     def kill_broker(self) -> str:
         """SIGKILL a node of the local cluster: the leader of the orders' first partition, so its leaders visibly move."""
         view = self.replication
         leader = next((p.leader for p in view.partitions if p.topic == self.topics.orders), None) if view is not None else None
         return self.nodes.kill(prefer=leader)
-
-    def _admin_client(self) -> AdminClient:
-        if self._admin is None:
-            self._admin = clients.admin(self.settings)
-        return self._admin

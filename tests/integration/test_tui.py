@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
+from tests.integration.test_replication_view import SETTLE
 from textual.pilot import Pilot
 
+from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.events import RoleKind
 from fishchips.floor import RoleView
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.replication import ReplicationView
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import SCENARIOS
@@ -204,3 +207,29 @@ async def test_demo6_shows_both_groups_with_each_preparers_served_count(kafka: C
         text = shown()
         assert "consumer group" in text and "share group" in text and text.count("idle") == 2
         assert all(f"share-preparer-{n}" in text for n in (1, 2, 3, 4))
+
+
+def seen(app: ShopApp) -> ReplicationView | None:
+    """The app's last look at the brokers and replicas, if Kafka answered it (not "reconnecting")."""
+    return app.replication if app.replication is not None and app.replication.answered else None
+
+
+def orders_leader(app: ShopApp) -> int | None:
+    """The leader of the orders' first partition as the app last saw it; None before the topic shows."""
+    view = seen(app)
+    return next((p.leader for p in view.partitions if p.topic == app.topics.orders), None) if view is not None else None
+
+
+async def test_the_app_kills_a_broker_with_its_key_and_restarts_it(three_nodes: EmbeddedCluster, prefix: str) -> None:
+    settings = ConnectionSettings(bootstrap_servers=three_nodes.bootstrap_servers())
+    app = ShopApp(SCENARIOS["demo3"], settings, Topics(prefix), local_cluster=three_nodes)
+    async with running(app, size=(140, 60)) as pilot:
+        await until(pilot, lambda: (view := seen(app)) is not None and orders_leader(app) is not None and view.under_replicated == 0, SETTLE)
+        leader = orders_leader(app)
+        assert leader is not None
+        await pilot.press("x")
+        await until(pilot, lambda: (view := seen(app)) is not None and not view.broker(leader).up, SETTLE)
+        await until(pilot, lambda: (view := seen(app)) is not None and leader not in {p.leader for p in view.partitions}, SETTLE)
+        assert f"{leader} DOWN" in str(app.query_one("#brokers").render())
+        await pilot.press("b")
+        await until(pilot, lambda: (view := seen(app)) is not None and all(b.up for b in view.brokers) and view.under_replicated == 0, SETTLE)

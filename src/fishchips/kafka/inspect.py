@@ -72,7 +72,9 @@ def _end_offsets(admin: AdminClient, topics: list[str]) -> dict[str, dict[int, i
     result: dict[str, dict[int, int]] = {t: {} for t in topics if t in metadata}
     if request:
         for tp, future in admin.list_offsets(request, request_timeout=TIMEOUT).items():
-            result[tp.topic][tp.partition] = future.result().offset
+            if (offset := future.result().offset) < 0:  # seen on a young cluster under load, as if the partition had no leader yet
+                raise KafkaException(KafkaError(KafkaError.LEADER_NOT_AVAILABLE, f"no end offset yet for {tp.topic}/{tp.partition}"))
+            result[tp.topic][tp.partition] = offset
     return result
 
 

@@ -19,6 +19,19 @@ from fishchips.shop.keying import Keying
 from fishchips.spawning import spawn
 
 RUSH_HOUR_POLL_EVERY = 500  # orders between delivery-report polls when the till goes as fast as it can
+NOT_ENOUGH = {KafkaError.NOT_ENOUGH_REPLICAS, KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND}
+
+
+def delivery_failure(error: KafkaError) -> str:
+    """A failed delivery in one sentence that names the idea behind it (docs/replication.md: what really happens)."""
+    if error.code() == KafkaError._MSG_TIMED_OUT:
+        return (
+            "not written within message.timeout.ms: acks=all waits for every in-sync replica, and a cluster that has lost "
+            "its KRaft majority (two of three nodes down) changes no ISR and acknowledges nothing"
+        )
+    if error.code() in NOT_ENOUGH:
+        return "refused with NOT_ENOUGH_REPLICAS: fewer replicas are in sync than min.insync.replicas, so acks=all will not risk the write"
+    return error.str()
 
 
 class Tickets:
@@ -122,7 +135,7 @@ class Till(Role):
                 self.refused = self.refused or refusal  # one line for the role, not one per order behind it
             elif error is not None:
                 self.counters["failed"] += 1
-                self.emit(Kind.FAILED, order, detail=error.str())
+                self.emit(Kind.FAILED, order, detail=delivery_failure(error))
             else:
                 self.counters["took"] += 1
                 self.emit(Kind.TOOK, order, message)

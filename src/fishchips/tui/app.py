@@ -34,10 +34,11 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.replication import ReplicationView
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.kafka.watcher import LOOK_EVERY
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
-from fishchips.session import LOOK_EVERY, ShopSession, next_scenario
+from fishchips.session import ShopSession, next_scenario
 from fishchips.shop import format_pence
 from fishchips.sink import sink_report
 from fishchips.stores.books import BooksError, BooksSummary, open_books
@@ -115,9 +116,10 @@ class ReplicationRead(Message):
 
 
 class KafkaViewRead(Message):
-    def __init__(self, view: ClusterView) -> None:
+    def __init__(self, view: ClusterView | None, problem: str = "") -> None:
         super().__init__()
-        self.view = view
+        self.view = view  # None: Kafka's view could not be read, and `problem` says why
+        self.problem = problem
 
 
 class BooksRead(Message):
@@ -321,13 +323,9 @@ class ShopApp(App[None]):
         if self.floor is None:
             return
         groups = [self.topics.group(FoodPreparer.group_role)] + ([self.topics.group(Cook.group_role)] if self.scenario.cooks else [])
-        try:
-            view = self.session.look([self.topics.orders, self.topics.cook, self.topics.served], groups)
-        except FishchipsError as exc:
-            self.post_message(StatusChanged(f"✗ {exc}", error=True))
-            return
-        self.post_message(KafkaViewRead(view))
-        self.post_message(ReplicationRead(self.session.look_at_replication()))
+        sight = self.session.look([self.topics.orders, self.topics.cook, self.topics.served], groups)
+        self.post_message(KafkaViewRead(sight.kafka, sight.problem))
+        self.post_message(ReplicationRead(sight.replication))
         floor = self.floor  # the shop may close meanwhile (n, q): read the one this worker started with
         if floor is not None and (cabinet := floor.cabinet) is not None:
             try:
@@ -364,6 +362,9 @@ class ShopApp(App[None]):
 
     @on(KafkaViewRead)
     def show_kafka_view(self, message: KafkaViewRead) -> None:
+        if message.view is None:
+            self.query_one("#kafka", Static).update(Text(f"✗ {message.problem}", style="red"))
+            return
         self.kafka_view = message.view
         self.query_one("#kafka", Static).update(render(message.view))
 

@@ -25,10 +25,11 @@ from fishchips.kafka.inspect import TIMEOUT, ClusterView
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.kafka.watcher import LOOK_EVERY
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
-from fishchips.session import LOOK_EVERY, ShopSession, next_scenario
+from fishchips.session import ShopSession, next_scenario
 from fishchips.shop import Order, format_pence
 from fishchips.stores.books import BooksError, open_books
 from fishchips.stores.cabinet import CabinetError, cooked_words
@@ -42,8 +43,6 @@ REWINDABLE = {"preparers": FoodPreparer.group_role, "accountant": "accountant"}
 
 class ControlError(FishchipsError):
     """A control that cannot be done now (the shop still opening, no cook to pause...): the page says why."""
-
-
 
 
 def started(name: str | None) -> str:
@@ -325,10 +324,8 @@ class LiveShop:
         while not self._closed.wait(LOOK_EVERY):
             groups = [self.topics.group(FoodPreparer.group_role), self.topics.group(Cook.group_role), self.topics.group("accountant")]
             topics = [self.topics.orders, self.topics.cook, self.topics.served, self.topics.dead_letters]
-            try:
-                kafka = view_as_dict(self.session.look(topics, groups))
-            except FishchipsError as exc:
-                kafka = {"error": str(exc)}
+            sight = self.session.look(topics, groups)  # from the Kafka watcher's process: a broker's death cannot abort this one
+            kafka: dict[str, object] = view_as_dict(sight.kafka) if sight.kafka is not None else {"error": sight.problem}
             try:
                 with open_books(self.books, self.topics.prefix) as books:
                     summary = books.summary()
@@ -341,9 +338,8 @@ class LiveShop:
             except BooksError as exc:
                 accounts = {"error": str(exc)}
             cabinet = self._read_cabinet()
-            replication = self.session.look_at_replication()
             with self._lock:
-                self.kafka, self.accounts, self.cabinet, self.cluster = kafka, accounts, cabinet, replication.to_json()
+                self.kafka, self.accounts, self.cabinet, self.cluster = kafka, accounts, cabinet, sight.replication.to_json()
                 self.version += 1
 
     def _read_cabinet(self) -> dict[str, object] | None:
@@ -504,4 +500,3 @@ class LiveShop:
         except KafkaException as exc:
             raise ControlError(f"Kafka refused to move {short(group_id)}'s offsets: {exc.args[0].str()}") from None
         return offsets
-

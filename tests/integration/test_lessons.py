@@ -82,3 +82,15 @@ def test_the_course_is_listed_and_a_learner_goes_on_where_they_left(kafka: Conne
     listed = json.loads(fishchips(["learn", "--json"], tmp_path).stdout)
     assert listed[0]["reached"] == 1
     assert "step 2 of 3" in fishchips(["learn", "1", "--speed", "4", *on_kafka(kafka, prefix)], tmp_path, stdin="q\n").stderr
+
+
+def test_a_missing_lesson_file_or_a_lesson_named_twice_is_one_line(tmp_path: Path) -> None:
+    missing = fishchips(["learn", "--file", str(tmp_path / "nowhere.toml")], tmp_path)
+    both = fishchips(["learn", "1", "--file", str(tmp_path / "nowhere.toml")], tmp_path)
+    unknown = fishchips(["learn", "99"], tmp_path)
+
+    assert missing.returncode == 1 and missing.stderr.startswith(f"✗ {tmp_path / 'nowhere.toml'}: cannot read it"), missing.stderr
+    assert both.returncode == 2 and "name a lesson or give --file, not both" in both.stderr
+    assert unknown.returncode == 1 and unknown.stderr.startswith("✗ no lesson '99': choose one of 01-producer-topic-offset"), unknown.stderr
+    for result in (missing, both, unknown):
+        assert "Traceback" not in result.stdout + result.stderr

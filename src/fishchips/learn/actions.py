@@ -13,6 +13,7 @@ from fishchips.events import RoleKind
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_start
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.session import ShopSession
 
 NOT_AN_ORDER = b"two cod and a large chips, please"  # what a till would never write: the preparers set it aside
@@ -66,6 +67,15 @@ def slower(shop: Shop, key: str) -> str:
     return f"speed x{shop.session.step_speed(-1):g}"
 
 
+def next_protocol(shop: Shop, key: str) -> str:
+    """The preparers leave and rejoin by the next way of rebalancing, as the app's `g` does."""
+    protocols = list(GroupProtocol)
+    protocol = protocols[(protocols.index(shop.floor.group_protocol) + 1) % len(protocols)]
+    shop.session.group_protocol = protocol
+    rejoined = shop.floor.switch_group_protocol(protocol)
+    return f"{rejoined} preparers rejoined the group as {protocol}"
+
+
 def take_order(shop: Shop, key: str) -> str:
     took = shop.floor.take_order(key)
     assert took.order is not None  # the counter's TOOK names its order
@@ -100,6 +110,7 @@ CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit te
     "toggle_cook": toggle_cook,
     "faster": faster,
     "slower": slower,
+    "next_protocol": next_protocol,
 }
 LESSON_ACTIONS: dict[str, Action] = {"take_order": take_order, "rewind": rewind, "bad_order": bad_order}
 ACTIONS = {**CONTROL_ACTIONS, **LESSON_ACTIONS}

@@ -103,6 +103,12 @@ class GroupLag(msgspec.Struct, forbid_unknown_fields=True):
     lag: int
 
 
+class GroupProtocolSeen(msgspec.Struct, forbid_unknown_fields=True):
+    group: GroupName
+    type: Literal["CLASSIC", "CONSUMER"]  # the group's type, as the admin API names it
+    assignor: str  # who chose the assignment: range, cooperative-sticky, uniform (the broker's)
+
+
 class AtLeast(msgspec.Struct, forbid_unknown_fields=True):
     at_least: int = 1
 
@@ -164,6 +170,12 @@ def lag_below(kafka: Kafka, p: GroupLag) -> Verdict:
     return Verdict(lag < p.lag, f"{p.group}' lag {lag}")
 
 
+def group_protocol(kafka: Kafka, p: GroupProtocolSeen) -> Verdict:
+    group = kafka.group_now(p.group)
+    seen = (group.group_type, group.assignor)
+    return Verdict(bool(group.members) and seen == (p.type, p.assignor), f"{p.group}: a {seen[0]} group, assigned by {seen[1] or '?'}")
+
+
 def late_reader_from_zero(kafka: Kafka, p: Nothing) -> Verdict:
     """A late reader has read at least every record `orders` held as the step began: it started at offset 0."""
     held = _total(kafka.before, kafka.topics.orders)
@@ -211,6 +223,7 @@ CHECKS: dict[str, NamedCheck[Any]] = {
     "member_idle": NamedCheck(Group, member_idle, "a group has a member with no partition"),
     "lag_above": NamedCheck(GroupLag, lag_above, "a group's lag is above `lag`"),
     "lag_below": NamedCheck(GroupLag, lag_below, "a group's lag is below `lag`"),
+    "group_protocol": NamedCheck(GroupProtocolSeen, group_protocol, "a group's members rebalance by this protocol and assignor"),
     "late_reader_from_zero": NamedCheck(Nothing, late_reader_from_zero, "a late reader read what orders held before it came"),
     "served_again": NamedCheck(AtLeast, served_again, "at_least orders served before the step are served again"),
     "dead_letter_with_reason": NamedCheck(AtLeast, dead_letter_with_reason, "at_least dead letters since the step began, with reasons"),

@@ -70,8 +70,10 @@ def find(name: str) -> Lesson:
 def load(path: Path) -> Lesson:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonError(f"{path}: cannot read it: {exc}") from None
+    except OSError as exc:
+        raise LessonError(f"{path}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LessonError(f"{path}: cannot read it: not UTF-8 text") from None
     return parse(text, path.name, path.stem)
 
 

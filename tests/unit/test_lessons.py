@@ -1,10 +1,13 @@
 """Lesson files: every shipped one reads; a mistake in one is a one-line error naming the file and its line."""
 
+from pathlib import Path
+
 import pytest
 
 from fishchips.controls import CONTROLS
-from fishchips.learn.actions import CONTROL_ACTIONS
-from fishchips.learn.lesson import LessonError, find, parse, shipped
+from fishchips.learn.actions import ACTIONS, CONTROL_ACTIONS
+from fishchips.learn.checks import CHECKS
+from fishchips.learn.lesson import WATCH, LessonError, find, parse, shipped
 from fishchips.learn.lines import line_of
 
 TOP = 'title = "Keys"\nscenario = "demo2"\nexample = "examples/till.py"\ndocs = "docs/design.md"\n'  # lines 1-4
@@ -92,3 +95,8 @@ def test_line_of_finds_a_key_in_the_nth_step_and_its_params() -> None:
     assert line_of(text, ("steps", 1, "check")) == 22
     assert line_of(text, ("steps", 1, "params", "at_least")) == 26
     assert line_of(text, ("steps", 5, "check")) == 1  # no such step: the start of the file
+
+
+def test_docs_name_every_action_and_check() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "lessons.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in page for name in [*ACTIONS, *CHECKS, *WATCH])

@@ -87,7 +87,7 @@ def play_all(lesson: Lesson, settings: ConnectionSettings, topics: Topics, speed
     player = Player(lesson, settings, topics, speed)
     results: list[StepResult] = []
     try:
-        player.open()
+        player.open(notice)
         for index in range(len(lesson.steps)):
             results.append(result := player.play(index))
             say(result)
@@ -96,6 +96,10 @@ def play_all(lesson: Lesson, settings: ConnectionSettings, topics: Topics, speed
     finally:
         player.close()
     return results
+
+
+def notice(said: str) -> None:
+    console.print(f"[dim]{said}[/]", highlight=False)
 
 
 def say(result: StepResult) -> None:
@@ -110,7 +114,7 @@ def teach(lesson: Lesson, settings: ConnectionSettings, topics: Topics, speed: f
     player = Player(lesson, settings, topics, speed)
     index = min(progress.steps_reached().get(lesson.name, 0), len(lesson.steps) - 1)
     try:
-        player.open()
+        player.open(notice)
         while True:
             step = lesson.steps[index]
             console.print(f"\n[bold]step {index + 1} of {len(lesson.steps)}[/]  [cyan]watch: {step.watch}[/]\n{step.text}", highlight=False)

@@ -45,7 +45,9 @@ def add_preparer(shop: Shop, key: str) -> str:
 
 
 def stop_preparer(shop: Shop, key: str) -> str:
-    return _started(shop.floor.stop_preparer(), "leaves the preparers' group")
+    if (stopped := shop.floor.stop_preparer()) is None:
+        raise FishchipsError("no preparer is running")
+    return f"{stopped} leaves the preparers' group"
 
 
 def late_consumer(shop: Shop, key: str) -> str:

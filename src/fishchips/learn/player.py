@@ -5,6 +5,7 @@ terminal app open shops with), so a check reads Kafka through the session's admi
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fishchips.errors import FishchipsError
@@ -52,8 +53,9 @@ class Player:
         self.lesson = lesson
         self.session = ShopSession(SCENARIOS[lesson.scenario], settings, topics, ignore, speed=speed)
 
-    def open(self) -> ShopFloor:
-        floor = self.session.open(notice=lambda said: None)
+    def open(self, notice: Callable[[str], None]) -> ShopFloor:
+        """Open the lesson's shop (starting the embedded broker if need be, saying so to `notice`)."""
+        floor = self.session.open(notice)
         if floor is None:
             raise FishchipsError("the lesson's shop closed as it opened")
         return floor

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (a virtualenv, fishchips, the Kafka jars, a local broker) and opens the shop.
 # Arguments go to `fishchips demo`, e.g. ./run-shop.sh demo3; `./run-shop.sh web [SCENARIO]` opens the page in the browser instead;
+# `./run-shop.sh learn [LESSON]` plays a lesson (the first if none is named);
 # add --nodes 3 for the three-node cluster, whose brokers the views show and can kill
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,5 +17,9 @@ done
 if [ "${1:-}" = web ]; then
     shift
     exec .venv/bin/fishchips web --open "$@"
+fi
+if [ "${1:-}" = learn ]; then
+    shift
+    exec .venv/bin/fishchips learn "${@:-1}"
 fi
 exec .venv/bin/fishchips demo "$@"

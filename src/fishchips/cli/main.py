@@ -19,6 +19,7 @@ from fishchips.cli.db import db
 from fishchips.cli.demo import demo
 from fishchips.cli.dlq import dlq
 from fishchips.cli.doctor import doctor
+from fishchips.cli.learn import learn
 from fishchips.cli.shop import SHOP_COMMANDS
 from fishchips.cli.web import web
 from fishchips.errors import FishchipsError
@@ -42,6 +43,7 @@ cli.add_command(demo)
 cli.add_command(dlq)
 cli.add_command(chaos)
 cli.add_command(web)
+cli.add_command(learn)
 for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS]:
     cli.add_command(command)
 

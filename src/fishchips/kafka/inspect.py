@@ -60,15 +60,23 @@ class ClusterView:
 
 def end_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
     """The offset the next event on each partition will get (its high watermark)."""
+    return _offsets(admin, topics, OffsetSpec.latest())  # type: ignore[no-untyped-call]  # confluent-kafka leaves this classmethod unannotated
+
+
+def start_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
+    """The offset of the oldest event each partition still keeps."""
+    return _offsets(admin, topics, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
+
+
+def _offsets(admin: AdminClient, topics: Iterable[str], spec: OffsetSpec) -> dict[str, dict[int, int]]:
     topics = list(topics)
     # a partition created a moment ago may not have its leader yet: ask again
-    return retrying(lambda: _end_offsets(admin, topics), TIMEOUT, every=0.1, also=frozenset(NOT_YET))
+    return retrying(lambda: _list_offsets(admin, topics, spec), TIMEOUT, every=0.1, also=frozenset(NOT_YET))
 
 
-def _end_offsets(admin: AdminClient, topics: list[str]) -> dict[str, dict[int, int]]:
+def _list_offsets(admin: AdminClient, topics: list[str], spec: OffsetSpec) -> dict[str, dict[int, int]]:
     metadata = admin.list_topics(timeout=TIMEOUT).topics
-    latest: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]  # confluent-kafka leaves this classmethod unannotated
-    request = {TopicPartition(t, p): latest for t in topics if t in metadata for p in metadata[t].partitions}
+    request = {TopicPartition(t, p): spec for t in topics if t in metadata for p in metadata[t].partitions}
     result: dict[str, dict[int, int]] = {t: {} for t in topics if t in metadata}
     if request:
         for tp, future in admin.list_offsets(request, request_timeout=TIMEOUT).items():
@@ -112,8 +120,25 @@ def move_group_to_end(admin: AdminClient, group: str, topics: Iterable[str]) -> 
 
     Kafka only lets this happen while the group has no members.
     """
-    ends = end_offsets(admin, topics)
-    partitions = [TopicPartition(t, p, end) for t, offsets in ends.items() for p, end in offsets.items()]
+    _move_group(
+        admin,
+        group,
+        end_offsets(admin, topics),
+        f"cannot skip the orders left in {group}",
+        "stop its other members first, or pass --resume to serve them",
+    )
+
+
+def move_group_to_start(admin: AdminClient, group: str, topics: Iterable[str]) -> None:
+    """Rewind a group to the oldest events its topics keep: its members read them all again.
+
+    Kafka only lets this happen while the group has no members.
+    """
+    _move_group(admin, group, start_offsets(admin, topics), f"cannot rewind {group}", "stop its members first")
+
+
+def _move_group(admin: AdminClient, group: str, offsets: dict[str, dict[int, int]], failed: str, advice: str) -> None:
+    partitions = [TopicPartition(t, p, offset) for t, by_partition in offsets.items() for p, offset in by_partition.items()]
     if not partitions:
         return
     request = [ConsumerGroupTopicPartitions(group, partitions)]
@@ -126,6 +151,4 @@ def move_group_to_end(admin: AdminClient, group: str, topics: Iterable[str]) -> 
             also=frozenset(COORDINATOR_NOT_YET),
         )
     except KafkaException as exc:
-        raise FishchipsError(
-            f"cannot skip the orders left in {group}: {exc.args[0].str()}; stop its other members first, or pass --resume to serve them"
-        ) from None
+        raise FishchipsError(f"{failed}: {exc.args[0].str()}; {advice}") from None

@@ -1,0 +1,230 @@
+"""The named checks a lesson step may ask for: each reads Kafka's own state, never the app's counters.
+
+A check gets `Kafka`: the session's one admin client (through `look`), the view as the step
+began (`before`), and the topics to read records from. It answers with a `Verdict`: passed or
+not, and what Kafka said, in words. Each check's parameters are a Struct, so a lesson's `params`
+are checked like the rest of the file.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar, get_args
+
+import msgspec
+from confluent_kafka import Message
+
+from fishchips.floor import ShopFloor
+from fishchips.kafka.inspect import ClusterView, GroupView
+from fishchips.kafka.reading import read_to_end
+from fishchips.kafka.topics import Topics
+from fishchips.session import ShopSession
+from fishchips.shop import InvalidOrder, Order
+
+TopicName = Literal["orders", "cook", "served", "dead_letters"]
+GroupName = Literal["preparers", "cooks", "accountant"]
+GROUP_READS: dict[GroupName, TopicName] = {"preparers": "orders", "cooks": "cook", "accountant": "served"}
+
+
+def look(session: ShopSession) -> ClusterView:
+    """Kafka's view of every topic and group a lesson can name, through the session's admin client."""
+    topics = session.topics
+    return session.look([getattr(topics, name) for name in get_args(TopicName)], [topics.group(name) for name in get_args(GroupName)])
+
+
+@dataclass
+class Kafka:
+    """What a check reads: Kafka now (through the session's admin client), and as the step began."""
+
+    session: ShopSession
+    floor: ShopFloor
+    before: ClusterView
+
+    @property
+    def topics(self) -> Topics:
+        return self.session.topics
+
+    def topic(self, name: TopicName) -> str:
+        return str(getattr(self.topics, name))
+
+    def group(self, name: GroupName) -> str:
+        return self.topics.group(name)
+
+    def now(self) -> ClusterView:
+        return look(self.session)
+
+    def group_now(self, name: GroupName) -> GroupView:
+        return self.now().groups[self.group(name)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    said: str  # what Kafka said, e.g. "lag 7"
+
+
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True)
+class NamedCheck(Generic[P]):
+    params: type[P]
+    run: Callable[[Kafka, P], Verdict]
+    what: str  # one line for the list of checks
+
+
+class TopicRecords(msgspec.Struct, forbid_unknown_fields=True):
+    topic: TopicName
+    at_least: int = 1
+    every_partition: bool = False  # at least that many on each partition, not in all
+
+
+class TopicGrowth(msgspec.Struct, forbid_unknown_fields=True):
+    topic: TopicName
+    by: int = 1
+
+
+class SameKey(msgspec.Struct, forbid_unknown_fields=True):
+    key: str
+    at_least: int = 2
+
+
+class Group(msgspec.Struct, forbid_unknown_fields=True):
+    group: GroupName
+
+
+class GroupSize(msgspec.Struct, forbid_unknown_fields=True):
+    group: GroupName
+    count: int
+
+
+class GroupLag(msgspec.Struct, forbid_unknown_fields=True):
+    group: GroupName
+    lag: int
+
+
+class GroupProtocolSeen(msgspec.Struct, forbid_unknown_fields=True):
+    group: GroupName
+    type: Literal["CLASSIC", "CONSUMER"]  # the group's type, as the admin API names it
+    assignor: str  # who chose the assignment: range, cooperative-sticky, uniform (the broker's)
+
+
+class AtLeast(msgspec.Struct, forbid_unknown_fields=True):
+    at_least: int = 1
+
+
+class Nothing(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+def _total(view: ClusterView, topic: str) -> int:
+    return sum(view.end_offsets.get(topic, {}).values())
+
+
+def topic_has_records(kafka: Kafka, p: TopicRecords) -> Verdict:
+    ends = kafka.now().end_offsets.get(kafka.topic(p.topic), {})
+    counts = list(ends.values()) if p.every_partition else [sum(ends.values())]
+    said = ", ".join(f"p{partition}: offset {end}" for partition, end in sorted(ends.items()))
+    return Verdict(bool(counts) and min(counts) >= p.at_least, f"{p.topic} ends at {said}")
+
+
+def topic_grew(kafka: Kafka, p: TopicGrowth) -> Verdict:
+    topic = kafka.topic(p.topic)
+    grown = _total(kafka.now(), topic) - _total(kafka.before, topic)
+    return Verdict(grown >= p.by, f"{p.topic} grew by {grown} offsets")
+
+
+def same_key_same_partition(kafka: Kafka, p: SameKey) -> Verdict:
+    partitions = Counter(m.partition() for m in read_to_end(kafka.session.settings, kafka.topics.orders) if m.key() == p.key.encode())
+    where = ", ".join(f"{n} on p{partition}" for partition, n in sorted(partitions.items()))
+    return Verdict(len(partitions) == 1 and partitions.total() >= p.at_least, f"key {p.key!r}: {where or 'none yet'}")
+
+
+def group_members(kafka: Kafka, p: GroupSize) -> Verdict:
+    members = kafka.group_now(p.group).members
+    return Verdict(len(members) == p.count, f"{p.group} has {len(members)} members")
+
+
+def every_partition_assigned(kafka: Kafka, p: Group) -> Verdict:
+    view = kafka.now()
+    topic = kafka.topic(GROUP_READS[p.group])
+    held = {partition for member in view.groups[kafka.group(p.group)].members for t, partition in member.partitions if t == topic}
+    partitions = set(view.end_offsets.get(topic, {}))
+    return Verdict(bool(partitions) and held == partitions, f"{p.group} hold {len(held)} of {len(partitions)} partitions")
+
+
+def member_idle(kafka: Kafka, p: Group) -> Verdict:
+    members = kafka.group_now(p.group).members
+    idle = [m.client_id for m in members if not m.partitions]
+    busy = len(members) - len(idle)
+    return Verdict(bool(idle) and busy > 0, f"{p.group}: {busy} with partitions, {len(idle)} idle")
+
+
+def lag_above(kafka: Kafka, p: GroupLag) -> Verdict:
+    lag = kafka.group_now(p.group).total_lag
+    return Verdict(lag > p.lag, f"{p.group}' lag {lag}")
+
+
+def lag_below(kafka: Kafka, p: GroupLag) -> Verdict:
+    lag = kafka.group_now(p.group).total_lag
+    return Verdict(lag < p.lag, f"{p.group}' lag {lag}")
+
+
+def group_protocol(kafka: Kafka, p: GroupProtocolSeen) -> Verdict:
+    group = kafka.group_now(p.group)
+    seen = (group.group_type, group.assignor)
+    return Verdict(bool(group.members) and seen == (p.type, p.assignor), f"{p.group}: a {seen[0]} group, assigned by {seen[1] or '?'}")
+
+
+def late_reader_from_zero(kafka: Kafka, p: Nothing) -> Verdict:
+    """A late reader has read at least every record `orders` held as the step began: it started at offset 0."""
+    held = _total(kafka.before, kafka.topics.orders)
+    readers = [r for r in kafka.floor.roles() if r.name.startswith("late-")]
+    read = max((r.counters.get("seen", 0) + r.counters.get("unreadable", 0) for r in readers), default=0)
+    return Verdict(bool(readers) and read >= held > 0, f"the late reader read {read} of the {held} records there before it")
+
+
+def served_again(kafka: Kafka, p: AtLeast) -> Verdict:
+    """Orders written to served since the step began that were served before it: a rewound group served them again."""
+    before, since = _split(kafka, kafka.topics.served)
+    earlier = {_order_id(kafka, m.value()) for m in before} - {""}
+    again = {order_id for m in since if (order_id := _order_id(kafka, m.value())) in earlier}
+    return Verdict(len(again) >= p.at_least, f"{len(again)} orders served again")
+
+
+def _split(kafka: Kafka, topic: str) -> tuple[list[Message], list[Message]]:
+    """A topic's records, read from Kafka: those there as the step began, and those written since."""
+    ends = kafka.before.end_offsets.get(topic, {})
+    records = read_to_end(kafka.session.settings, topic)
+    since = [m for m in records if (m.offset() or 0) >= ends.get(m.partition() or 0, 0)]
+    return [m for m in records if (m.offset() or 0) < ends.get(m.partition() or 0, 0)], since
+
+
+def _order_id(kafka: Kafka, value: bytes | None) -> str:
+    try:
+        return Order.from_json(value, kafka.floor.menu).id
+    except InvalidOrder:
+        return ""
+
+
+def dead_letter_with_reason(kafka: Kafka, p: AtLeast) -> Verdict:
+    """Records set aside on the dead-letter topic since the step began, each with the `reason` header the shop gives it."""
+    reasons = [dict(m.headers() or []).get("reason") for m in _split(kafka, kafka.topics.dead_letters)[1]]
+    given = [r.decode(errors="replace") for r in reasons if isinstance(r, bytes)]
+    return Verdict(len(given) >= p.at_least, f"{len(given)} dead letters" + (f", the last because: {given[-1]}" if given else ""))
+
+
+CHECKS: dict[str, NamedCheck[Any]] = {
+    "topic_has_records": NamedCheck(TopicRecords, topic_has_records, "a topic's end offsets reach at_least (on every_partition)"),
+    "topic_grew": NamedCheck(TopicGrowth, topic_grew, "a topic's end offsets grew by `by` since the step began"),
+    "same_key_same_partition": NamedCheck(SameKey, same_key_same_partition, "every order with `key` is on one partition"),
+    "group_members": NamedCheck(GroupSize, group_members, "a group has `count` members"),
+    "every_partition_assigned": NamedCheck(Group, every_partition_assigned, "a group's members hold every partition it reads"),
+    "member_idle": NamedCheck(Group, member_idle, "a group has a member with no partition"),
+    "lag_above": NamedCheck(GroupLag, lag_above, "a group's lag is above `lag`"),
+    "lag_below": NamedCheck(GroupLag, lag_below, "a group's lag is below `lag`"),
+    "group_protocol": NamedCheck(GroupProtocolSeen, group_protocol, "a group's members rebalance by this protocol and assignor"),
+    "late_reader_from_zero": NamedCheck(Nothing, late_reader_from_zero, "a late reader read what orders held before it came"),
+    "served_again": NamedCheck(AtLeast, served_again, "at_least orders served before the step are served again"),
+    "dead_letter_with_reason": NamedCheck(AtLeast, dead_letter_with_reason, "at_least dead letters since the step began, with reasons"),
+}

@@ -1,0 +1,96 @@
+"""Every shipped lesson played headless by `fishchips learn --check` against the session's real broker,
+its --json parsed; a teacher's own lesson file; the course listed; progress remembered."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.learn.lesson import shipped
+
+CHECK_TIMEOUT = 180.0  # a lesson that hangs fails the test, it does not hold up the suite
+
+
+def fishchips(args: list[str], data: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FISHCHIPS_DATA_DIR": str(data), "COLUMNS": "300"}
+    command = [sys.executable, "-m", "fishchips", *args]
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=CHECK_TIMEOUT, env=env)
+
+
+def on_kafka(kafka: ConnectionSettings, prefix: str) -> list[str]:
+    return ["-b", str(kafka.bootstrap_servers), "--prefix", prefix]
+
+
+@pytest.mark.parametrize("lesson", list(shipped()))
+def test_each_lesson_passes_its_checks_against_kafka(kafka: ConnectionSettings, prefix: str, tmp_path: Path, lesson: str) -> None:
+    result = fishchips(["learn", "--check", lesson, "--json", *on_kafka(kafka, prefix)], tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [report] = json.loads(result.stdout)
+    assert report["lesson"] == lesson and report["passed"]
+    assert all(step["passed"] and step["seconds"] >= 0 for step in report["steps"])
+    assert [step["step"] for step in report["steps"]] == list(range(1, len(report["steps"]) + 1))
+
+
+def test_a_lesson_that_kafka_does_not_agree_to_fails_naming_the_step_and_hint(
+    kafka: ConnectionSettings, prefix: str, tmp_path: Path
+) -> None:
+    own = tmp_path / "impossible.toml"
+    own.write_text(
+        'title = "Three preparers in a shop of one"\nscenario = "demo1"\nexample = "examples/preparer.py"\ndocs = "docs/design.md"\n\n'
+        '[[steps]]\ntext = "There is one preparer."\nwatch = "preparers"\ncheck = "group_members"\nwithin = 3\n'
+        'hint = "nobody added two more"\n[steps.params]\ngroup = "preparers"\ncount = 3\n'
+    )
+
+    result = fishchips(["learn", "--check", "--file", str(own), "--json", *on_kafka(kafka, prefix)], tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    [report] = json.loads(result.stdout)
+    assert not report["passed"] and report["steps"][0]["said"] == "preparers has 1 members"
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("✗")]
+    assert "impossible step 1: group_members did not pass" in line and "nobody added two more" in line
+
+
+def test_a_bad_lesson_file_is_refused_with_its_line(tmp_path: Path) -> None:
+    own = tmp_path / "typo.toml"
+    own.write_text(
+        'title = "t"\nscenario = "demo1"\nexample = "e"\ndocs = "d"\n\n[[steps]]\ntext = "x"\nwatch = "lag"\naction = "add_tills"\n'
+    )
+
+    result = fishchips(["learn", "--check", "--file", str(own)], tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("✗ typo.toml:9: step 1: unknown action 'add_tills'"), result.stderr
+
+
+def test_the_course_is_listed_and_a_learner_goes_on_where_they_left(kafka: ConnectionSettings, prefix: str, tmp_path: Path) -> None:
+    listed = json.loads(fishchips(["learn", "--json"], tmp_path).stdout)
+    assert [lesson["name"] for lesson in listed] == list(shipped())
+    assert listed[0]["reached"] == 0
+
+    # step 1 played, `n` to step 2, played, `b` back to step 1, played again, `n`, played, `q`
+    played = fishchips(["learn", "1", "--speed", "4", *on_kafka(kafka, prefix)], tmp_path, stdin="n\nb\nn\nq\n")
+
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert played.stderr.count("✓ Kafka agrees") == 4, played.stderr
+    assert "left at step 2" in played.stderr
+    listed = json.loads(fishchips(["learn", "--json"], tmp_path).stdout)
+    assert listed[0]["reached"] == 1
+    assert "step 2 of 3" in fishchips(["learn", "1", "--speed", "4", *on_kafka(kafka, prefix)], tmp_path, stdin="q\n").stderr
+
+
+def test_a_missing_lesson_file_or_a_lesson_named_twice_is_one_line(tmp_path: Path) -> None:
+    missing = fishchips(["learn", "--file", str(tmp_path / "nowhere.toml")], tmp_path)
+    both = fishchips(["learn", "1", "--file", str(tmp_path / "nowhere.toml")], tmp_path)
+    unknown = fishchips(["learn", "99"], tmp_path)
+
+    assert missing.returncode == 1 and missing.stderr.startswith(f"✗ {tmp_path / 'nowhere.toml'}: cannot read it"), missing.stderr
+    assert both.returncode == 2 and "name a lesson or give --file, not both" in both.stderr
+    assert unknown.returncode == 1 and unknown.stderr.startswith("✗ no lesson '99': choose one of 01-producer-topic-offset"), unknown.stderr
+    for result in (missing, both, unknown):
+        assert "Traceback" not in result.stdout + result.stderr

@@ -29,7 +29,9 @@ for _variable in (
 ):
     os.environ.pop(_variable, None)
 
+from fishchips.broker.cluster import EmbeddedCluster  # noqa: E402
 from fishchips.broker.embedded import BrokerStatus, EmbeddedBroker  # noqa: E402
+from fishchips.cli.chaos import free_ports  # noqa: E402
 from fishchips.kafka.settings import ConnectionSettings  # noqa: E402
 from fishchips.services.local_server import free_port  # noqa: E402
 from fishchips.services.postgres import LocalPostgres  # noqa: E402
@@ -75,6 +77,22 @@ def embedded_broker() -> Iterator[EmbeddedBroker]:
     broker.start(port=free_port(), timeout=120)
     yield broker
     broker.stop()
+
+
+# the three-node cluster's own data dir: a command run with FISHCHIPS_DATA_DIR=THREE_NODES_HOME takes it for the local cluster
+THREE_NODES_HOME = _TEST_HOME / "three-nodes"
+
+
+@pytest.fixture(scope="session")
+def three_nodes() -> Iterator[EmbeddedCluster]:
+    """The session's three-node cluster, started once for every test that needs one.
+
+    A test that kills a node starts it again and waits for every replica to be back in sync before it ends.
+    """
+    cluster = EmbeddedCluster(THREE_NODES_HOME / "cluster")
+    cluster.start(port=free_ports(3), timeout=180)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,22 @@ CONTROLS = (
     Control("r", "restock", "Restock", "Restock", "The hot cabinet (demo5) is restocked to par by hand: state outside Kafka, kept by Redis."),
     Control("f", "faster", "Fast", "Faster", "Producers write faster than consumers read: the lag per partition is the gap."),
     Control("d", "slower", "Slow", "Slower", "Slower producers let the consumers catch up: the lag falls back to zero."),
+    Control(
+        "x",
+        "kill_broker",
+        "Kill broker",
+        "Kill a broker",
+        "A broker dies (kill -9): its partitions get new leaders from the in-sync replicas, and the ISR shrinks.",
+    ),
+    Control(
+        "b",
+        "restart_broker",
+        "Restart broker",
+        "Restart broker",
+        "The dead broker starts again: it fetches what it missed from the leaders, and rejoins the ISR once caught up.",
+    ),
     Control("n", "next_scenario", "Next", "Next scenario", "A new shop: the same roles, a different topic layout and group sizes."),
     Control("q", "quit", "Quit", "Quit", "Every client leaves its group before the shop closes, so nothing waits for a timeout.", on_page=False),
 )
 PAGE_CONTROLS = {control.name: control for control in CONTROLS if control.on_page}
+BROKER_CONTROLS = ("kill_broker", "restart_broker")  # only on a cluster fishchips started: elsewhere the views leave them out

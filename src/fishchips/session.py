@@ -11,14 +11,20 @@ from collections.abc import Callable
 
 from confluent_kafka.admin import AdminClient
 
+from fishchips.broker.cluster import EmbeddedCluster
+from fishchips.broker.node_controls import NodeControls
 from fishchips.events import Listener
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
 from fishchips.kafka.inspect import ClusterView, snapshot
 from fishchips.kafka.protocols import GroupProtocol
+from fishchips.kafka.replication import ReplicationView, read_replication
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.roles.accountant import Accountant
+from fishchips.roles.cook import Cook
+from fishchips.roles.preparer import FoodPreparer
 from fishchips.scenarios import SCENARIOS, Scenario
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -50,8 +56,10 @@ class ShopSession:
         books: str | None = None,  # where the accountant keeps the books (None: the default file)
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
         redis: str | None = None,  # the hot cabinet's Redis, for demo5 (None: REDIS_URL, else the local redis-server)
+        local_cluster: EmbeddedCluster | None = None,  # the three-node cluster fishchips started (None: the data dir's)
     ) -> None:
         self.scenario = scenario
+        self.local_cluster = local_cluster
         self.settings = settings
         self.topics = topics
         self.listener = listener
@@ -63,6 +71,8 @@ class ShopSession:
         self._lock = threading.Lock()  # the floor is handed over under it: opened, or closed before it could be
         self._generation = 0  # every close counts one: an open that began before it opens nothing
         self._admin: AdminClient | None = None
+        self.nodes = NodeControls(None, "the shop is not open yet")  # the broker controls, found once connected
+        self.replication: ReplicationView | None = None  # the last look at the brokers and replicas
 
     @property
     def generation(self) -> int:
@@ -82,8 +92,10 @@ class ShopSession:
             if generation != self._generation:
                 return None  # closed while connecting
             self.settings = cluster.settings
+            self.nodes = NodeControls.find(cluster.settings.bootstrap_servers, self.local_cluster)
             self.floor = floor
         floor.start()  # a close from now on closes this floor, which then starts nothing more
+        floor.release_admin()  # the views look through the session's admin: an idle one meets broker deaths for nothing (chaos.md)
         floor.add_accountant(self.books)
         return floor
 
@@ -110,6 +122,30 @@ class ShopSession:
 
     def look(self, topics: list[str], groups: list[str]) -> ClusterView:
         """Kafka's own view of these topics and groups, through the session's one admin client. FishchipsError if Kafka is away."""
+        return snapshot(self._admin_client(), topics, groups)
+
+    def look_at_replication(self) -> ReplicationView:
+        """Kafka's view of the brokers, the shop's replicas, its groups' coordinators and its transactions', through the same admin client."""
+        topics = [self.topics.orders, self.topics.cook, self.topics.served]
+        groups = [self.topics.group(role.group_role) for role in (FoodPreparer, Cook, Accountant)]
+        floor = self.floor
+        # an exactly-once role's transactional id is its group's name and its own (roles/base.py)
+        transactional = [
+            f"{self.topics.group(role.group_role)}.{view.name}"
+            for view in (floor.roles() if floor is not None else [])
+            for role in (FoodPreparer, Cook)
+            if view.kind == role.kind and view.running
+        ]
+        self.replication = read_replication(self._admin_client(), topics, groups, transactional, expected_nodes=self.nodes.nodes())
+        return self.replication
+
+    def kill_broker(self) -> str:
+        """SIGKILL a node of the local cluster: the leader of the orders' first partition, so its leaders visibly move."""
+        view = self.replication
+        leader = next((p.leader for p in view.partitions if p.topic == self.topics.orders), None) if view is not None else None
+        return self.nodes.kill(prefer=leader)
+
+    def _admin_client(self) -> AdminClient:
         if self._admin is None:
             self._admin = clients.admin(self.settings)
-        return snapshot(self._admin, topics, groups)
+        return self._admin

@@ -103,6 +103,7 @@ def test_ensure_topics_keeps_extra_partitions_and_grows_too_few(kafka: Connectio
 
 
 @pytest.mark.kafka
+@pytest.mark.slow
 def test_stop_and_start_keep_the_data(tmp_path: Path) -> None:
     data = tmp_path / "broker"
     first = EmbeddedBroker(data)
@@ -202,6 +203,7 @@ def test_an_unwritable_data_dir_is_named(tmp_path: Path, where: str) -> None:
 
 
 @pytest.mark.kafka
+@pytest.mark.slow
 def test_a_broker_that_exits_during_start_says_why(tmp_path: Path) -> None:
     broker = EmbeddedBroker(tmp_path / "broker")
     try:

@@ -180,7 +180,7 @@ def test_status_without_redis_server_says_what_to_install(data: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["cabinet", "--help"], *(["cabinet", command, "--help"] for command in ("start", "stop", "status", "stock", "restock"))],
+    [["cabinet", "--help"], *(["cabinet", command, "--help"] for command in ("start", "stop", "status", "logs", "stock", "restock"))],
     ids=lambda args: " ".join(args),
 )
 def test_help_exits_0(data: Path, args: list[str]) -> None:

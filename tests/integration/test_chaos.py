@@ -33,9 +33,10 @@ def assert_promises_kept(report: ChaosReport, orders: int) -> None:
     assert report.longest_wait > 0
 
 
+@pytest.mark.slow
 def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_twice() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-test-"))
-    broker = EmbeddedBroker(workdir / "node-1")  # its own broker, so the test's shop starts empty
+    broker = EmbeddedBroker(workdir / "node-1")  # its own: the run kills it -9 (the session's stays whole) and its shop starts empty
     status = broker.start(port=free_port(), timeout=120)
     try:
         chaos = Chaos([broker], ConnectionSettings(bootstrap_servers=status.bootstrap_servers), workdir, orders=200, rate=25, seed=1)
@@ -49,8 +50,11 @@ def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_tw
     assert_promises_kept(report, 200)
 
 
+@pytest.mark.slow
 def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() -> None:
-    command = [sys.executable, "-m", "fishchips", "chaos", "--minutes", "0.5", "--seed", "5", "--json"]
+    # the seed picks when and whom to strike, and the promises hold whatever it is; with seed 31 the four strikes,
+    # 10-30 s apart at this pace, come within about 55 s (seed 5's took 110 s)
+    command = [sys.executable, "-m", "fishchips", "chaos", "--minutes", "0.5", "--seed", "31", "--json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)

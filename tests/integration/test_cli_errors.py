@@ -1,5 +1,6 @@
 """The real `fishchips` command: a problem is one ✗ line and a non-zero exit, never a traceback."""
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import free_port
 
+from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import BrokerStatus
 
 
@@ -142,16 +144,16 @@ def test_messages_stay_on_one_line_in_a_pipe(tmp_path: Path, data: Path) -> None
     assert broker_lines[0].endswith("as your Kafka service hands them out"), result.stdout
 
 
+SERVERS = ("broker", "cabinet", "db", "connect")  # the groups whose start, stop, status and logs cli/servers.py makes
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ["--help"],
         ["-h"],
-        ["broker", "--help"],
-        ["broker", "start", "--help"],
-        ["broker", "stop", "--help"],
-        ["broker", "status", "--help"],
-        ["broker", "logs", "--help"],
+        *([group, "--help"] for group in SERVERS),
+        *([group, command, "--help"] for group in SERVERS for command in ("start", "stop", "status", "logs")),
         ["doctor", "--help"],
     ],
     ids=lambda args: " ".join(args),
@@ -181,13 +183,44 @@ def test_broker_status_of_a_fresh_data_dir_says_stopped(data: Path) -> None:
     state = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("state")]
     assert state == [["state", "stopped"]]
     assert str(broker_dir) in result.stdout
+    record = json.loads(run(["broker", "status", "--data-dir", str(broker_dir), "--json"], data).stdout)
+    assert record["running"] is False and record["pid"] is None and record["cluster"] is None
+    assert record["data_dir"] == str(broker_dir.absolute()) and record["java"].startswith("Java ")
+
+
+def test_broker_status_and_stop_see_a_three_node_cluster_s_data_dir(data: Path) -> None:
+    cluster = EmbeddedCluster(data / "cluster")
+    cluster.shape(port=free_port())  # what `broker start --nodes 3` writes first: the nodes' ports, none started
+    where = ["--data-dir", str(cluster.data)]
+    record = json.loads(run(["broker", "status", *where, "--json"], data).stdout)
+    nodes = record["cluster"]["nodes"]
+    assert record["cluster"]["data_dir"] == str(cluster.data)
+    assert [node["node"] for node in nodes] == ["node-1", "node-2", "node-3"]
+    assert [node["running"] for node in nodes] == [False] * 3
+    assert [node["bootstrap"] for node in nodes] == [None] * 3
+    assert [node["controller"] for node in nodes] == [None] * 3  # a node's controller port is in its state, once started
+    table = run(["broker", "status", *where], data)
+    assert table.returncode == 0 and f"three-node cluster in {cluster.data}" in table.stdout
+    assert [line.split()[:2] for line in table.stdout.splitlines() if line.strip().startswith("node-")] == [
+        [f"node-{n}", "stopped"] for n in (1, 2, 3)
+    ]
+    stopped = run(["broker", "stop", *where], data)
+    assert stopped.returncode == 0 and "the broker was not running" in stopped.stderr
+
+
+def test_broker_start_of_three_nodes_with_tls_is_one_line(data: Path) -> None:
+    result = run(["broker", "start", "--nodes", "3", "--tls", "--data-dir", str(data / "cluster")], data)
+    assert result.returncode == 1
+    no_traceback(result)
+    assert failed_lines(result.stderr, "✗ ") == ["✗ --tls and --sasl run on one node: start the three-node cluster without them"]
+    assert not (data / "cluster").exists()  # nothing was started
 
 
 def test_broker_stop_and_logs_without_a_broker(data: Path) -> None:
     broker_dir = data / "nothing-here"
     stopped = run(["broker", "stop", "--data-dir", str(broker_dir)], data)
     assert stopped.returncode == 0
-    assert "no broker was running" in stopped.stderr
+    assert "the broker was not running" in stopped.stderr
     logs = run(["broker", "logs", "--data-dir", str(broker_dir)], data)
     assert logs.returncode == 0
     assert "(the broker wrote no log)" in logs.stdout
@@ -203,6 +236,10 @@ def test_broker_status_sees_the_running_broker(broker_status: BrokerStatus, data
     assert rows["state"] == "running"
     assert rows["pid"] == str(broker_status.state.pid)
     assert rows["bootstrap"] == broker_status.bootstrap_servers
+    record = json.loads(run(["broker", "status", "--data-dir", str(broker_status.data_dir), "--json"], data).stdout)
+    assert record["running"] is True and record["pid"] == broker_status.state.pid
+    assert record["bootstrap"] == broker_status.bootstrap_servers and record["local_port"] == "PLAINTEXT, no login"
+    assert record["kafka"] == broker_status.state.kafka_version and record["tls"] is None and record["cluster"] is None
 
 
 @pytest.mark.kafka

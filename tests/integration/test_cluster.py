@@ -18,7 +18,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]  # three brokers of its own, a chaos run on them, and a restart
 
 
 @pytest.fixture(scope="module")

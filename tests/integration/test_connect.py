@@ -143,6 +143,7 @@ def test_the_table_equals_the_books_and_the_ledger(
     assert all(cod * price["cod"] + plaice * price["plaice"] + chips * price["chips"] == pence for cod, plaice, chips, pence in rows)
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_worker_mid_run_then_a_restart_changes_nothing(
     kafka: ConnectionSettings, prefix: str, postgres_server: str, books: str, connect_worker: WorkerState
 ) -> None:

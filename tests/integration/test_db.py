@@ -27,12 +27,13 @@ def test_start_status_stop_and_delete(tmp_path: Path) -> None:
         assert url in started.stderr
         record = status(data)
         assert record["running"] is True and record["url"] == url and isinstance(record["pid"], int)
+        assert record["cluster"] == str((data / "postgres" / "cluster").resolve()) and record["binaries"] == str(server_binaries())
         with psycopg.connect(url) as connection:  # the database is made on first start, and takes writes
             assert connection.execute("SELECT current_database()").fetchone() == ("fishchips",)
         logs = run(["db", "logs", "--lines", "2"], data)
         assert logs.returncode == 0 and "server.log" in logs.stderr and 1 <= len(logs.stdout.strip().splitlines()) <= 2
         table = run(["db", "status"], data)
-        assert url in table.stdout and "running" in table.stdout
+        assert url in table.stdout and "running" in table.stdout and record["cluster"] in table.stdout
         again = run(["db", "start"], data)
         assert again.returncode == 0 and "already running" in again.stderr
         stopped = run(["db", "stop"], data, timeout=60)

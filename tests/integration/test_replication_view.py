@@ -1,6 +1,6 @@
 """Kafka's view of replication on a real three-node cluster, checked against Kafka's own tools while nodes die.
 
-The cluster is shared by the module; a test that kills a node brings it back, and waits for every
+The cluster is the session's; a test that kills a node brings it back, and waits for every
 in-sync replica, before the next test starts.
 """
 
@@ -8,9 +8,7 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer
@@ -33,11 +31,8 @@ Table = dict[tuple[str, int], tuple[int | None, tuple[int, ...], tuple[int, ...]
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[EmbeddedCluster]:
-    cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="fishchips-replication-")) / "cluster")
-    cluster.start(port=free_ports(3), timeout=180)
-    yield cluster
-    cluster.stop()
+def cluster(three_nodes: EmbeddedCluster) -> EmbeddedCluster:
+    return three_nodes  # the session's (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

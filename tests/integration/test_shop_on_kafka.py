@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from typing import Any
 
@@ -21,6 +22,7 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import scenario
 from fishchips.shop import Menu, Order
+from fishchips.web.live import ControlError, started
 
 pytestmark = pytest.mark.kafka
 
@@ -48,6 +50,30 @@ def test_every_order_is_served_exactly_once(kafka: ConnectionSettings, prefix: s
     assert (summary.missing, summary.duplicates) == (0, 0)
     served_ids = Counter(order.id for order in read_all(kafka, Topics(prefix).served))
     assert len(served_ids) == 60 and set(served_ids.values()) == {1}
+
+
+def test_a_closing_floor_starts_nothing_and_says_so(kafka: ConnectionSettings, prefix: str) -> None:
+    """Once close() has begun, a till, a preparer or a late consumer asked for (from the page, say) is not
+    started: the floor answers None, and the page's `started` turns that into its one-line refusal."""
+    floor = ShopFloor(scenario("demo4"), kafka, Topics(prefix), speed=40, orders=0)  # the tills take nothing
+    floor.start()
+    opened = {role.name for role in floor.roles()}
+    assert opened >= {"board", "till-1", "preparer-1", "cook-1"}
+    assert started(floor.add_preparer()) == "preparer-2"  # open: a control starts a role, and says its name
+
+    closing = threading.Thread(target=floor.close)
+    closing.start()
+    try:
+        wait_for(lambda: floor.closed, 10)  # set first thing, before the roles are stopped one by one
+        for start in (floor.add_till, floor.add_preparer, floor.start_late_consumer):
+            with pytest.raises(ControlError, match="the shop is closing"):
+                started(start())
+    finally:
+        closing.join(60)
+    assert not closing.is_alive()
+    roles = floor.roles()
+    assert {role.name for role in roles} == opened | {"preparer-2"}  # nothing was added while closing
+    assert not any(role.running for role in roles)
 
 
 def test_demo3_both_preparers_hold_partitions(kafka: ConnectionSettings, prefix: str) -> None:

@@ -1,4 +1,4 @@
-"""The web server's pure parts: a closing floor, speed steps, rewind times, and the hub that drops a lagging tab."""
+"""The web server's pure parts: speed steps, rewind times, and the hub that drops a lagging tab."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -9,14 +9,8 @@ from starlette.exceptions import HTTPException
 from fishchips.cli.web import is_loopback
 from fishchips.session import SPEEDS, next_speed
 from fishchips.web.hub import QUEUE_LENGTH, Hub
-from fishchips.web.live import ControlError, short, started
+from fishchips.web.live import short
 from fishchips.web.server import rewind_time
-
-
-def test_a_closing_floor_starts_nothing_and_says_so() -> None:
-    assert started("preparer-3") == "preparer-3"
-    with pytest.raises(ControlError, match="closing"):
-        started(None)
 
 
 def test_speed_steps_stop_at_the_ends() -> None:

@@ -1,6 +1,5 @@
 """`fishchips broker ...`: run a real Apache Kafka broker on this machine."""
 
-import time
 from pathlib import Path
 
 import click
@@ -12,7 +11,7 @@ from fishchips.broker.jars import KAFKA_VERSION, ensure_jars
 from fishchips.broker.java import JavaNotFound, find_java
 from fishchips.broker.users import ADMIN, ROLE_USERS
 from fishchips.cli import servers
-from fishchips.cli.console import BrokerProgress, console, out, status_table
+from fishchips.cli.console import BrokerProgress, console, out
 from fishchips.cli.options import prefix_option
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
@@ -21,8 +20,7 @@ from fishchips.kafka.connect import local_settings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
 
-BROKER_KEEPS = "the broker keeps its log (default: the per-user data dir)"
-data_dir_option = servers.data_dir_option(BROKER_KEEPS)
+data_dir_option = servers.data_dir_option("the broker keeps its log (default: the per-user data dir)")
 
 
 @click.group()
@@ -30,33 +28,13 @@ def broker() -> None:
     """Run a real Apache Kafka broker (KRaft) on 127.0.0.1."""
 
 
-@broker.command()
-@click.option("--port", type=int, default=None, help=f"Port for clients (default {DEFAULT_PORT}, or the port it had last time).")
-@data_dir_option
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the broker to answer.")
-@click.option(
-    "--tls", is_flag=True, help="Also listen with TLS (client certificates required); the client files go in <data>/client-certs."
-)
-@click.option(
-    "--sasl",
-    is_flag=True,
-    help="Also listen with SASL_SSL: SCRAM users per role, and ACLs (implies --tls). "
-    "The local port then wants a SCRAM login too; fishchips's own commands log in as admin.",
-)
-@click.option(
-    "--plaintext",
-    is_flag=True,
-    help="With --sasl: keep the local port open to any local process, unauthenticated and allowed everything (not safe).",
-)
-@click.option(
-    "--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, help="3: a cluster of three nodes, each its own process."
-)
-def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sasl: bool, plaintext: bool, nodes: str) -> None:
+def start_broker(
+    port: int | None, data_dir: Path | None, timeout: float, tls: bool, sasl: bool, plaintext: bool, nodes: str
+) -> servers.Started:
     """Start the broker (or a three-node cluster) and wait until it answers.
 
     Commands that start the broker themselves start it the way it was started last (--tls, --sasl, --plaintext, --nodes).
     """
-    started = time.monotonic()
     if plaintext and not sasl:
         raise FishchipsError("--plaintext goes with --sasl: without SASL the local port is open to anyone anyway")
     if nodes == "3":
@@ -65,40 +43,29 @@ def start(port: int | None, data_dir: Path | None, timeout: float, tls: bool, sa
         with BrokerProgress() as progress:
             cluster = EmbeddedCluster(data_dir)
             cluster.start(port=port, timeout=max(timeout, 120), progress=progress.jars, on_phase=progress.phase)
-        console.print(
-            f"[green]✓[/] a three-node Kafka cluster is ready at [bold]{cluster.bootstrap_servers()}[/] in {time.monotonic() - started:.1f} s"
-        )
-        return
+        return servers.Started(cluster.bootstrap_servers(), title="a three-node Kafka cluster")
     broker = EmbeddedBroker(data_dir)
-    try:
-        with BrokerProgress() as progress:
-            status = broker.start(
-                port=port, timeout=timeout, progress=progress.jars, on_phase=progress.phase, tls=tls, sasl=sasl, plaintext=plaintext
-            )
-            if sasl:
-                progress.phase("granting the roles their ACLs")
-                _open_shop(broker, status, Topics(), partitions=3)
-    except BrokerAlreadyRunning as already:
-        console.print(f"[yellow]•[/] {already}")
-        return
-    console.print(
-        f"[green]✓[/] Kafka is ready at [bold]{status.bootstrap_servers}[/] in {time.monotonic() - started:.1f} s (data: {status.data_dir})"
-    )
+    with BrokerProgress() as progress:
+        status = broker.start(
+            port=port, timeout=timeout, progress=progress.jars, on_phase=progress.phase, tls=tls, sasl=sasl, plaintext=plaintext
+        )
+        if sasl:
+            progress.phase("granting the roles their ACLs")
+            _open_shop(broker, status, Topics(), partitions=3)
+    notes = []
     if status.state and status.state.sasl:
         if status.state.plaintext:
-            console.print(
+            notes.append(
                 f"  [bold red]warning:[/] {status.bootstrap_servers} takes anyone on this machine unauthenticated, as a super user: "
-                "the ACLs bind only the SASL users (start without --plaintext to close it)",
-                highlight=False,
+                "the ACLs bind only the SASL users (start without --plaintext to close it)"
             )
         else:
-            console.print(f"  {status.bootstrap_servers} wants a SCRAM login: fishchips's own commands log in as admin", highlight=False)
+            notes.append(f"  {status.bootstrap_servers} wants a SCRAM login: fishchips's own commands log in as admin")
     if status.tls_bootstrap:
-        console.print(f"  TLS at [bold]{status.tls_bootstrap}[/]: connect with --certs-dir {broker.tls_files.client_dir}", highlight=False)
+        notes.append(f"  TLS at [bold]{status.tls_bootstrap}[/]: connect with --certs-dir {broker.tls_files.client_dir}")
     if status.sasl_bootstrap:
-        console.print(
-            f"  SASL_SSL at [bold]{status.sasl_bootstrap}[/]: `fishchips broker users` prints each user's settings", highlight=False
-        )
+        notes.append(f"  SASL_SSL at [bold]{status.sasl_bootstrap}[/]: `fishchips broker users` prints each user's settings")
+    return servers.Started(str(status.bootstrap_servers), data=status.data_dir, notes=tuple(notes), title="Kafka")
 
 
 def _open_shop(broker: EmbeddedBroker, status: BrokerStatus, topics: Topics, partitions: int) -> int:
@@ -115,68 +82,114 @@ def fetch() -> None:
     console.print(f"[green]✓[/] Kafka {KAFKA_VERSION} jars in {libs}")
 
 
-def _cluster(data_dir: Path | None) -> EmbeddedCluster | None:
-    """The three-node cluster in the data dir (or the default one), if one was ever started there."""
-    cluster = EmbeddedCluster(data_dir)
-    return cluster if cluster.exists() else None
+def stop_broker(data_dir: Path | None) -> servers.Stopped:
+    """The single broker, and the three-node cluster if one was ever started there, at once."""
+    return servers.Stopped(EmbeddedCluster(data_dir).stop() + EmbeddedBroker(data_dir).stop())
 
 
-@broker.command()
-@data_dir_option
-def stop(data_dir: Path | None) -> None:
-    """Stop the broker, and the three-node cluster if there is one, cleanly (their data is kept)."""
-    cluster = _cluster(data_dir)
-    stopped = cluster.stop() if cluster else 0
-    single = EmbeddedBroker(data_dir)
-    stopped += single.stop() if not (data_dir and cluster) else 0
-    console.print(f"[green]✓[/] stopped {stopped} broker process{'es' if stopped != 1 else ''}" if stopped else "no broker was running")
-
-
-@broker.command()
-@data_dir_option
-def status(data_dir: Path | None) -> None:
+def broker_status(data_dir: Path | None) -> servers.Record:
     """Say whether the broker (and a three-node cluster) runs, and where and how."""
-    cluster = _cluster(data_dir)
-    if cluster is not None:
-        out.print(cluster_table(cluster))
-        if data_dir:
-            return
-    current = EmbeddedBroker(data_dir).status()
-    rows: list[tuple[str, object]] = []
-    if current.state:
-        rows += [("pid", current.state.pid if current.running else None), ("bootstrap", current.bootstrap_servers)]
-        login = "SCRAM login (admin for fishchips)" if current.state.local_protocol != "PLAINTEXT" else "no login"
-        rows.append(("local port", f"{current.state.local_protocol}, {login}"))
-        if current.tls_bootstrap:
-            rows += [("tls", current.tls_bootstrap), ("client certs", EmbeddedBroker(data_dir).tls_files.client_dir)]
-        if current.sasl_bootstrap:
-            rows.append(("sasl_ssl", current.sasl_bootstrap))
-        rows.append(("kafka", current.state.kafka_version))
-    rows.append(("data dir", current.data_dir))
+    broker = EmbeddedBroker(data_dir)
+    current = broker.status()
+    state = current.state
     try:
-        rows.append(("java", find_java().describe()))
-    except JavaNotFound as exc:
-        rows.append(("java", f"[red]{exc}[/]"))
-    out.print(status_table(current.running, rows))
+        java, missing = find_java().describe(), None
+    except JavaNotFound as not_found:
+        java, missing = None, str(not_found)
+    cluster = EmbeddedCluster(data_dir)
+    return {
+        "running": current.running,
+        "pid": state.pid if state and current.running else None,
+        "bootstrap": current.bootstrap_servers,
+        "local_port": f"{state.local_protocol}, {_login(state.local_protocol)}" if state else None,
+        "tls": current.tls_bootstrap,
+        "client_certs": broker.tls_files.client_dir if current.tls_bootstrap else None,
+        "sasl_ssl": current.sasl_bootstrap,
+        "kafka": state.kafka_version if state else None,
+        "data_dir": current.data_dir,
+        "java": java,
+        "missing": missing,
+        "cluster": _cluster(cluster) if cluster.exists() else None,
+    }
 
 
-def cluster_table(cluster: EmbeddedCluster) -> Table:
-    table = Table(title=f"three-node cluster in {cluster.data}", title_justify="left", box=None)
+def _login(protocol: str) -> str:
+    return "no login" if protocol == "PLAINTEXT" else "SCRAM login (admin for fishchips)"
+
+
+def _cluster(cluster: EmbeddedCluster) -> servers.Record:
+    """The three-node cluster's figures: where it lives, and each node's."""
+    nodes = [_node(node, status) for node, status in zip(cluster.nodes(), cluster.status(), strict=True)]
+    return {"data_dir": cluster.data, "nodes": nodes}
+
+
+def _node(node: EmbeddedBroker, status: BrokerStatus) -> servers.Record:
+    state = status.state
+    return {
+        "node": node.data.name,
+        "running": status.running,
+        "pid": state.pid if state and status.running else None,
+        "bootstrap": status.bootstrap_servers,
+        "controller": state.controller_port if state else None,
+    }
+
+
+def show_broker(record: servers.Record) -> None:
+    """The three-node cluster's table, if there is one, then the single broker's."""
+    cluster, single = record["cluster"], {what: value for what, value in record.items() if what != "cluster"}
+    if cluster:
+        out.print(cluster_table(cluster))
+    servers.show_status(single)
+
+
+def cluster_table(cluster: servers.Record) -> Table:
+    table = Table(title=f"three-node cluster in {cluster['data_dir']}", title_justify="left", box=None)
     for column in ("node", "state", "pid", "bootstrap", "controller"):
         table.add_column(column)
-    for node, status in zip(cluster.nodes(), cluster.status(), strict=True):
-        state = status.state
-        table.add_row(
-            node.data.name,
-            "[green]running[/]" if status.running else "[red]stopped[/]",
-            str(state.pid) if state and status.running else "-",
-            status.bootstrap_servers or "-",
-            str(state.controller_port) if state else "-",
-        )
+    for node in cluster["nodes"]:
+        state = "[green]running[/]" if node["running"] else "[red]stopped[/]"
+        table.add_row(node["node"], state, *("-" if node[what] is None else str(node[what]) for what in ("pid", "bootstrap", "controller")))
     return table
 
 
-servers.add_logs(broker, EmbeddedBroker, BROKER_KEEPS)
+servers.ServerCommands(
+    title="the broker",
+    server=EmbeddedBroker,
+    start=start_broker,
+    status=broker_status,
+    stop_help="Stop the broker, and the three-node cluster if there is one, cleanly (their data is kept).",
+    keeps="the broker keeps its log (default: the per-user data dir)",
+    port=f"{DEFAULT_PORT}, or the one it had last time",
+    timeout=60.0,
+    already=(BrokerAlreadyRunning,),
+    start_options=(
+        click.option(
+            "--tls",
+            is_flag=True,
+            help="Also listen with TLS (client certificates required); the client files go in <data>/client-certs.",
+        ),
+        click.option(
+            "--sasl",
+            is_flag=True,
+            help="Also listen with SASL_SSL: SCRAM users per role, and ACLs (implies --tls). "
+            "The local port then wants a SCRAM login too; fishchips's own commands log in as admin.",
+        ),
+        click.option(
+            "--plaintext",
+            is_flag=True,
+            help="With --sasl: keep the local port open to any local process, unauthenticated and allowed everything (not safe).",
+        ),
+        click.option(
+            "--nodes",
+            type=click.Choice(["1", "3"]),
+            default="1",
+            show_default=True,
+            help="3: a cluster of three nodes, each its own process.",
+        ),
+    ),
+    stop=stop_broker,
+    show=show_broker,
+).add_to(broker)
 
 
 def _sasl_status(data_dir: Path | None) -> tuple[EmbeddedBroker, BrokerStatus]:

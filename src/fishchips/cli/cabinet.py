@@ -7,14 +7,12 @@ import click
 from rich.table import Table
 
 from fishchips.cli import servers
-from fishchips.cli.console import console, out, status_table
+from fishchips.cli.console import console, out
 from fishchips.cli.options import prefix_option, redis_option
 from fishchips.errors import FishchipsError
 from fishchips.services.redis_server import LocalRedis, RedisAlreadyRunning, RedisNotInstalled, find_redis_server, redis_url
 from fishchips.stores.cabinet import Cabinet, CabinetState, cooked_words
 
-REDIS_KEEPS = "the local Redis keeps its files (default: <data dir>/redis)"
-data_dir_option = servers.data_dir_option(REDIS_KEEPS)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
 
@@ -23,56 +21,43 @@ def cabinet() -> None:
     """The hot cabinet: cod, chips and plaice in Redis, taken by the preparers and stocked by the cook."""
 
 
-@cabinet.command()
-@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: the one it had last time, or a free one).")
-@data_dir_option
-def start(port: int | None, data_dir: Path | None) -> None:
+def start_redis(port: int | None, data_dir: Path | None) -> servers.Started:
     """Start the local redis-server (append-only, so the cabinet survives a restart)."""
-    try:
-        status = LocalRedis(data_dir).start(port=port)
-    except RedisAlreadyRunning as already:
-        console.print(f"[yellow]•[/] {already}")
-        return
-    console.print(f"[green]✓[/] Redis is ready at [bold]{status.url}[/] (data: {status.data_dir})", highlight=False)
+    status = LocalRedis(data_dir).start(port=port)
+    return servers.Started(str(status.url), data=status.data_dir)
 
 
-@cabinet.command()
-@data_dir_option
-def stop(data_dir: Path | None) -> None:
-    """Stop the local redis-server; the cabinet's stock stays in its append-only file."""
-    console.print("[green]✓[/] stopped Redis" if LocalRedis(data_dir).stop() else "Redis was not running")
-
-
-@cabinet.command()
-@data_dir_option
-@json_option
-def status(data_dir: Path | None, as_json: bool) -> None:
+def redis_status(data_dir: Path | None) -> servers.Record:
     """Say whether the local redis-server runs, and where."""
     server = LocalRedis(data_dir)
     current = server.status()
     try:
-        installed = str(find_redis_server())
-    except RedisNotInstalled as missing:
-        installed = None
-        reason = str(missing)
+        installed, missing = str(find_redis_server()), None
+    except RedisNotInstalled as not_installed:
+        installed, missing = None, str(not_installed)
     state = current.state if current.running else None
-    report = {
+    return {
         "running": current.running,
         "url": current.url if current.running else None,
         "pid": state.pid if state else None,
         "version": state.version if state else None,
-        "data_dir": str(current.data_dir),
-        "log": str(server.log_file),
+        "data_dir": current.data_dir,
+        "log": server.log_file,
         "redis_server": installed,
+        "missing": missing,
     }
-    if as_json:
-        out.print_json(json.dumps(report))
-        return
-    rows = [(what.replace("_", " "), report[what]) for what in ("url", "pid", "version", "data_dir", "log")]
-    out.print(status_table(current.running, [*rows, ("redis-server", installed or f"[red]{reason}[/]")]))
 
 
-servers.add_logs(cabinet, LocalRedis, REDIS_KEEPS)
+servers.ServerCommands(
+    title="Redis",
+    server=LocalRedis,
+    start=start_redis,
+    status=redis_status,
+    stop_help="Stop the local redis-server; the cabinet's stock stays in its append-only file.",
+    keeps="the local Redis keeps its files (default: <data dir>/redis)",
+    port="the one it had last time, else a free one",
+    already=(RedisAlreadyRunning,),
+).add_to(cabinet)
 
 
 @cabinet.command()

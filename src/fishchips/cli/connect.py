@@ -1,8 +1,6 @@
 """`fishchips connect ...`: a Kafka Connect worker that sinks the served orders into PostgreSQL."""
 
-import json
 import os
-import time
 
 import click
 from rich.table import Table
@@ -25,27 +23,13 @@ def connect() -> None:
     """Run Kafka Connect beside the shop: Debezium's JDBC sink writes each served order to PostgreSQL."""
 
 
-@connect.command()
-@click.option("--db", "db_url", metavar="URL", help="The sink's database, postgresql://... [default: `fishchips db`, started if need be].")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the worker to join its group.")
-@prefix_option
-@connection_options
-def start(settings: ConnectionSettings, db_url: str | None, timeout: float, prefix: str) -> None:
+def start_worker(settings: ConnectionSettings, db_url: str | None, timeout: float, prefix: str) -> servers.Started:
     """Start the worker (if it is not running) and register the shop's sink on it; running it again changes nothing."""
-    began = time.monotonic()
     with connected(settings) as cluster, BrokerProgress() as progress:
         setup = ensure_sink(cluster, Topics(prefix), db_url, timeout, progress.jars, progress.phase)
-    if setup.started:
-        console.print(
-            f"[green]✓[/] the Connect worker is ready at [bold]{setup.state.rest_url}[/] in {time.monotonic() - began:.1f} s",
-            highlight=False,
-        )
-    else:
-        console.print(f"[yellow]•[/] the Connect worker is already running at [bold]{setup.state.rest_url}[/]", highlight=False)
     names = setup.names
-    console.print(
-        f"[green]✓[/] sink {names.connector}: {names.rows} → table {names.table}; dead letters on {names.dead_letters}", highlight=False
-    )
+    sink = f"[green]✓[/] sink {names.connector}: {names.rows} → table {names.table}; dead letters on {names.dead_letters}"
+    return servers.Started(setup.state.rest_url, notes=(sink,), already=not setup.started)
 
 
 @connect.command()
@@ -70,25 +54,13 @@ def fetch() -> None:
     console.print(f"[green]✓[/] {JDBC_SINK.title} jars in {plugin}", highlight=False)
 
 
-@connect.command()
-def stop() -> None:
-    """Stop the worker (SIGTERM, then SIGKILL if it must); its connectors and offsets stay in the cluster."""
-    stopped = ConnectWorker().stop()
-    console.print("[green]✓[/] the Connect worker stopped" if stopped else "no Connect worker was running")
-
-
-servers.add_logs(connect, ConnectWorker)
-
-
-@connect.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@prefix_option
-def status(as_json: bool, prefix: str) -> None:
+def sink_status(prefix: str) -> servers.Record:
     """The worker, the sink's connector and task states, and its consumer group's lag."""
-    report = sink_report(ConnectWorker().running_state(), ConnectNames(Topics(prefix)))
-    if as_json:
-        out.print_json(json.dumps(report))
-        return
+    return sink_report(ConnectWorker().running_state(), ConnectNames(Topics(prefix)))
+
+
+def show_sink(report: servers.Record) -> None:
+    """The sink's status: its states coloured, its lag beside the offsets it is worked out from."""
     table = Table(show_header=False, box=None)
     table.add_row("worker", f"[green]running[/] pid {report['worker']['pid']}, REST {report['worker']['rest']}")
     colour = "green" if report["state"] == "RUNNING" else "red"
@@ -101,3 +73,21 @@ def status(as_json: bool, prefix: str) -> None:
     table.add_row("group", f"{report['group']} ({report['group_state']})")
     table.add_row("lag", f"{report['lag']} (end {report['end_offsets']}, committed {report['committed']})")
     out.print(table)
+
+
+servers.ServerCommands(
+    title="the Connect worker",
+    server=ConnectWorker,
+    start=start_worker,
+    status=sink_status,
+    stop_help="Stop the worker (SIGTERM, then SIGKILL if it must); its connectors and offsets stay in the cluster.",
+    timeout=120.0,
+    ready_when="has joined its group",
+    start_options=(
+        click.option("--db", "db_url", metavar="URL", help="The sink's database, postgresql://... [default: `fishchips db`, started if need be]."),
+        prefix_option,
+        connection_options,
+    ),
+    status_options=(prefix_option,),
+    show=show_sink,
+).add_to(connect)

@@ -1,17 +1,12 @@
 """`fishchips db ...`: a local PostgreSQL for the books and the Connect sink's table."""
 
-import json
-import time
 from pathlib import Path
 
 import click
 
 from fishchips.cli import servers
-from fishchips.cli.console import console, out, status_table
+from fishchips.cli.console import console
 from fishchips.services.postgres import LocalPostgres, PostgresAlreadyRunning, server_binaries
-
-POSTGRES_KEEPS = "the cluster lives (default: <data dir>/postgres)"
-data_dir_option = servers.data_dir_option(POSTGRES_KEEPS)
 
 
 @click.group()
@@ -19,50 +14,39 @@ def db() -> None:
     """Run Debian's PostgreSQL on 127.0.0.1, its cluster in the fishchips data dir."""
 
 
-@db.command()
-@click.option("--port", type=int, default=None, help="Port to listen on (default: the port it had last time, else a free one).")
-@data_dir_option
-def start(port: int | None, data_dir: Path | None) -> None:
+def start_postgres(port: int | None, data_dir: Path | None) -> servers.Started:
     """Start PostgreSQL (making its cluster and the `fishchips` database the first time)."""
-    started = time.monotonic()
-    try:
-        with console.status("starting PostgreSQL"):
-            status = LocalPostgres(data_dir).start(port=port)
-    except PostgresAlreadyRunning as already:
-        console.print(f"[yellow]•[/] {already}")
-        return
-    console.print(f"[green]✓[/] PostgreSQL is ready at [bold]{status.url}[/] in {time.monotonic() - started:.1f} s", highlight=False)
+    with console.status("starting PostgreSQL"):
+        status = LocalPostgres(data_dir).start(port=port)
+    return servers.Started(str(status.url))
 
 
-@db.command()
-@data_dir_option
-@click.option("--delete", is_flag=True, help="Also delete the cluster and every database in it.")
-def stop(data_dir: Path | None, delete: bool) -> None:
-    """Stop PostgreSQL (fast: clients are disconnected); its data stays unless --delete."""
+def stop_postgres(data_dir: Path | None, delete: bool) -> servers.Stopped:
     stopped = LocalPostgres(data_dir).stop(delete=delete)
-    console.print("[green]✓[/] PostgreSQL stopped" if stopped else "PostgreSQL was not running", highlight=False)
-    if delete:
-        console.print("[green]✓[/] its cluster is deleted")
+    return servers.Stopped(int(stopped), ("[green]✓[/] its cluster is deleted",) if delete else ())
 
 
-@db.command()
-@data_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def status(data_dir: Path | None, as_json: bool) -> None:
+def postgres_status(data_dir: Path | None) -> servers.Record:
     """Say whether PostgreSQL runs, and its URL (give it to --db)."""
-    server = LocalPostgres(data_dir)
-    current = server.status()
-    if as_json:
-        record = {
-            "running": current.running,
-            "pid": current.pid if current.running else None,
-            "url": current.url,
-            "cluster": str(current.cluster),
-        }
-        out.print_json(json.dumps(record))
-        return
-    rows = [("url", current.url), ("pid", current.pid if current.running else None), ("cluster", current.cluster.resolve())]
-    out.print(status_table(current.running, [*rows, ("binaries", server_binaries())]))
+    current = LocalPostgres(data_dir).status()
+    return {
+        "running": current.running,
+        "url": current.url,
+        "pid": current.pid if current.running else None,
+        "cluster": current.cluster.resolve(),
+        "binaries": server_binaries(),
+    }
 
 
-servers.add_logs(db, LocalPostgres, POSTGRES_KEEPS)
+servers.ServerCommands(
+    title="PostgreSQL",
+    server=LocalPostgres,
+    start=start_postgres,
+    status=postgres_status,
+    stop_help="Stop PostgreSQL (fast: clients are disconnected); its data stays unless --delete.",
+    keeps="the cluster lives (default: <data dir>/postgres)",
+    port="the one it had last time, else a free one",
+    already=(PostgresAlreadyRunning,),
+    stop=stop_postgres,
+    stop_options=(click.option("--delete", is_flag=True, help="Also delete the cluster and every database in it."),),
+).add_to(db)

@@ -77,3 +77,15 @@ group_protocol_option = click.option(
     callback=lambda context, parameter, value: GroupProtocol(value),
     help="How the consumer groups rebalance: the classic protocol eager or cooperative, or Kafka 4's consumer protocol (docs/rebalance.md).",
 )
+
+
+# The local three-node cluster: the views then show brokers, replicas and the ISR, and can kill a node.
+nodes_option = click.option(
+    "--nodes",
+    type=click.Choice(["1", "3"]),
+    default="1",
+    show_default=True,
+    callback=lambda context, parameter, value: int(value),
+    help="3: run on fishchips's local three-node cluster (started if need be), where the shop's topics have 3 replicas "
+    "and min.insync.replicas=2, and the views can kill a broker and restart it.",
+)

@@ -11,8 +11,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.cli.console import BrokerProgress, console, figures_table, out, print_json
 from fishchips.cli.options import connection_options, group_protocol_option, prefix_option, redis_option
+from fishchips.errors import FishchipsError
 from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
@@ -67,11 +69,22 @@ def printer() -> Listener:
 
 
 @contextmanager
-def connected(settings: ConnectionSettings) -> Iterator[ConnectionSettings]:
-    """The cluster to use: the configured one, or the embedded broker (started with progress if need be)."""
+def connected(settings: ConnectionSettings, nodes: int = 1) -> Iterator[ConnectionSettings]:
+    """The cluster to use: the configured one, or the embedded broker, or with nodes=3 the local cluster (started with progress if need be)."""
     with BrokerProgress() as progress:
+        if nodes == 3:
+            settings = local_cluster(settings, progress)
         cluster = connect(settings, notice=progress.phase)
     yield cluster.settings
+
+
+def local_cluster(settings: ConnectionSettings, progress: BrokerProgress) -> ConnectionSettings:
+    """Settings for fishchips's local three-node cluster, started now if it is not whole."""
+    if not settings.embedded:
+        raise FishchipsError(f"--nodes 3 runs fishchips's own three-node cluster: leave out --bootstrap-servers ({settings.bootstrap_servers})")
+    cluster = EmbeddedCluster()
+    cluster.start(on_phase=progress.phase, progress=progress.jars)
+    return settings.with_bootstrap(cluster.bootstrap_servers())
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import click
 import uvicorn
 
 from fishchips.cli.console import console
-from fishchips.cli.options import connection_options, group_protocol_option, prefix_option, redis_option
+from fishchips.cli.options import connection_options, group_protocol_option, nodes_option, prefix_option, redis_option
 from fishchips.cli.shop import connected
 from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
@@ -51,6 +51,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
 @click.option("--token", "want_token", is_flag=True, help="Controls need the printed token even on loopback (always so on other hosts).")
 @click.option("--speed", type=click.FloatRange(min=0.1), default=1.0, show_default=True, help="Times the demo pace.")
+@nodes_option
 @group_protocol_option
 @redis_option
 @prefix_option
@@ -66,10 +67,11 @@ def web(
     group_protocol: GroupProtocol,
     redis_flag: str | None,
     prefix: str,
+    nodes: int,
 ) -> None:
     """Serve the live shop to any number of browser tabs: a diagram of real Kafka, demo3 unless named."""
     sock = listening_socket(host, port)
-    with connected(settings) as cluster:
+    with connected(settings, nodes) as cluster:
         live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol, redis=redis_flag)
     token = new_token() if want_token or not is_loopback(host) else None
     bound_host, bound_port = sock.getsockname()[:2]

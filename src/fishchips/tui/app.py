@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -23,13 +23,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 
-from fishchips.controls import CONTROLS
+from fishchips.broker.cluster import EmbeddedCluster
+from fishchips.controls import BROKER_CONTROLS, CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
 from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker
 from fishchips.kafka.inspect import ClusterView
 from fishchips.kafka.protocols import GroupProtocol
+from fishchips.kafka.replication import ReplicationView
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.roles.cook import Cook
@@ -42,6 +44,7 @@ from fishchips.stores.books import BooksError, BooksSummary, open_books
 from fishchips.stores.cabinet import CabinetError, CabinetState, cooked_words
 from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.kafka_view import render
+from fishchips.tui.replication_view import render_replication
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,12 @@ class ShopEventPosted(Message):
     def __init__(self, event: ShopEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class ReplicationRead(Message):
+    def __init__(self, view: ReplicationView) -> None:
+        super().__init__()
+        self.view = view
 
 
 class KafkaViewRead(Message):
@@ -175,16 +184,19 @@ class ShopApp(App[None]):
         books: str | None = None,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
         redis: str | None = None,
+        local_cluster: EmbeddedCluster | None = None,  # the three-node cluster fishchips started (None: the data dir's)
     ) -> None:
         super().__init__()
         self.topics = topics or Topics()
-        self.session = ShopSession(scenario, settings, self.topics, self.heard, speed, books, group_protocol, redis)
+        self.session = ShopSession(scenario, settings, self.topics, self.heard, speed, books, group_protocol, redis, local_cluster)
         self.log_path = log_path
         self.books_summary: BooksSummary | None = None
         self.cabinet_state: CabinetState | None = None
         self.restocked: dict[str, int] | None = None  # what the last `r` cooked
         self.rebalances: deque[str] = deque(maxlen=8)
         self.kafka_view: ClusterView | None = None
+        self.replication: ReplicationView | None = None
+        self.last_served_at: float | None = None  # when an order was last served: a broker's death may stop serving a while
         self.panels: dict[str, RichLog] = {}
 
     def compose(self) -> ComposeResult:
@@ -196,6 +208,7 @@ class ShopApp(App[None]):
                     yield Vertical(id=section, classes="kind")
             with VerticalScroll(id="kafka-pane"):
                 yield Static("Kafka's own view appears here once the shop is connected", id="kafka")
+                yield Static("brokers: Kafka's view of them appears here", id="brokers")
                 yield Static("rebalances: the preparers' group's last moves appear here", id="rebalances")
                 yield Static("the hot cabinet: its stock appears here", id="cabinet")
                 yield Static("accounts: the books appear here", id="accounts")
@@ -253,6 +266,8 @@ class ShopApp(App[None]):
     @on(ShopEventPosted)
     def show_event(self, message: ShopEventPosted) -> None:
         event = message.event
+        if event.kind is Kind.SERVED:
+            self.last_served_at = time.time()
         said = words(event)
         panel = self.panel(event) if said is not None else None
         if panel is None:
@@ -302,6 +317,7 @@ class ShopApp(App[None]):
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
             return
         self.post_message(KafkaViewRead(view))
+        self.post_message(ReplicationRead(self.session.look_at_replication()))
         floor = self.floor  # the shop may close meanwhile (n, q): read the one this worker started with
         if floor is not None and (cabinet := floor.cabinet) is not None:
             try:
@@ -340,6 +356,13 @@ class ShopApp(App[None]):
     def show_kafka_view(self, message: KafkaViewRead) -> None:
         self.kafka_view = message.view
         self.query_one("#kafka", Static).update(render(message.view))
+
+    @on(ReplicationRead)
+    def show_replication(self, message: ReplicationRead) -> None:
+        self.replication = message.view
+        served_ago = time.time() - self.last_served_at if self.last_served_at is not None else None
+        self.query_one("#brokers", Static).update(render_replication(message.view, served_ago, self.session.nodes.reason))
+        self.refresh_bindings()  # x and b show once the shop is found to run on a cluster fishchips started
 
     @on(CabinetRead)
     def show_cabinet(self, message: CabinetRead) -> None:
@@ -398,8 +421,27 @@ class ShopApp(App[None]):
         self.notify("cook paused" if pause else "cook back at work")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`r` (restock) belongs to a shop with a hot cabinet only."""
+        """`r` (restock) belongs to a shop with a hot cabinet only; x and b to a cluster fishchips started."""
+        if action in BROKER_CONTROLS:
+            return self.session.nodes.available
         return self.scenario.cabinet if action == "restock" else True
+
+    def action_kill_broker(self) -> None:
+        self._broker_control(self.session.kill_broker)
+
+    def action_restart_broker(self) -> None:
+        self._broker_control(self.session.nodes.restart)
+
+    def _broker_control(self, control: Callable[[], str]) -> None:
+        def run() -> None:
+            try:
+                said = control()
+            except FishchipsError as exc:
+                self.post_message(StatusChanged(f"✗ {exc}", error=True))
+                return
+            self.post_message(StatusChanged(said))
+
+        self.run_worker(run, thread=True, group="controls")
 
     def action_restock(self) -> None:
         floor = self.floor

@@ -16,7 +16,7 @@ from typing import TypedDict
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
-from fishchips.controls import PAGE_CONTROLS
+from fishchips.controls import BROKER_CONTROLS, PAGE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind, ShopEvent
 from fishchips.floor import COUNTER, HAND_TILL, ShopFloor
@@ -141,6 +141,8 @@ class LiveShop:
             self.rebalances = 0
             self.rebalanced_at = 0.0
             self.kafka: dict[str, object] = {}
+            self.cluster: dict[str, object] = {"answered": False, "problem": "not looked at yet"}  # kafka/replication.py's view
+            self.last_served_at = 0.0  # when a preparer last served an order: a broker's death may stop serving a while
             self.accounts: dict[str, object] = {}
             self.cabinet: dict[str, object] | None = None  # the hot cabinet's stock and counters (demo5), or why not
             self.notices: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
@@ -165,6 +167,7 @@ class LiveShop:
                 if order.ready:  # a cooked order came back to orders: draw it in its lane too
                     self._chip(event.partition, event.offset, order, "cook")
                 self.done[(event.partition, event.offset or 0)] = kind
+                self.last_served_at = time.time()
             elif kind in ("to-cook", "cooked") and order is not None:
                 self.cook_loop.appendleft({"kind": kind, "order": order.order, "role": event.role})
                 if kind == "to-cook" and event.partition is not None:
@@ -267,9 +270,20 @@ class LiveShop:
                 "accounts": self.accounts,
                 "cabinet": self.cabinet,
                 "notices": list(self.notices),
-                "controls": [{"name": c.name, "key": c.key, "label": c.button, "idea": c.idea} for c in PAGE_CONTROLS.values()],
+                "cluster": self._cluster(),
+                "last_served_at": self.last_served_at,
+                "controls": [
+                    {"name": c.name, "key": c.key, "label": c.button, "idea": c.idea}
+                    for c in PAGE_CONTROLS.values()
+                    if c.name not in BROKER_CONTROLS or self.session.nodes.available
+                ],
                 "now": time.time(),
             }
+
+    def _cluster(self) -> dict[str, object]:
+        """Kafka's view of the brokers and replicas (see kafka/replication.py), and whether the page may kill a node."""
+        nodes = self.session.nodes
+        return {**self.cluster, "node_controls": {"available": nodes.available, "reason": nodes.reason}}
 
     def _partitions(self) -> int:
         ends = self.kafka.get("end_offsets")
@@ -321,8 +335,9 @@ class LiveShop:
             except BooksError as exc:
                 accounts = {"error": str(exc)}
             cabinet = self._read_cabinet()
+            replication = self.session.look_at_replication()
             with self._lock:
-                self.kafka, self.accounts, self.cabinet = kafka, accounts, cabinet
+                self.kafka, self.accounts, self.cabinet, self.cluster = kafka, accounts, cabinet, replication.to_json()
                 self.version += 1
 
     def _read_cabinet(self) -> dict[str, object] | None:
@@ -389,6 +404,12 @@ class LiveShop:
 
     def _do_slower(self, floor: ShopFloor) -> str:
         return f"speed x{self.session.step_speed(-1):g}"
+
+    def _do_kill_broker(self, floor: ShopFloor) -> str:
+        return self.session.kill_broker()
+
+    def _do_restart_broker(self, floor: ShopFloor) -> str:
+        return self.session.nodes.restart()
 
     def _do_next_scenario(self, floor: ShopFloor) -> str:
         return self._switch(next_scenario(self.session.scenario.name))

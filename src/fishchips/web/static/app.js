@@ -255,6 +255,34 @@ function drawKafka(s) {
   $("kafka").innerHTML = html;
 }
 
+// the brokers as Kafka sees them, once a second: each up or down, every partition's leader (starred),
+// replicas and in-sync replicas (one out of sync greyed), and who coordinates each group and transaction
+function drawBrokers(s) {
+  const c = s.cluster;
+  const served = s.last_served_at ? `last served ${Math.max(0, Math.round(s.now - s.last_served_at))} s ago` : "nothing served yet";
+  if (!c.answered) { $("brokers").innerHTML = `<p class="error">${esc(c.problem)}</p>`; return; }
+  let html = '<p class="broker-row">' + c.brokers.map((b) =>
+    `<span class="broker ${b.up ? "up" : "down"}" data-node="${b.node}" data-up="${b.up}">broker ${b.node} ${b.up ? "up" : "DOWN"}</span>`).join(" ") + "</p>";
+  html += `<p class="small" id="replication-counts" data-under="${c.under_replicated}" data-offline="${c.offline}">` +
+    `under-replicated <b class="${c.under_replicated ? "lag-high" : "lag-ok"}">${c.under_replicated}</b> · ` +
+    `offline <b class="${c.offline ? "lag-high" : "lag-ok"}">${c.offline}</b> · <span class="${s.now - s.last_served_at > 5 ? "lag-high" : ""}">${served}</span></p>`;
+  html += "<table><tr><th>partition</th><th>leader</th><th>replicas (* leader, grey: out of sync)</th><th>ISR</th></tr>";
+  for (const p of c.partitions) {
+    const replicas = p.replicas.map((n) => n === p.leader ? `<b class="leader">${n}*</b>` :
+      `<span class="${p.out_of_sync.includes(n) ? "out-of-sync" : ""}">${n}</span>`).join(" ");
+    html += `<tr class="replica-row" data-topic="${esc(p.topic)}" data-partition="${p.partition}" data-leader="${p.leader ?? ""}" data-isr="${p.in_sync.join(",")}">` +
+      `<td>${esc(short(p.topic))}/${p.partition}</td><td>${p.leader ?? '<b class="lag-high">none</b>'}</td><td>${replicas}</td><td>${p.in_sync.join(",")}</td></tr>`;
+  }
+  html += "</table>";
+  html += c.coordinators.map((k) => `<p class="small">${esc(k.kind)} ${esc(short(k.name))}: coordinator ${k.node ?? `none (${esc(k.problem)})`}</p>`).join("");
+  if (!c.node_controls.available) html += `<p class="small state" id="no-broker-controls">no broker controls: ${esc(c.node_controls.reason)}</p>`;
+  $("brokers").innerHTML = html;
+}
+
+function short(name) {
+  return name.split(".").pop();
+}
+
 // demo5's hot cabinet, read from Redis once a second: what is in stock, cooked and served, item by item
 function drawCabinet(s) {
   const c = s.cabinet;
@@ -322,6 +350,7 @@ function draw(s) {
   drawText(s);
   drawDiagram(s);
   drawKafka(s);
+  drawBrokers(s);
   drawCabinet(s);
 }
 

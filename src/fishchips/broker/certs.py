@@ -158,36 +158,45 @@ def load_issuer(files: TlsFiles) -> Issuer:
     return Issuer(key, x509.load_pem_x509_certificate(files.ca.read_bytes()))
 
 
-def ensure_tls(files: TlsFiles) -> TlsFiles:
+def ensure_tls(files: TlsFiles, hosts: tuple[str, ...] = LOCAL_HOSTS) -> TlsFiles:
     """Make the CA, the broker's certificate and the client's files once; later starts reuse them.
 
     Reusing them matters: a client folder handed out yesterday must still work after a restart.
-    A broker certificate from before it had to be a client too is reissued by the same CA.
+    A broker certificate from before it had to be a client too, or that does not name every host
+    it now listens on (a classroom's address), is reissued by the same CA.
     """
     if files.ca.is_file() and files.ca_key.is_file() and files.broker.is_file() and files.client_dir.is_dir():
-        if not _broker_is_current(files.broker):
-            _write_broker(files, load_issuer(files))
+        if not _broker_is_current(files.broker, hosts):
+            _write_broker(files, load_issuer(files), hosts)
         return files
     issuer = new_issuer()
     _write_private(files.ca_key, key_pem(issuer.key))
     files.ca.write_bytes(cert_pem(issuer.cert))
-    _write_broker(files, issuer)
+    _write_broker(files, issuer, hosts)
     client_key, client_cert = issue(issuer, CLIENT_NAME)
     write_client_files(files.client_dir, issuer.cert, client_key, client_cert)
     return files
 
 
-def _write_broker(files: TlsFiles, issuer: Issuer) -> None:
-    broker_key, broker_cert = issue(issuer, BROKER_NAME, hosts=LOCAL_HOSTS)
+def _write_broker(files: TlsFiles, issuer: Issuer, hosts: tuple[str, ...]) -> None:
+    broker_key, broker_cert = issue(issuer, BROKER_NAME, hosts=hosts)
     _write_private(files.broker, key_pem(broker_key) + cert_pem(broker_cert) + cert_pem(issuer.cert))
 
 
-def _broker_is_current(path: Path) -> bool:
-    """The broker's certificate has its current name and may also act as a client."""
+def _broker_is_current(path: Path, hosts: tuple[str, ...]) -> bool:
+    """The broker's certificate has its current name, names every host, and may also act as a client."""
     cert = x509.load_pem_x509_certificate(path.read_bytes())  # the first certificate in the file is the broker's own
     try:
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return False
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return ExtendedKeyUsageOID.CLIENT_AUTH in usages and [name.value for name in names] == [BROKER_NAME]
+    try:
+        named = set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+    except x509.ExtensionNotFound:
+        named = set()
+    return (
+        ExtendedKeyUsageOID.CLIENT_AUTH in usages
+        and [name.value for name in names] == [BROKER_NAME]
+        and {_general_name(host) for host in hosts} <= named
+    )

@@ -10,6 +10,9 @@ as against a managed, secured Kafka service. With SASL nothing is open to anyone
 unauthenticated: the local port wants a SCRAM login too (SASL_PLAINTEXT, on 127.0.0.1
 only), and the node talks to its own controller and inter-broker ports over TLS with its
 certificate; only an explicit `plaintext` start keeps the local port open.
+
+For a classroom (fishchips/classroom) a SASL broker also listens on one more address, the
+room's: a SASL_SSL listener named ROOM, bound to that address alone, for students' laptops.
 """
 
 import base64
@@ -26,7 +29,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from fishchips.broker.certs import BROKER_NAME, CLIENT_FILES, CLIENT_NAME, TlsFiles, ensure_tls
+from fishchips.broker.certs import BROKER_NAME, CLIENT_FILES, CLIENT_NAME, LOCAL_HOSTS, TlsFiles, ensure_tls
 from fishchips.broker.jars import KAFKA_VERSION, Progress, ensure_jars
 from fishchips.broker.java import Java, find_java
 from fishchips.broker.users import ADMIN, MECHANISM, create_scram_users, read_passwords
@@ -121,6 +124,7 @@ SASL_SETTINGS = {
     "sasl.enabled.mechanisms": MECHANISM,
     f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": _SCRAM_LOGIN,
     f"listener.name.sasl_plaintext.{MECHANISM.lower()}.sasl.jaas.config": _SCRAM_LOGIN,
+    f"listener.name.room.{MECHANISM.lower()}.sasl.jaas.config": _SCRAM_LOGIN,
     "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
     # the node reaches its own controller and inter-broker listeners over TLS, showing its certificate: no port is left
     # that takes an unauthenticated client, as a PLAINTEXT controller or inter-broker port would
@@ -174,6 +178,7 @@ class BrokerState:
     tls: bool = False
     sasl: bool = False
     plaintext: bool = False  # with sasl: the local port still takes anyone, unauthenticated (--plaintext)
+    room: tuple[str, int] | None = None  # with sasl: a classroom's SASL_SSL listener, (address, port)
 
     @property
     def local_protocol(self) -> str:
@@ -267,13 +272,15 @@ class EmbeddedBroker(LocalServer[BrokerState]):
         tls: bool = False,
         sasl: bool = False,
         plaintext: bool = False,
+        room: tuple[str, int] | None = None,
     ) -> BrokerStatus:
         """Start the broker and return once it answers a metadata request on every listener.
 
         tls adds a TLS listener; sasl adds a SASL_SSL one too (so implies tls), with SCRAM users and ACLs, and makes
-        the local port want a SCRAM login as well, unless plaintext keeps it open to anyone.
+        the local port want a SCRAM login as well, unless plaintext keeps it open to anyone. room (with sasl) adds
+        one more SASL_SSL listener, on a classroom's (address, port).
         """
-        state = self.launch(port, progress, on_phase, tls, sasl, plaintext)
+        state = self.launch(port, progress, on_phase, tls, sasl, plaintext, room)
         return self.await_ready(state, time.monotonic() + timeout, on_phase)
 
     def start_as_before(self, timeout: float = 60.0, on_phase: Callable[[str], None] | None = None) -> BrokerStatus:
@@ -286,6 +293,7 @@ class EmbeddedBroker(LocalServer[BrokerState]):
             tls=was is not None and was.tls,
             sasl=was is not None and was.sasl,
             plaintext=was is not None and was.plaintext,
+            room=was.room if was is not None and was.room else None,
         )
 
     def launch(
@@ -296,11 +304,14 @@ class EmbeddedBroker(LocalServer[BrokerState]):
         tls: bool = False,
         sasl: bool = False,
         plaintext: bool = False,
+        room: tuple[str, int] | None = None,
     ) -> BrokerState:
         """Start the broker's process, not waiting for it: the nodes of a cluster need each other to get ready."""
         phase = on_phase or (lambda what: None)
         if plaintext and not sasl:
             raise BrokerError("--plaintext goes with --sasl: without SASL the local port is open to anyone anyway")
+        if room and not sasl:
+            raise BrokerError("a classroom's listener goes with SASL: students log in with their own SCRAM users")
         current = self.status()
         if current.running:
             raise BrokerAlreadyRunning(current)
@@ -317,13 +328,15 @@ class EmbeddedBroker(LocalServer[BrokerState]):
         self._prepare_data_dir()
         if tls:
             phase("making the certificates")
-            ensure_tls(self.tls_files)
+            ensure_tls(self.tls_files, (*LOCAL_HOSTS, room[0]) if room else LOCAL_HOSTS)
         phase("finding Java")
         java = find_java()
         phase("fetching the Kafka jars")
         libs = ensure_jars(self.cache, progress)
         classpath = f"{libs}/*"
-        state = BrokerState(0, port, controller_port, KAFKA_VERSION, java.describe(), 0.0, ssl_port, sasl_port, tls, sasl, plaintext)
+        state = BrokerState(
+            0, port, controller_port, KAFKA_VERSION, java.describe(), 0.0, ssl_port, sasl_port, tls, sasl, plaintext, room
+        )
         properties = self._write_config(state)
         if not (self.data / "kraft" / "meta.properties").exists():
             phase("formatting the data dir")
@@ -388,6 +401,9 @@ class EmbeddedBroker(LocalServer[BrokerState]):
         if state.sasl_port:
             sasl_ssl = {"security.protocol": "SASL_SSL", "ssl.ca.location": ca, **self._admin_login()}
             listeners.append((f"127.0.0.1:{state.sasl_port}", sasl_ssl))
+        if state.room:
+            host, room_port = state.room
+            listeners.append((f"{host}:{room_port}", sasl_ssl))
         return listeners
 
     def _prepare_data_dir(self) -> None:
@@ -404,7 +420,10 @@ class EmbeddedBroker(LocalServer[BrokerState]):
     def _write_config(self, state: BrokerState) -> Path:
         # a listener's name is its security protocol, so listener.name.ssl.* and listener.name.sasl_ssl.* apply to it
         ports = ((state.local_protocol, state.port), ("SSL", state.ssl_port), ("SASL_SSL", state.sasl_port))
-        listeners = {name: p for name, p in ports if p}
+        listeners = {name: ("127.0.0.1", p) for name, p in ports if p}
+        protocols = {name: name for name in listeners}
+        if state.room:  # a classroom's listener: SASL_SSL on the room's address only
+            listeners["ROOM"], protocols["ROOM"] = (state.room[0], state.room[1]), "SASL_SSL"
         controller_port = state.controller_port
         controller_protocol = "SSL" if state.sasl else "PLAINTEXT"
         voters = self.quorum.voters if self.quorum else {1: controller_port}
@@ -413,10 +432,12 @@ class EmbeddedBroker(LocalServer[BrokerState]):
             {
                 "node.id": str(self.quorum.node_id if self.quorum else 1),
                 "controller.quorum.voters": ",".join(f"{node}@127.0.0.1:{p}" for node, p in sorted(voters.items())),
-                "listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in {**listeners, "CONTROLLER": controller_port}.items()),
-                "advertised.listeners": ",".join(f"{name}://127.0.0.1:{p}" for name, p in listeners.items()),
+                "listeners": ",".join(
+                    f"{name}://{host}:{p}" for name, (host, p) in {**listeners, "CONTROLLER": ("127.0.0.1", controller_port)}.items()
+                ),
+                "advertised.listeners": ",".join(f"{name}://{host}:{p}" for name, (host, p) in listeners.items()),
                 "listener.security.protocol.map": ",".join(
-                    [*(f"{name}:{name}" for name in listeners), f"CONTROLLER:{controller_protocol}"]
+                    [*(f"{name}:{protocol}" for name, protocol in protocols.items()), f"CONTROLLER:{controller_protocol}"]
                 ),
                 "log.dirs": str(self.data / "kraft"),
             }

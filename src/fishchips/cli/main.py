@@ -13,6 +13,7 @@ from fishchips.cli.bench import bench
 from fishchips.cli.broker import broker
 from fishchips.cli.cabinet import cabinet
 from fishchips.cli.chaos import chaos
+from fishchips.cli.classroom import CLASSROOM_COMMANDS
 from fishchips.cli.connect import connect
 from fishchips.cli.console import console, setup_logging
 from fishchips.cli.db import db
@@ -44,7 +45,7 @@ cli.add_command(dlq)
 cli.add_command(chaos)
 cli.add_command(web)
 cli.add_command(learn)
-for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS]:
+for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS, *CLASSROOM_COMMANDS]:
     cli.add_command(command)
 
 

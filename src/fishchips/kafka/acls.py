@@ -70,23 +70,32 @@ def role_rules(role: str, topics: Topics) -> list[Rule]:
     return [*every_role, *rules[role]]
 
 
-def role_acls(topics: Topics, roles: Iterable[str] = ROLE_USERS) -> list[AclBinding]:
-    """The ACL bindings for the roles' users (each user is named after its role)."""
+def user_acls(user: str, role: str, topics: Topics) -> list[AclBinding]:
+    """The ACL bindings that let one user do one role's work (a classroom's student is a user of their own)."""
     return [
-        AclBinding(resource, name, pattern, f"User:{role}", "*", operation, AclPermissionType.ALLOW)
-        for role in roles
+        AclBinding(resource, name, pattern, f"User:{user}", "*", operation, AclPermissionType.ALLOW)
         for resource, name, pattern, operation in role_rules(role, topics)
     ]
 
 
-def grant(admin: AdminClient, topics: Topics) -> int:
-    """Create every role's ACLs for one shop prefix (creating an existing ACL again is harmless); return how many."""
-    bindings = role_acls(topics)
+def role_acls(topics: Topics, roles: Iterable[str] = ROLE_USERS) -> list[AclBinding]:
+    """The ACL bindings for the roles' users (each user is named after its role)."""
+    return [binding for role in roles for binding in user_acls(role, role, topics)]
+
+
+def create_acls(admin: AdminClient, bindings: list[AclBinding]) -> None:
+    """Create the bindings (creating an existing ACL again is harmless), or say which one failed."""
     for binding, future in admin.create_acls(bindings, request_timeout=TIMEOUT).items():
         try:
             future.result()
         except KafkaException as exc:
             raise FishchipsError(f"cannot create the ACL {binding}: {exc.args[0].str()}") from None
+
+
+def grant(admin: AdminClient, topics: Topics) -> int:
+    """Create every role's ACLs for one shop prefix (creating an existing ACL again is harmless); return how many."""
+    bindings = role_acls(topics)
+    create_acls(admin, bindings)
     return len(bindings)
 
 

@@ -1,6 +1,6 @@
 """The named checks a lesson step may ask for: each reads Kafka's own state, never the app's counters.
 
-A check gets `Kafka`: the session's one admin client (through `look`), the view as the step
+A check gets `Kafka`: an admin client to ask Kafka afresh (through `look`), the view as the step
 began (`before`), and the topics to read records from. It answers with a `Verdict`: passed or
 not, and what Kafka said, in words. Each check's parameters are a Struct, so a lesson's `params`
 are checked like the rest of the file.
@@ -13,9 +13,10 @@ from typing import Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
 from confluent_kafka import Message
+from confluent_kafka.admin import AdminClient
 
 from fishchips.floor import ShopFloor
-from fishchips.kafka.inspect import ClusterView, GroupView
+from fishchips.kafka.inspect import ClusterView, GroupView, snapshot
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.topics import Topics
 from fishchips.session import ShopSession
@@ -26,18 +27,18 @@ GroupName = Literal["preparers", "cooks", "accountant"]
 GROUP_READS: dict[GroupName, TopicName] = {"preparers": "orders", "cooks": "cook", "accountant": "served"}
 
 
-def look(session: ShopSession) -> ClusterView:
-    """Kafka's view of every topic and group a lesson can name, through the session's admin client."""
-    topics = session.topics
-    return session.look([getattr(topics, name) for name in get_args(TopicName)], [topics.group(name) for name in get_args(GroupName)])
+def look(admin: AdminClient, topics: Topics) -> ClusterView:
+    """Kafka's view, now, of every topic and group a lesson can name."""
+    return snapshot(admin, [getattr(topics, name) for name in get_args(TopicName)], [topics.group(name) for name in get_args(GroupName)])
 
 
 @dataclass
 class Kafka:
-    """What a check reads: Kafka now (through the session's admin client), and as the step began."""
+    """What a check reads: Kafka now (asked through `admin`), and as the step began."""
 
     session: ShopSession
     floor: ShopFloor
+    admin: AdminClient
     before: ClusterView
 
     @property
@@ -51,7 +52,7 @@ class Kafka:
         return self.topics.group(name)
 
     def now(self) -> ClusterView:
-        return look(self.session)
+        return look(self.admin, self.topics)
 
     def group_now(self, name: GroupName) -> GroupView:
         return self.now().groups[self.group(name)]

@@ -1,0 +1,68 @@
+"""The students on the broker: their SCRAM users and their ACLs, made and removed by the teacher's admin login.
+
+A student's user has no ACL until they claim their join code: then they get exactly the rules of the
+role they joined as (kafka/acls.py), so only a till may write orders. Removing a student deletes both,
+and the broker checks ACLs on every request, so their running client is refused at its next one.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+    ScramMechanism,
+    UserScramCredentialDeletion,
+)
+
+from fishchips.broker.embedded import EmbeddedBroker
+from fishchips.broker.users import create_scram_users
+from fishchips.errors import FishchipsError
+from fishchips.kafka import clients
+from fishchips.kafka.acls import TIMEOUT, create_acls, user_acls
+from fishchips.kafka.connect import local_settings
+from fishchips.kafka.topics import Topics
+
+
+def teacher_admin(data: Path) -> AdminClient:
+    """An admin client on the room's broker, logged in as its admin over the local port."""
+    broker = EmbeddedBroker(data)
+    status = broker.status()
+    if not status.running:
+        raise FishchipsError(f"the class's broker in {data} is not running: `fishchips class start` first")
+    return clients.admin(local_settings(broker, status))
+
+
+def add_users(admin: AdminClient, passwords: dict[str, str]) -> None:
+    if passwords:
+        create_scram_users(admin, passwords)
+
+
+def admit(admin: AdminClient, user: str, role: str, prefix: str) -> None:
+    """Let the student's user do one role's work in the shop, and nothing else."""
+    create_acls(admin, user_acls(user, role, Topics(prefix)))
+
+
+def remove_user(admin: AdminClient, user: str) -> None:
+    """Delete the user's ACLs and SCRAM credentials (a user the broker never had is no error)."""
+    # None matches any name and any host (the client's type hints say str, but librdkafka takes NULL as "any")
+    anything: Any = None
+    everything = AclBindingFilter(
+        ResourceType.ANY, anything, ResourcePatternType.ANY, f"User:{user}", anything, AclOperation.ANY, AclPermissionType.ANY
+    )
+    deletion = UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512)
+    futures = [
+        *admin.delete_acls([everything], request_timeout=TIMEOUT).values(),
+        *admin.alter_user_scram_credentials([deletion], request_timeout=TIMEOUT).values(),
+    ]
+    for future in futures:
+        try:
+            future.result()
+        except KafkaException as exc:
+            if exc.args[0].name() != "RESOURCE_NOT_FOUND":
+                raise FishchipsError(f"cannot remove the user {user}: {exc.args[0].str()}") from None

@@ -1,0 +1,73 @@
+"""The student's side of `fishchips join`: from a join code to connection settings for the teacher's broker.
+
+Three steps, each failing in one line: fetch the room's CA from the teacher's page (not yet trusted,
+so TLS is not verified for this one request), trust it only if its fingerprint is the join code's,
+then exchange the one-time secret for a password over HTTPS verified with that CA. The CA is kept in
+the cache dir, the only file written; the password lives in the process alone.
+"""
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from fishchips.broker.users import MECHANISM
+from fishchips.classroom.code import JoinCode, JoinError, ca_fingerprint
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.paths import cache_dir
+
+TIMEOUT = 5.0  # seconds: a teacher who does not answer by then is not reachable from here
+
+
+def _request(code: JoinCode, path: str, context: ssl.SSLContext, body: dict[str, str] | None = None) -> bytes:
+    url = f"https://{code.host}:{code.page_port}{path}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT, context=context) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = str(json.loads(exc.read())["error"])
+        except (ValueError, KeyError, TypeError):
+            reason = f"the teacher's page answered {exc.code} {exc.reason}"
+        raise JoinError(reason) from None
+    except (urllib.error.URLError, OSError) as exc:
+        why = getattr(exc, "reason", None) or exc
+        raise JoinError(
+            f"cannot reach your teacher's page at {code.host}:{code.page_port} ({why}): "
+            "check you are on the room's network and the class is started"
+        ) from None
+
+
+def fetch_ca(code: JoinCode) -> Path:
+    """The room's CA, checked against the join code's fingerprint and kept in the cache dir: its folder."""
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE  # the fingerprint below is the check
+    ca = _request(code, "/ca.pem", unverified)
+    if ca_fingerprint(ca) != code.fingerprint:
+        raise JoinError(
+            f"the certificate at {code.host}:{code.page_port} is not your teacher's (its fingerprint is not the join code's): "
+            "do not join, and tell your teacher"
+        )
+    folder = cache_dir() / "classroom" / code.fingerprint
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ca.pem").write_bytes(ca)
+    return folder
+
+
+def join_settings(code: JoinCode, role: str) -> ConnectionSettings:
+    """Connection settings for the teacher's room listener, as the student's own user, TLS verified with the room's CA."""
+    certs = fetch_ca(code)
+    verified = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+    answer = _request(code, "/join", verified, {"user": code.user, "secret": code.secret, "role": role})
+    return ConnectionSettings(
+        bootstrap_servers=f"{code.host}:{code.kafka_port}",
+        security_protocol="SASL_SSL",
+        certs_dir=certs,
+        sasl_mechanism=MECHANISM,
+        username=code.user,
+        password=str(json.loads(answer)["password"]),
+    )

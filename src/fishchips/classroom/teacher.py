@@ -1,0 +1,112 @@
+"""The teacher's side: start the room (broker, students, page), remove a student, reset, stop.
+
+The room lives in the broker's data dir (room.py), so the commands find it again, and a room
+stopped at lunch starts again with the same students, codes and passwords.
+"""
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from fishchips.broker.embedded import EmbeddedBroker
+from fishchips.classroom.accounts import add_users, remove_user, teacher_admin
+from fishchips.classroom.code import ca_fingerprint
+from fishchips.classroom.page import RoomPage
+from fishchips.classroom.room import Room, RoomFile, new_student
+from fishchips.errors import FishchipsError
+from fishchips.kafka.acls import open_shop
+from fishchips.kafka.topics import Topics
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where the room listens: the teacher's address, the broker's room port and the page's port."""
+
+    host: str
+    kafka_port: int
+    page_port: int
+
+
+def _check_free(host: str, port: int) -> None:
+    """Bind once, to say clearly why the broker or the page could not listen there."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise FishchipsError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): check --host is this machine's address and the port is free"
+            ) from None
+
+
+def start_broker(broker: EmbeddedBroker, address: Address, port: int | None) -> None:
+    """The broker with SASL and the room's listener; one already running must have that same listener."""
+    status = broker.status()
+    room = (address.host, address.kafka_port)
+    if status.running and status.state:
+        if tuple(status.state.room or ()) != room:
+            raise FishchipsError(
+                f"the broker in {broker.data} is running without a listener on {address.host}:{address.kafka_port}: "
+                "stop it (`fishchips class stop`) and start the class again"
+            )
+        return
+    _check_free(*room)
+    broker.start(port=port, timeout=120, sasl=True, room=room)
+
+
+def start_room(data: Path, address: Address, names: list[str], prefix: str, partitions: int, port: int | None = None) -> Room:
+    """Start (or start again) the class; a new room gets a student per name, an existing one keeps its students."""
+    room_file, broker, page = RoomFile(data), EmbeddedBroker(data), RoomPage(data)
+    existing = room_file.read()
+    if existing and names:
+        raise FishchipsError("this room already has its students: `fishchips class reset` first for a new class")
+    if not existing and not names:
+        raise FishchipsError("say who is coming: --students N or --names FILE")
+    if existing and (existing.host, existing.kafka_port, existing.page_port) != (address.host, address.kafka_port, address.page_port):
+        raise FishchipsError(
+            f"this room listens on {existing.host}:{existing.kafka_port} (page {existing.page_port}): "
+            "start it with those, or `fishchips class reset` first"
+        )
+    if not page.found()[1]:
+        _check_free(address.host, address.page_port)
+    start_broker(broker, address, port)
+    fingerprint = ca_fingerprint(broker.tls_files.ca.read_bytes())
+    room = existing or Room(
+        address.host, address.kafka_port, address.page_port, fingerprint, prefix, {name: new_student() for name in names}
+    )
+    room.fingerprint = fingerprint
+    admin = teacher_admin(data)
+    open_shop(admin, Topics(room.prefix), partitions)
+    add_users(admin, {name: student.password for name, student in room.students.items()})
+    room_file.write(room)
+    page.start(address.host, address.page_port)
+    return room
+
+
+def remove_student(data: Path, name: str) -> None:
+    """Delete the student's user and ACLs and forget them: their client is refused from its next request."""
+    room_file = RoomFile(data)
+    with room_file.changing() as room:
+        if room is None or name not in room.students:
+            raise FishchipsError(f"there is no student {name!r} in this room: `fishchips class list` shows who is")
+        remove_user(teacher_admin(data), name)
+        del room.students[name]
+
+
+def reset_room(data: Path) -> int:
+    """Remove every student from the broker and forget the room; how many there were."""
+    room_file = RoomFile(data)
+    room = room_file.read()
+    if room is None:
+        return 0
+    admin = teacher_admin(data)
+    for name in room.students:
+        remove_user(admin, name)
+    room_file.delete()
+    return len(room.students)
+
+
+def stop_room(data: Path) -> bool:
+    """Stop the page and the broker (the room is kept for the next start); True if anything ran."""
+    page_ran = RoomPage(data).stop()
+    return EmbeddedBroker(data).stop() or page_ran

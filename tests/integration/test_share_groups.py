@@ -147,12 +147,23 @@ def poll_all(consumers: list[ShareConsumer], until_seen: int, timeout: float = 6
 def test_three_members_each_take_work_and_each_record_comes_once(
     kafka: ConnectionSettings, prefix: str, members: ExitStack, partitions: int
 ) -> None:
-    shared = share_group(kafka, prefix, partitions, ShareGroupSettings())
+    # locks that outlast the test: a record comes to a second member only if the first handed it back
+    shared = share_group(kafka, prefix, partitions, ShareGroupSettings(lock_duration_ms=60000))
     consumers = [opened(members, shared.member(f"m{i}")) for i in range(3)]
     # more members than partitions, and still every one of them is given a partition to take from
     wait_for(lambda: [taken(c, 0.1) for c in consumers] and joined(shared, {"m0", "m1", "m2"}), 60, every=0)
-    shared.produce([f"order {i}".encode() for i in range(30)])
-    got = poll_all(consumers, until_seen=30)
+    got: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for turn, consumer in enumerate(consumers):
+        # new orders come into every partition (whichever this member was given) while the members before
+        # hold theirs, locked: this member is lent some of them
+        for i in range(10):
+            shared.produce([f"order {turn}.{i}".encode()], partition=i % partitions)
+        for message in take_at_least(consumer, 1):
+            got[(message.partition() or 0, message.offset() or 0)].append(f"m{turn}")
+            consumer.acknowledge(message, AcknowledgeType.ACCEPT)
+    for (partition, offset), who in poll_all(consumers, until_seen=30 - len(got)).items():
+        got[(partition, offset)].extend(who)
+    assert len(got) == 30
     assert all(len(who) == 1 for who in got.values()), {offset: who for offset, who in got.items() if len(who) > 1}
     served = Counter(who[0] for who in got.values())
     assert set(served) == {"m0", "m1", "m2"}, served

@@ -169,7 +169,9 @@ class ShopApp(App[None]):
     #connect { padding: 0 1; height: auto; display: none; }
     #connect.shown { display: block; }
     #rebalances { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
-    #groups { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
+    #brokers { padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
+    #groups { display: none; padding: 0 1; margin-top: 1; border-top: solid $primary; height: auto; }
+    #groups.shown { display: block; }
     #cabinet { display: none; padding: 0 1; margin-top: 1; border-top: solid $warning; }
     #cabinet.shown { display: block; }
     .kind { height: auto; }
@@ -244,6 +246,7 @@ class ShopApp(App[None]):
         self.sub_title = f"{self.scenario.name}: {self.scenario.title}"
         self.query_one("#lesson", Static).update(Text(self.scenario.lesson))
         self.query_one("#cabinet", Static).set_class(self.scenario.cabinet, "shown")
+        self.query_one("#groups", Static).set_class(self.scenario.share_preparers > 0, "shown")
         self.refresh_bindings()  # `r` is shown only for a shop with a cabinet
 
     # opening and closing the shop (in threads: Kafka calls block) --------------------------------

@@ -8,6 +8,7 @@ command, and the refusals are proven with plain confluent-kafka clients holding 
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,11 +19,13 @@ import msgspec
 import pytest
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, AdminClient, NewTopic, ResourcePatternType, ResourceType
+from tests.conftest import wait_for
 
 from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.classroom.code import JoinCode
 from fishchips.classroom.student import join_settings
 from fishchips.kafka.connect import local_settings
+from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.services.local_server import free_port
@@ -142,6 +145,57 @@ def test_a_students_credentials_do_only_a_preparers_work(room: Room) -> None:
         assert refused in ("GROUP_AUTHORIZATION_FAILED", "TOPIC_AUTHORIZATION_FAILED"), refused
     finally:
         consumer.close()
+
+    # a transaction's id is <group>.<role's name>: a student may use their own, never a teacher's or another's
+    group = topics.group("preparers")
+    for transactional_id, allowed in [("student-8", True), ("student-8.ann", True), ("preparer-1", False), ("student-80", False)]:
+        producer = Producer({**settings, **QUIET, "transactional.id": f"{group}.{transactional_id}"})
+        if allowed:
+            producer.init_transactions(15)
+        else:
+            with pytest.raises(KafkaException, match="TRANSACTIONAL_ID_AUTHORIZATION_FAILED"):
+                producer.init_transactions(15)
+
+
+def joining(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fishchips", "join", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_students_take_serve_and_watch_orders_and_a_removed_one_is_stopped(room: Room) -> None:
+    """student-5 watches (--as board), student-6 takes orders (--as till), student-7 serves them under the
+    name they chose (--as preparer --name ann): each served record names its preparer. Then the teacher
+    removes student-7, whose next request is refused: the preparer stops with one line."""
+    topics = Topics(PREFIX)
+    board = joining(room.code("student-5"), "--as", "board")
+    till = joining(room.code("student-6"), "--as", "till")
+    preparer = joining(room.code("student-7"), "--as", "preparer", "--name", "ann")
+    students = [board, till, preparer]
+    try:
+
+        def served_by_ann() -> bool:
+            assert all(p.poll() is None for p in students), [p.communicate()[0] for p in students if p.poll() is not None]
+            return any(dict(m.headers() or []).get("preparer") == b"student-7.ann" for m in read_to_end(room.teacher, topics.served))
+
+        wait_for(served_by_ann, 90, every=1)
+        removed = fishchips(["class", "remove", "student-7", "--data-dir", str(room.data)])
+        assert removed.returncode == 0 and "student-7 is removed" in removed.stderr, removed.stderr
+        output = preparer.communicate(timeout=60)[0]
+        assert preparer.returncode == 1 and "Traceback" not in output, output
+        assert "not allowed" in output or "authori" in output.lower(), output
+    finally:
+        for student in students:
+            if student.poll() is None:
+                student.send_signal(signal.SIGINT)
+    for student in (board, till):
+        output = student.communicate(timeout=30)[0]
+        assert student.returncode == 0, output
 
 
 def test_a_started_room_keeps_its_students(room: Room, tmp_path: Path) -> None:

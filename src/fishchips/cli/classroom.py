@@ -123,12 +123,15 @@ def stop(data_dir: Path | None) -> None:
 @click.option(
     "--as", "role", type=click.Choice(ROLES), default="preparer", show_default=True, help="The role to play in the teacher's shop."
 )
-@click.option("--name", default=None, help="Your name in the shop (default: your user in the join code).")
+@click.option(
+    "--name", default=None, help="Your name in the shop, after your user: USER.NAME (default: your user in the join code alone)."
+)
 def join(code: str, role: str, name: str | None) -> None:
     """Join your teacher's shop with the join code they gave you, and play a role in it until Ctrl-C."""
     joined = JoinCode.decode(code)
     topics = Topics(joined.prefix)
-    me = name or joined.user
+    # the role's name is in its transactional id: the broker lets a student use only ids that start with their user
+    me = f"{joined.user}.{name}" if name else joined.user
     with connected(join_settings(joined, role)) as cluster:
         if role == "preparer":
             run_role(RoleKind.PREPARER, me, cluster, topics, 1, work_seconds=0.4, speed=1.0)

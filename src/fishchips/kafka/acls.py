@@ -32,8 +32,17 @@ EXACT, PREFIX = ResourcePatternType.LITERAL, ResourcePatternType.PREFIXED
 Rule = tuple[ResourceType, str, ResourcePatternType, AclOperation]
 
 
-def role_rules(role: str, topics: Topics) -> list[Rule]:
-    """The (resource, name, pattern, operation) triples a role's user is allowed."""
+def transactions(group: str, person: str | None) -> list[Rule]:
+    """Whose transactional ids a user may use. A role's id is <group>.<role's name> (roles/exactly_once.py):
+    the shop's own role user may use any of its group; a person (a student) only <group>.<their user> and
+    <group>.<their user>.<anything>, so that no one can fence a producer of the teacher's or another student's."""
+    if person is None:
+        return [(TRANSACTION, f"{group}.", PREFIX, WRITE)]
+    return [(TRANSACTION, f"{group}.{person}", EXACT, WRITE), (TRANSACTION, f"{group}.{person}.", PREFIX, WRITE)]
+
+
+def role_rules(role: str, topics: Topics, person: str | None = None) -> list[Rule]:
+    """The (resource, name, pattern, operation) triples a role's user is allowed (`person`: a student's own user)."""
     every_role: list[Rule] = [
         (TOPIC, f"{topics.prefix}.", PREFIX, DESCRIBE),
         # every producer of the shop is idempotent and so asks for a producer id first; WRITE on any topic implies
@@ -48,15 +57,14 @@ def role_rules(role: str, topics: Topics) -> list[Rule]:
             (TOPIC, topics.served, EXACT, WRITE),
             (TOPIC, topics.dead_letters, EXACT, WRITE),
             (GROUP, topics.group("preparers"), EXACT, READ),
-            # with --exactly-once its transactional id is <group>.<name>
-            (TRANSACTION, f"{topics.group('preparers')}.", PREFIX, WRITE),
+            *transactions(topics.group("preparers"), person),
         ],
         "cook": [
             (TOPIC, topics.cook, EXACT, READ),
             (TOPIC, topics.orders, EXACT, WRITE),
             (TOPIC, topics.dead_letters, EXACT, WRITE),
             (GROUP, topics.group("cooks"), EXACT, READ),
-            (TRANSACTION, f"{topics.group('cooks')}.", PREFIX, WRITE),
+            *transactions(topics.group("cooks"), person),
         ],
         # the board reads served from given offsets; its client still asks for its own throw-away group, board-<id>
         "board": [(TOPIC, topics.served, EXACT, READ), (GROUP, "board-", PREFIX, READ)],
@@ -71,10 +79,12 @@ def role_rules(role: str, topics: Topics) -> list[Rule]:
 
 
 def user_acls(user: str, role: str, topics: Topics) -> list[AclBinding]:
-    """The ACL bindings that let one user do one role's work (a classroom's student is a user of their own)."""
+    """The ACL bindings that let one user do one role's work: the role's own user (named after it), or a
+    classroom's student, a user of their own whose transactional ids carry their name."""
+    person = None if user == role else user
     return [
         AclBinding(resource, name, pattern, f"User:{user}", "*", operation, AclPermissionType.ALLOW)
-        for resource, name, pattern, operation in role_rules(role, topics)
+        for resource, name, pattern, operation in role_rules(role, topics, person)
     ]
 
 

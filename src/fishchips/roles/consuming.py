@@ -73,6 +73,8 @@ class ConsumingRole(Role):
                 cause: BaseException = exc
             except KafkaException as exc:  # fatal, or not undone by an abort: these clients cannot go on
                 loop.close(flush=False)
+                if refusal := self.refusal(exc.args[0], "write to", self.source_topics()[0]):
+                    raise refusal from None  # not a fault that passes: new clients would be refused too
                 cause = exc
             except BaseException:
                 loop.close()

@@ -103,6 +103,8 @@ class Role:
             what = f"{operation} topic {topic}"  # cluster: an idempotent producer whose user may write no topic gets no id
         elif error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
             what = f"use the consumer group {group}"
+        elif error.code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+            what = "use its transactional id"  # <group>.<name>: kafka/acls.py says whose ids a user may use
         else:
             return None
         user = f" (user {self.settings.username})" if self.settings.username else ""

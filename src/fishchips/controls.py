@@ -57,8 +57,17 @@ CONTROLS = (
         "Restart broker",
         "The dead broker starts again: it fetches what it missed from the leaders, and rejoins the ISR once caught up.",
     ),
+    Control(
+        "a",
+        "toggle_acks",
+        "acks",
+        "Tills acks=1 / all",
+        "acks=1: the leader alone acknowledges a till's order, so writes go on with one node up; "
+        "but an order acknowledged by one broker is lost if that broker dies before the followers copy it.",
+    ),
     Control("n", "next_scenario", "Next", "Next scenario", "A new shop: the same roles, a different topic layout and group sizes."),
     Control("q", "quit", "Quit", "Quit", "Every client leaves its group before the shop closes, so nothing waits for a timeout.", on_page=False),
 )
 PAGE_CONTROLS = {control.name: control for control in CONTROLS if control.on_page}
-BROKER_CONTROLS = ("kill_broker", "restart_broker")  # only on a cluster fishchips started: elsewhere the views leave them out
+# only on a cluster fishchips started: elsewhere the views leave them out, and say why (broker/node_controls.py)
+BROKER_CONTROLS = ("kill_broker", "restart_broker", "toggle_acks")

@@ -186,6 +186,7 @@ class ShopFloor:
         self.cabinet_at_start: CabinetState | None = None
         self._served_at_start: dict[int, int] = {}
         self.speed = speed
+        self.acks = "all"  # how the tills write: "all", or "1" (set_acks)
         self.seed = seed
         self.resume = resume
         self.processes = processes
@@ -313,7 +314,9 @@ class ShopFloor:
             raise
         with self._lock:
             record.starting = False
-            record.handle.set_speed(self.speed)  # the speed may have changed while it started
+            record.handle.set_speed(self.speed)  # the speed, and a till's acks, may have changed while it started
+            if record.handle.spec.kind is RoleKind.TILL:
+                record.handle.set_acks(self.acks)
             self._changed.notify_all()
         return name
 
@@ -328,6 +331,7 @@ class ShopFloor:
             "orders_per_second": self.scenario.orders_per_second,
             "seed": self.seed,
             "plaice_share": self.scenario.plaice_share,
+            "acks": self.acks,
         }
         return self._add(RoleKind.TILL, options, process, name=f"till-{number}")
 
@@ -432,6 +436,14 @@ class ShopFloor:
             for record in self._records.values():
                 if not record.starting:  # a role still starting is given the speed once started
                     record.handle.set_speed(speed)
+
+    def set_acks(self, acks: str) -> None:
+        """Every till, and every till added from now on, writes with `acks` ("all" or "1"): see roles/till.py."""
+        with self._lock:
+            self.acks = acks
+            for record in self._of(RoleKind.TILL):
+                if not record.starting:  # a till still starting is given its acks once started
+                    record.handle.set_acks(acks)
 
     def kill(self, name: str) -> None:
         """SIGKILL a role running as a process (chaos); its group moves its partitions after the session timeout."""

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.broker.node_controls import NodeControls
+from fishchips.broker.node_controls import NodeControlError, NodeControls
 from fishchips.events import Listener
 from fishchips.floor import ShopFloor
 from fishchips.kafka.connect import connect
@@ -22,6 +22,7 @@ from fishchips.kafka.watcher import KafkaWatcher, Question, Sight
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.till import ACKS
 from fishchips.scenarios import SCENARIOS, Scenario
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -148,6 +149,15 @@ class ShopSession:
         sight = watcher.look(question)
         self.replication = sight.replication
         return sight
+
+    def toggle_acks(self) -> str:
+        """Switch the open shop's tills between acks=all and acks=1 (on a cluster fishchips started); what that means, in words."""
+        floor = self.floor
+        if not self.nodes.available or floor is None:
+            raise NodeControlError(self.nodes.reason or "the shop is not open yet")
+        acks = "1" if floor.acks == "all" else "all"
+        floor.set_acks(acks)
+        return f"the tills write with {ACKS[acks]}"
 
     def kill_broker(self) -> str:
         """SIGKILL a node of the local cluster: the leader of the orders' first partition, so its leaders visibly move."""

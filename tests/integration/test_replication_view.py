@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
@@ -19,14 +20,20 @@ from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.jars import libs_dir
 from fishchips.broker.java import find_java
 from fishchips.cli.chaos import free_ports
+from fishchips.events import Kind, ShopEvent
+from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
+from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.replication import ReplicationView, coordinator_partition, read_replication, render
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
+from fishchips.scenarios import scenario
+from fishchips.shop import Menu, Order
 
 pytestmark = pytest.mark.kafka
 
 SETTLE = 60.0  # the most a node's death or return may take to show in the metadata on a busy machine
+ORDERS = 40  # a till at x4 takes them in about 10 s: some before the kill, some held, some with acks=1
 Table = dict[tuple[str, int], tuple[int | None, tuple[int, ...], tuple[int, ...]]]  # (topic, partition) -> leader, replicas, ISR
 
 
@@ -225,6 +232,46 @@ def test_not_enough_replicas_when_fewer_are_in_sync_than_the_topic_needs(
     assert refused is not None and refused.code() == KafkaError.NOT_ENOUGH_REPLICAS
     hasty = clients.producer(settings, acks="1", **{"enable.idempotence": False})
     assert deliver(hasty, strict, 0) is None
+
+
+def test_a_till_waits_with_two_nodes_down_writes_on_with_acks_1_and_every_order_is_served_once(
+    cluster: EmbeddedCluster, settings: ConnectionSettings, admin: AdminClient, topics: Topics, kill: Callable[[int], None]
+) -> None:
+    """Two of three nodes down have lost the controllers' majority: the till's acks=all writes are not refused but
+    left unanswered (docs/replication.md), so the till keeps those orders and says why. Switched to acks=1, it writes on
+    to its partition's leader, the one node up. Once the nodes are back, every order is served once."""
+    heard: list[ShopEvent] = []
+    floor = ShopFloor(scenario("demo1"), settings, topics, listener=heard.append, speed=4, orders=ORDERS, processes=True)
+
+    def till(kind: Kind) -> list[ShopEvent]:
+        return [event for event in list(heard) if event.role == "till-1" and event.kind is kind]
+
+    floor.start()
+    try:
+        wait_for(lambda: len(till(Kind.TOOK)) >= 3, SETTLE)
+        partition = till(Kind.TOOK)[0].partition  # keyed by till: every order of till-1 goes there
+        leaders = {p.partition: p.leader for p in look(fully_replicated, admin, [topics.orders]).partitions}
+        survivor = leaders[partition]
+        assert survivor is not None
+        for node in {1, 2, 3} - {survivor}:
+            kill(node)
+
+        wait_for(lambda: till(Kind.WAITING), SETTLE)
+        (waiting,) = till(Kind.WAITING)
+        assert waiting.detail.startswith("for Kafka: acks=all") and "min.insync.replicas" in waiting.detail, waiting.detail
+        taken = len(till(Kind.TOOK))
+        floor.set_acks("1")  # the page's and the app's control
+        wait_for(lambda: len(till(Kind.TOOK)) >= taken + 3, SETTLE)  # with one node up: its leader alone acknowledges
+        assert till(Kind.RESUMED)[0].detail.startswith("switched to acks=1")
+
+        restart(cluster, admin, topics)
+        assert floor.wait(idle_timeout=SETTLE), floor.failures()
+    finally:
+        floor.close()
+    summary = floor.summary()
+    assert (summary.taken, summary.served, summary.duplicates, summary.in_flight) == (ORDERS, ORDERS, 0, 0)
+    served = Counter(Order.from_json(message.value(), Menu.load()).id for message in read_to_end(settings, topics.served))
+    assert len(served) == ORDERS and set(served.values()) == {1}  # read_committed: what a reader of `served` sees
 
 
 def test_unclean_leader_election_is_off(cluster: EmbeddedCluster, admin: AdminClient, topics: Topics) -> None:

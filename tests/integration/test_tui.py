@@ -209,6 +209,10 @@ async def test_demo6_shows_both_groups_with_each_preparers_served_count(kafka: C
         assert all(f"share-preparer-{n}" in text for n in (1, 2, 3, 4))
 
 
+def brokers_panel(app: ShopApp) -> str:
+    return str(app.query_one("#brokers").render())
+
+
 def seen(app: ShopApp) -> ReplicationView | None:
     """The app's last look at the brokers and replicas, if Kafka answered it (not "reconnecting")."""
     return app.replication if app.replication is not None and app.replication.answered else None
@@ -230,6 +234,10 @@ async def test_the_app_kills_a_broker_with_its_key_and_restarts_it(three_nodes: 
         await pilot.press("x")
         await until(pilot, lambda: (view := seen(app)) is not None and not view.broker(leader).up, SETTLE)
         await until(pilot, lambda: (view := seen(app)) is not None and leader not in {p.leader for p in view.partitions}, SETTLE)
-        assert f"{leader} DOWN" in str(app.query_one("#brokers").render())
+        assert f"{leader} DOWN" in brokers_panel(app)
         await pilot.press("b")
         await until(pilot, lambda: (view := seen(app)) is not None and all(b.up for b in view.brokers) and view.under_replicated == 0, SETTLE)
+        await pilot.press("a")  # the tills write with acks=1: the brokers panel says what that risks
+        await until(pilot, lambda: app.floor is not None and app.floor.acks == "1" and "lost if that broker dies" in brokers_panel(app))
+        await pilot.press("a")
+        await until(pilot, lambda: app.floor is not None and app.floor.acks == "all")

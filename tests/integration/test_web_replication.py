@@ -174,6 +174,24 @@ def test_chromium_presses_kill_and_sees_the_leaders_move(server: WebServer, brow
     assert errors == []
 
 
+def test_chromium_switches_the_tills_to_acks_1_and_the_page_says_what_it_risks(server: WebServer, browser: Browser) -> None:
+    tab = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(server.base)
+    tab.wait_for_selector('#acks[data-acks="all"]')
+    tab.click('button[data-control="toggle_acks"]')
+    tab.wait_for_selector('#acks[data-acks="1"]')
+    assert "lost if that broker dies before the followers copy it" in tab.inner_text("#acks")
+    assert get(server.base + "api/state")["acks"]["setting"] == "1"
+    took = sum(get(server.base + "api/state")["tills"].values())
+    wait_for(lambda: sum(get(server.base + "api/state")["tills"].values()) > took, SETTLE)  # the tills write on, now with acks=1
+    tab.click('button[data-control="toggle_acks"]')
+    tab.wait_for_selector('#acks[data-acks="all"]')
+    tab.close()
+    assert errors == []
+
+
 @pytest.mark.parametrize("command", ["web", "demo"])
 def test_nodes_3_with_another_cluster_is_one_clear_line(command: str) -> None:
     done = subprocess.run(

@@ -10,6 +10,7 @@ from tests.conftest import wait_for
 
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.roles.till import ACKS
 from fishchips.scenarios import SCENARIOS
 from fishchips.stores.cabinet import Cabinet
 from fishchips.web.live import LiveShop
@@ -111,6 +112,9 @@ def test_controls_change_the_shop(client: TestClient) -> None:
     assert no_cook.status_code == 409 and "has no cook" in no_cook.json()["error"]
     no_cabinet = client.post("/api/control/restock", json={}, headers=AUTH)
     assert no_cabinet.status_code == 409 and "has no hot cabinet" in no_cabinet.json()["error"]
+    one_broker = client.post("/api/control/toggle_acks", json={}, headers=AUTH)  # absent from the page, and refused with the reason
+    assert one_broker.status_code == 409 and "acks=1 and acks=all are the same" in one_broker.json()["error"]
+    assert state(client)["acks"] == {"setting": "all", "said": ACKS["all"]}
 
     late = client.post("/api/control/late_consumer", json={}, headers=AUTH)
     assert late.status_code == 200

@@ -1,4 +1,4 @@
-"""The web server's pure parts: speed steps, rewind times, and the hub that drops a lagging tab."""
+"""The web server's pure parts: speed steps, rewind times, the hub that drops a lagging tab, a till's wait on the page."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -7,9 +7,14 @@ import pytest
 from starlette.exceptions import HTTPException
 
 from fishchips.cli.web import is_loopback
+from fishchips.events import Kind, RoleKind, ShopEvent
+from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
+from fishchips.roles.till import ACKS, waiting_words
+from fishchips.scenarios import SCENARIOS
 from fishchips.session import SPEEDS, next_speed
 from fishchips.web.hub import QUEUE_LENGTH, Hub
-from fishchips.web.live import short
+from fishchips.web.live import LiveShop, short
 from fishchips.web.server import rewind_time
 
 
@@ -74,3 +79,14 @@ async def test_closing_ends_every_stream() -> None:
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(anext(stream), 1)
     assert not hub.tabs
+
+
+def test_a_till_that_waits_for_kafka_says_why_on_the_page_until_it_goes_on() -> None:
+    live = LiveShop(SCENARIOS["demo1"], ConnectionSettings(bootstrap_servers="127.0.0.1:1"), Topics("t"))  # never opened
+    why = waiting_words("all", 3)
+    live.hear(ShopEvent("till-1", RoleKind.TILL, Kind.WAITING, detail=why))
+    snapshot = live.snapshot()
+    assert snapshot["waiting"] == {"till-1": why} and snapshot["acks"] == {"setting": "all", "said": ACKS["all"]}
+    assert snapshot["notices"][0]["text"] == f"till-1 waits {why}"
+    live.hear(ShopEvent("till-1", RoleKind.TILL, Kind.RESUMED, detail="Kafka acknowledged every order held: taking orders again"))
+    assert live.snapshot()["waiting"] == {}

@@ -1,4 +1,5 @@
-"""Kill a node of the local three-node cluster (SIGKILL) and start it again: the views' broker controls.
+"""Kill a node of the local three-node cluster (SIGKILL) and start it again: the views' broker controls
+(with the tills' switch to acks=1, which only a cluster of replicas makes felt).
 
 Only a cluster fishchips started can be struck: the EmbeddedCluster in the data dir, at the very
 address the shop uses. fishchips knows its nodes' processes and how to start each again as itself.
@@ -32,7 +33,11 @@ class NodeControls:
         """The controls for the cluster at `bootstrap_servers`, if it is the local one (by default the data dir's)."""
         cluster = cluster or EmbeddedCluster()
         if not cluster.exists():
-            return cls(None, "this shop does not run on a cluster fishchips started: start it with --nodes 3 to kill and restart brokers")
+            return cls(
+                None,
+                "this shop does not run on a cluster fishchips started: start it with --nodes 3 to kill and restart brokers "
+                "and switch the tills to acks=1 (on one broker every write has one replica, so acks=1 and acks=all are the same)",
+            )
         if set((bootstrap_servers or "").split(",")) != set(cluster.bootstrap_servers().split(",")):
             return cls(
                 None,

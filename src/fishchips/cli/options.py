@@ -87,5 +87,5 @@ nodes_option = click.option(
     show_default=True,
     callback=lambda context, parameter, value: int(value),
     help="3: run on fishchips's local three-node cluster (started if need be), where the shop's topics have 3 replicas "
-    "and min.insync.replicas=2, and the views can kill a broker and restart it.",
+    "and min.insync.replicas=2, and the views can kill a broker, restart it, and switch the tills to acks=1.",
 )

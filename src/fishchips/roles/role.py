@@ -77,6 +77,10 @@ class Role:
         """Times the demo pace: a till takes orders faster, a preparer works faster."""
         self.speed = speed
 
+    def set_acks(self, acks: str) -> None:
+        """How many replicas must hold a write before Kafka acknowledges it ("all" or "1"): a till's choice (roles/till.py).
+        Every other role writes in transactions, which need acks=all, and keeps it."""
+
     def set_paused(self, paused: bool) -> None:
         if paused != self.paused.is_set():
             (self.paused.set if paused else self.paused.clear)()

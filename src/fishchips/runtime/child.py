@@ -82,4 +82,6 @@ def _obey(control: Connection, role: Role) -> None:
             role.set_speed(value)
         elif command == "pause":
             role.set_paused(value)
+        elif command == "acks":
+            role.set_acks(value)
 

@@ -63,6 +63,9 @@ class RoleHandle(ABC):
     @abstractmethod
     def set_paused(self, paused: bool) -> None: ...
 
+    @abstractmethod
+    def set_acks(self, acks: str) -> None: ...
+
     def stop(self, timeout: float = 30.0) -> None:
         self.request_stop()
         self.join(timeout)
@@ -103,6 +106,9 @@ class ThreadHandle(RoleHandle):
 
     def set_paused(self, paused: bool) -> None:
         self.role.set_paused(paused)
+
+    def set_acks(self, acks: str) -> None:
+        self.role.set_acks(acks)
 
 
 class ProcessHandle(RoleHandle):
@@ -207,3 +213,6 @@ class ProcessHandle(RoleHandle):
 
     def set_paused(self, paused: bool) -> None:
         self._send("pause", paused)
+
+    def set_acks(self, acks: str) -> None:
+        self._send("acks", acks)

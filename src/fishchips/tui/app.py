@@ -37,6 +37,7 @@ from fishchips.kafka.topics import Topics
 from fishchips.kafka.watcher import LOOK_EVERY
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.till import ACKS
 from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.session import ShopSession, next_scenario
 from fishchips.shop import format_pence
@@ -80,6 +81,8 @@ def words(event: ShopEvent) -> Text | None:
             return Text(f"failed: {event.detail}", style="bold red")
         if event.kind is Kind.WAITING:
             return Text(f"waiting {event.detail}", style="bold yellow")
+        if event.kind is Kind.RESUMED and event.detail:  # a till that waited for Kafka goes on
+            return Text(event.detail, style="green")
         if event.kind is Kind.TOPPED_UP:
             return Text(f"Topped up the cabinet: {event.detail}", style="yellow")
         return None
@@ -375,8 +378,11 @@ class ShopApp(App[None]):
     def show_replication(self, message: ReplicationRead) -> None:
         self.replication = message.view
         served_ago = time.time() - self.last_served_at if self.last_served_at is not None else None
-        self.query_one("#brokers", Static).update(render_replication(message.view, served_ago, self.session.nodes.reason))
-        self.refresh_bindings()  # x and b show once the shop is found to run on a cluster fishchips started
+        text = render_replication(message.view, served_ago, self.session.nodes.reason)
+        if self.floor is not None and self.floor.acks != "all":  # a key away from losing orders: say so under the brokers
+            text.append(f"\ntills write with {ACKS[self.floor.acks]}", style="bold yellow")
+        self.query_one("#brokers", Static).update(text)
+        self.refresh_bindings()  # x, b and a show once the shop is found to run on a cluster fishchips started
 
     @on(CabinetRead)
     def show_cabinet(self, message: CabinetRead) -> None:
@@ -435,7 +441,7 @@ class ShopApp(App[None]):
         self.notify("cook paused" if pause else "cook back at work")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`r` (restock) belongs to a shop with a hot cabinet only; x and b to a cluster fishchips started."""
+        """`r` (restock) belongs to a shop with a hot cabinet only; x, b and a to a cluster fishchips started."""
         if action in BROKER_CONTROLS:
             return self.session.nodes.available
         return self.scenario.cabinet if action == "restock" else True
@@ -445,6 +451,9 @@ class ShopApp(App[None]):
 
     def action_restart_broker(self) -> None:
         self._broker_control(self.session.nodes.restart)
+
+    def action_toggle_acks(self) -> None:
+        self._broker_control(self.session.toggle_acks)
 
     def _broker_control(self, control: Callable[[], str]) -> None:
         def run() -> None:

@@ -25,7 +25,7 @@ def replicas(partition: PartitionReplicas) -> Text:
 
 
 def render_replication(view: ReplicationView, served_ago: float | None, no_controls: str) -> Text:
-    """The view; `served_ago`: seconds since an order was last served (None: none yet); `no_controls`: why x and b are absent, or ""."""
+    """The view; `served_ago`: seconds since an order was last served (None: none yet); `no_controls`: why x, b and a are absent, or ""."""
     text = Text("brokers ", style="bold")
     if not view.answered:
         return text.append(view.problem, style="red")
@@ -44,5 +44,5 @@ def render_replication(view: ReplicationView, served_ago: float | None, no_contr
         where = str(c.node) if c.node is not None else f"none ({c.problem})"
         text.append(f"{c.kind} {short(c.name)}: coordinator {where}\n", style="cyan")
     if no_controls:
-        text.append(f"x/b (kill, restart a broker) are off: {no_controls}", style="dim")
+        text.append(f"x/b/a (kill, restart a broker, tills acks=1) are off: {no_controls}", style="dim")
     return text

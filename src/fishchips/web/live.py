@@ -28,6 +28,7 @@ from fishchips.kafka.topics import Topics
 from fishchips.kafka.watcher import LOOK_EVERY
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.till import ACKS
 from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.session import ShopSession, next_scenario
 from fishchips.shop import Order, format_pence
@@ -129,6 +130,7 @@ class LiveShop:
             self.status, self.error = status, ""
             self.counts: Counter[str] = Counter()
             self.tills: Counter[str] = Counter()
+            self.waiting: dict[str, str] = {}  # role -> why it waits (a till for Kafka, a preparer for the cabinet), until it goes on
             self.lanes: dict[int, deque[Chip]] = {}
             self.done: dict[tuple[int, int | None], str] = {}  # (partition, offset) -> "served" or "to-cook": what a preparer did with it
             self.board: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
@@ -177,8 +179,15 @@ class LiveShop:
                 self.late.setdefault(event.role, {})[event.partition] = event.offset + 1
             elif kind == "dead-letter":
                 self.dead.appendleft({"role": event.role, "detail": event.detail, "where": event.where()})
-            elif kind == "failed":
-                self.notices.appendleft({"at": time.time(), "text": f"{event.role} failed: {event.detail}", "error": True})
+            elif kind == "waiting":
+                self.waiting[event.role] = event.detail
+                self.notices.appendleft({"at": time.time(), "text": f"{event.role} waits {event.detail}", "error": True})
+            elif kind in ("resumed", "stopped", "failed"):
+                self.waiting.pop(event.role, None)
+                if kind == "failed":
+                    self.notices.appendleft({"at": time.time(), "text": f"{event.role} failed: {event.detail}", "error": True})
+                elif event.detail:  # a till that waited for Kafka goes on
+                    self.notices.appendleft({"at": time.time(), "text": f"{event.role}: {event.detail}", "error": False})
 
     def _chip(self, partition: int, offset: int | None, order: Order, by: str) -> None:
         lane = self.lanes.setdefault(partition, deque(maxlen=LANE_CHIPS))
@@ -260,6 +269,8 @@ class LiveShop:
                 "counts": dict(self.counts),
                 "summary": summary,
                 "tills": dict(sorted(self.tills.items())),
+                "waiting": dict(self.waiting),
+                "acks": self._acks(),
                 "lanes": lanes,
                 "members": members,
                 "groups": groups,
@@ -284,6 +295,11 @@ class LiveShop:
                 ],
                 "now": time.time(),
             }
+
+    def _acks(self) -> dict[str, str]:
+        """How the tills write, and what that means."""
+        setting = self.floor.acks if self.floor is not None else "all"
+        return {"setting": setting, "said": ACKS[setting]}
 
     def _cluster(self) -> dict[str, object]:
         """Kafka's view of the brokers and replicas (see kafka/replication.py), and whether the page may kill a node."""
@@ -412,6 +428,9 @@ class LiveShop:
 
     def _do_restart_broker(self, floor: ShopFloor) -> str:
         return self.session.nodes.restart()
+
+    def _do_toggle_acks(self, floor: ShopFloor) -> str:
+        return self.session.toggle_acks()
 
     def _do_next_scenario(self, floor: ShopFloor) -> str:
         return self._switch(next_scenario(self.session.scenario.name))

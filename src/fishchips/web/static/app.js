@@ -62,13 +62,17 @@ function drawTills(s) {
   const names = s.members.filter((m) => m.kind === "till").map((m) => m.name);
   for (const name of names) if (!s.tills[name]) tills.push([name, 0]);
   tills.sort((a, b) => parseInt(a[0].split("-")[1], 10) - parseInt(b[0].split("-")[1], 10));
-  let out = text(60, 30, "tills", "title", 'text-anchor="middle"') + text(60, 46, "producers", "label", 'text-anchor="middle"');
+  let out = text(60, 30, "tills", "title", 'text-anchor="middle"') +
+    text(60, 46, `producers · acks=${s.acks.setting}`, "label", `text-anchor="middle" ${s.acks.setting === "all" ? "" : 'style="fill:#b3261e;font-weight:700"'}`);
   const step = Math.min(56, 270 / Math.max(tills.length, 1));
   tills.forEach(([name, took], i) => {
     const y = 58 + i * step;
     const h = Math.min(46, step - 6);
-    out += `<g class="till" data-name="${esc(name)}">` + box(10, y, 100, h) + text(20, y + h / 2 - 2, name, "title") +
-      text(20, y + h / 2 + 14, `took ${took}`, "label") + "</g>";
+    // a till that waits for Kafka is drawn red, and says why on hover (and in the notices)
+    const why = s.waiting[name];
+    out += `<g class="till${why ? " waiting" : ""}" data-name="${esc(name)}">` + (why ? `<title>${esc(`${name} waits ${why}`)}</title>` : "") +
+      box(10, y, 100, h, "box", why ? 'style="stroke:#b3261e;stroke-width:3"' : "") + text(20, y + h / 2 - 2, name, "title") +
+      text(20, y + h / 2 + 14, why ? "waiting for acks" : `took ${took}`, "label", why ? 'style="fill:#b3261e;font-weight:700"' : "") + "</g>";
     out += arrow(`M110 ${y + h / 2} H148`);
   });
   return out;
@@ -288,6 +292,7 @@ function drawBrokers(s) {
       `<td>${esc(short(p.topic))}/${p.partition}</td><td>${p.leader ?? '<b class="lag-high">none</b>'}</td><td>${replicas}</td><td>${p.in_sync.join(",")}</td></tr>`;
   }
   html += "</table>";
+  html += `<p class="small ${s.acks.setting === "all" ? "" : "lag-high"}" id="acks" data-acks="${esc(s.acks.setting)}">tills: ${esc(s.acks.said)}</p>`;
   html += c.coordinators.map((k) => `<p class="small">${esc(k.kind)} ${esc(short(k.name))}: coordinator ${k.node ?? `none (${esc(k.problem)})`}</p>`).join("");
   if (!c.node_controls.available) html += `<p class="small state" id="no-broker-controls">no broker controls: ${esc(c.node_controls.reason)}</p>`;
   $("brokers").innerHTML = html;
@@ -352,6 +357,9 @@ function drawText(s) {
     scenarioShown = s.scenario.name;
     $("scenario-select").value = s.scenario.name;
   }
+  // each till that waits for Kafka says why, in one sentence, under the diagram
+  $("waits").innerHTML = Object.entries(s.waiting).filter(([name]) => name.startsWith("till-")).map(([name, why]) =>
+    `<p class="till-waiting" data-till="${esc(name)}"><b>${esc(name)}</b> waits ${esc(why)}</p>`).join("");
   $("notices").innerHTML = s.notices.map((n) =>
     `<li class="${n.error ? "error" : ""}">${new Date(n.at * 1000).toLocaleTimeString()} ${esc(n.text)}</li>`).join("");
   $("keys").innerHTML = Object.entries(s.keys).map(([key, k]) =>

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
@@ -253,10 +254,12 @@ def test_a_till_waits_with_two_nodes_down_writes_on_with_acks_1_and_every_order_
         leaders = {p.partition: p.leader for p in look(fully_replicated, admin, [topics.orders]).partitions}
         survivor = leaders[partition]
         assert survivor is not None
+        killed = time.monotonic()
         for node in {1, 2, 3} - {survivor}:
             kill(node)
 
         wait_for(lambda: till(Kind.WAITING), SETTLE)
+        print(f"two nodes killed to the till's waiting sentence: {time.monotonic() - killed:.1f} s")  # for the docs, not asserted
         (waiting,) = till(Kind.WAITING)
         assert waiting.detail.startswith("for Kafka: acks=all") and "min.insync.replicas" in waiting.detail, waiting.detail
         taken = len(till(Kind.TOOK))
@@ -264,8 +267,11 @@ def test_a_till_waits_with_two_nodes_down_writes_on_with_acks_1_and_every_order_
         wait_for(lambda: len(till(Kind.TOOK)) >= taken + 3, SETTLE)  # with one node up: its leader alone acknowledges
         assert till(Kind.RESUMED)[0].detail.startswith("switched to acks=1")
 
+        restarted = time.monotonic()
         restart(cluster, admin, topics)
+        print(f"restart to full ISR: {time.monotonic() - restarted:.1f} s")
         assert floor.wait(idle_timeout=SETTLE), floor.failures()
+        print(f"restart to every order served: {time.monotonic() - restarted:.1f} s")
     finally:
         floor.close()
     summary = floor.summary()

@@ -367,7 +367,9 @@ def test_chromium_walks_lesson_4_by_the_pages_controls_and_sees_each_step_pass(b
         passes(4)
         tab.click("#lesson-next")
         passes(5)
-        if os.environ.get("FISHCHIPS_SCREENSHOT"):  # docs/web-lesson.png, taken on demand
+        if os.environ.get("FISHCHIPS_SCREENSHOT"):  # docs/web-lesson.png, taken on demand: from the top, the toast gone
+            tab.evaluate("window.scrollTo(0, 0)")
+            tab.wait_for_selector("#toast", state="hidden")
             tab.screenshot(path=os.environ["FISHCHIPS_SCREENSHOT"])
     lesson = get(lesson_server.base + "api/state")["lesson"]
     assert lesson["name"] == "04-consumer-group" and lesson["step"] == 5

@@ -35,7 +35,7 @@ from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.records import place
-from fishchips.roles.share_preparer import GROUP_ROLE, set_up_share_group
+from fishchips.roles.share_group import GROUP_ROLE, set_up_share_group
 from fishchips.roles.till import Tickets
 from fishchips.runtime import ProcessHandle, RoleHandle, RoleSpec, ThreadHandle
 from fishchips.scenarios import Scenario

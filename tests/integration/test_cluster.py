@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,22 @@ from tests.conftest import wait_for
 
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.chaos import Chaos
-from fishchips.cli.chaos import free_ports
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics
 
-pytestmark = [pytest.mark.kafka, pytest.mark.slow]  # three brokers of its own, a chaos run on them, and a restart
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]  # a chaos run that kills nodes, and a stop and a restart
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[EmbeddedCluster]:
-    # named as in a data dir, so that commands run with FISHCHIPS_DATA_DIR=<its parent> take it for the default cluster
-    cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="fishchips-cluster-")) / "cluster")
-    cluster.start(port=free_ports(3), timeout=180)
-    yield cluster
-    pids = [status.state.pid for status in cluster.status() if status.state]
-    assert cluster.stop() >= 2
-    assert not any(Path(f"/proc/{pid}").exists() and b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pids)
+def cluster(three_nodes: EmbeddedCluster) -> EmbeddedCluster:
+    """The session's cluster (tests/conftest.py), named as in a data dir: commands run with FISHCHIPS_DATA_DIR=<its
+    parent> take it for the default cluster. Whatever a test here kills, the cluster is whole again when it ends."""
+    return three_nodes
+
+
+def kafka_running(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and b"kafka.Kafka" in Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def test_three_nodes_each_their_own_process_and_port(cluster: EmbeddedCluster) -> None:
@@ -76,9 +74,10 @@ def doctor(data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_command_starts_the_cluster_again_when_it_was_started_last(cluster: EmbeddedCluster) -> None:
-    """Last in the module: it stops the cluster, and a command starts it again as three nodes, not one broker."""
+    """It stops the cluster, and a command starts it again as three nodes, not one broker."""
     before = [status.state.pid for status in cluster.status() if status.state]
     assert cluster.stop() == 3
+    assert not any(kafka_running(pid) for pid in before)
 
     restarted = doctor(cluster.data.parent)
 

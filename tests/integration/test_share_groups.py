@@ -36,7 +36,7 @@ from fishchips.kafka.share_groups import (
     make_dead_letter_topic,
 )
 from fishchips.kafka.topics import ensure_topics
-from fishchips.roles.share_preparer import LOCK_MS
+from fishchips.roles.share_group import LOCK_MS
 from fishchips.shop.order import Order
 
 pytestmark = pytest.mark.kafka

@@ -22,7 +22,8 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.share_groups import ShareGroupSettings, configure, group_configs
 from fishchips.kafka.topics import Topics, ensure_shop_topics, ensure_topics
 from fishchips.roles.context import ShopContext
-from fishchips.roles.share_preparer import SharePreparer, set_up_share_group, share_group
+from fishchips.roles.share_group import set_up_share_group, share_group
+from fishchips.roles.share_preparer import SharePreparer
 from fishchips.shop import Order, new_order_id, new_run_id
 
 pytestmark = pytest.mark.kafka

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AclBinding,
+    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
@@ -22,6 +23,7 @@ from confluent_kafka.admin import (
 from fishchips.broker.users import ROLE_USERS
 from fishchips.errors import FishchipsError
 from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.waiting import until
 
 TIMEOUT = 15.0
 
@@ -94,12 +96,28 @@ def role_acls(topics: Topics, roles: Iterable[str] = ROLE_USERS) -> list[AclBind
 
 
 def create_acls(admin: AdminClient, bindings: list[AclBinding]) -> None:
-    """Create the bindings (creating an existing ACL again is harmless), or say which one failed."""
+    """Create the bindings (creating an existing ACL again is harmless), or say which one failed; return once the
+    broker applies them. CreateAcls returns when the controller has them; each broker applies them from the
+    metadata log a moment later, and a client that asks meanwhile is refused (a till once was, in a test)."""
     for binding, future in admin.create_acls(bindings, request_timeout=TIMEOUT).items():
         try:
             future.result()
         except KafkaException as exc:
             raise FishchipsError(f"cannot create the ACL {binding}: {exc.args[0].str()}") from None
+    if not until(lambda: set(bindings) <= shown(admin, {b.principal for b in bindings}), TIMEOUT):
+        raise FishchipsError(f"the broker did not show its new ACLs within {TIMEOUT:.0f} s")
+
+
+def shown(admin: AdminClient, principals: Iterable[str]) -> set[AclBinding]:
+    """The ACLs the broker answering applies now, of these principals."""
+    found: set[AclBinding] = set()
+    for principal in principals:
+        # None matches any name and any host (confluent-kafka's docs; its type hints say str)
+        every = AclBindingFilter(
+            ResourceType.ANY, None, ResourcePatternType.ANY, principal, None, AclOperation.ANY, AclPermissionType.ANY  # type: ignore[arg-type]
+        )
+        found.update(admin.describe_acls(every, request_timeout=TIMEOUT).result())
+    return found
 
 
 def grant(admin: AdminClient, topics: Topics) -> int:

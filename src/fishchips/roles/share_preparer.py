@@ -24,35 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import AcknowledgeType, KafkaError, Message, Producer, ShareConsumer
-from confluent_kafka.admin import AdminClient
 
 from fishchips.events import Kind, RoleKind
 from fishchips.kafka import clients
-from fishchips.kafka.share_groups import ShareGroupSettings, configure
-from fishchips.kafka.topics import Topics
 from fishchips.roles.at_least_once import ACKNOWLEDGED_WITHIN
 from fishchips.roles.context import ShopContext
 from fishchips.roles.outputs import Output, dead_letter
 from fishchips.roles.role import Role
+from fishchips.roles.share_group import share_group
 from fishchips.shop import Action, InvalidOrder, Order, preparer_action
 
 log = logging.getLogger(__name__)
 
-GROUP_ROLE = "share-preparers"  # the share group, under the topics' prefix
 POLL_SECONDS = 0.2  # short, so a pause or a stop is seen at once
 PER_POLL = 5  # a member borrows a few orders at a time (a soft limit), leaving the rest for the others
-# the broker's floor is 1 s here (broker/embedded.py): a killed member's orders come back after 5 s, on stage
-LOCK_MS = 5000
-SETTINGS = ShareGroupSettings(auto_offset_reset="earliest", lock_duration_ms=LOCK_MS)
-
-
-def share_group(topics: Topics) -> str:
-    return topics.group(GROUP_ROLE)
-
-
-def set_up_share_group(admin: AdminClient, topics: Topics) -> None:
-    """Where the group starts and how long a lock lasts are the group's settings, kept by the broker."""
-    configure(admin, share_group(topics), SETTINGS)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import committed_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.learn import progress
 from fishchips.services.local_server import free_port
 from fishchips.stores.cabinet import Cabinet
 
@@ -374,3 +375,4 @@ def test_chromium_walks_lesson_4_by_the_pages_controls_and_sees_each_step_pass(b
     lesson = get(lesson_server.base + "api/state")["lesson"]
     assert lesson["name"] == "04-consumer-group" and lesson["step"] == 5
     assert [step["mark"] for step in lesson["steps"]] == ["passed"] * 5
+    assert progress.steps_reached()["04-consumer-group"] == 4  # the server's data dir is this one: it goes on at step 5

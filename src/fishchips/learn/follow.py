@@ -4,7 +4,7 @@ Headless, the player plays a step in one go: look, press, wait. Here the learner
 step's action (the page's own control), so the follower cuts the step at the same joints: the
 look as the step begins, the press (whoever makes it), then the same check, asked again in the
 background until Kafka agrees. Every tab shows this one follower's step: a classroom follows
-the teacher's.
+the teacher's. Where it is left is remembered, as `fishchips learn` remembers it.
 """
 
 import threading
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fishchips.errors import FishchipsError
+from fishchips.learn import progress
 from fishchips.learn.checks import Kafka
 from fishchips.learn.lesson import Step
 from fishchips.learn.player import CHECK_EVERY, Player, verdict
@@ -37,7 +38,7 @@ class Follower:
         self.lesson = player.lesson
         self._changed = changed  # a mark moved: the page redraws
         self._lock = threading.Lock()
-        self.index = 0
+        self.index = min(progress.steps_reached().get(self.lesson.name, 0), len(self.lesson.steps) - 1)  # where it was left
         self._visit = 0  # counts every move to a step: a look begun before a move is not marked after it
         self._kafka: Kafka | None = None  # the look as the step began (None: not taken yet)
         self._since = 0.0  # when the check's time began: the press, or the look for a step with nothing to press
@@ -70,6 +71,7 @@ class Follower:
             self.index, self._visit, self._kafka = number - 1, self._visit + 1, kafka
             self._since, self._pressed = time.monotonic(), False
             self.marks.pop(self.index, None)
+        progress.remember(self.lesson.name, self.index)
         self._changed()
         return f"step {number} of {len(self.lesson.steps)}: {self.step.text}"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up (a virtualenv, fishchips, the Kafka jars, a local broker) and opens the shop.
 # Arguments go to `fishchips demo`, e.g. ./run-shop.sh demo3; `./run-shop.sh web [SCENARIO]` opens the page in the browser instead;
-# `./run-shop.sh learn [LESSON]` plays a lesson (the first if none is named);
+# `./run-shop.sh learn [LESSON]` plays a lesson in the terminal (the first if none is named), `./run-shop.sh web --lesson N`
+# follows one on the page;
 # add --nodes 3 for the three-node cluster, whose brokers the views show and can kill
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import psutil
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -452,6 +453,18 @@ class ShopFloor:
         if not isinstance(handle, ProcessHandle):
             raise FishchipsError(f"{name} runs in a thread: only a process can be killed")
         handle.kill()
+
+    def freeze(self, name: str, frozen: bool) -> None:
+        """SIGSTOP (frozen) or SIGCONT a role running as a process: caught where it is, mid-transaction maybe."""
+        with self._lock:
+            handle = self._records[name].handle
+        if not isinstance(handle, ProcessHandle) or handle.process is None:
+            raise FishchipsError(f"{name} runs in a thread: only a process can be stopped")
+        process = psutil.Process(handle.process.pid)
+        if frozen:
+            process.suspend()
+        else:
+            process.resume()
 
     def restart(self, name: str) -> None:
         """Start a role again under its name, as an operator would after a crash (not one starting already)."""

@@ -94,3 +94,16 @@ def test_a_missing_lesson_file_or_a_lesson_named_twice_is_one_line(tmp_path: Pat
     assert unknown.returncode == 1 and unknown.stderr.startswith("✗ no lesson '99': choose one of 01-producer-topic-offset"), unknown.stderr
     for result in (missing, both, unknown):
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_fresh_run_shop_learn_opens_lesson_1(kafka: ConnectionSettings, test_home: Path) -> None:
+    """`./run-shop.sh learn` as a newcomer types it: the data dir's broker (the session's: it says it runs already), then
+    lesson 1's first step, checked against it; `q` ends it."""
+    script = Path(__file__).parents[2] / "run-shop.sh"
+    env = {**os.environ, "FISHCHIPS_DATA_DIR": str(test_home), "EXTRAS": "dev", "COLUMNS": "300"}  # dev: the venv the suite runs in
+
+    result = subprocess.run([str(script), "learn"], input="q\n", capture_output=True, text=True, timeout=CHECK_TIMEOUT, env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "A producer, a topic, an offset" in result.stderr and "step 1 of 3" in result.stderr
+    assert "step 1: ✓ Kafka agrees" in result.stderr, result.stderr

@@ -3,6 +3,7 @@
 One server process for the module, started by its real command; each test waits for what it needs.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.inspect import committed_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_topics
+from fishchips.learn import progress
 from fishchips.services.local_server import free_port
 from fishchips.stores.cabinet import Cabinet
 
@@ -62,14 +64,19 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def server(kafka: ConnectionSettings, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    """`fishchips web demo3 --token --open --redis URL` on a free port; Ctrl-C (SIGINT) at the end must close the shop cleanly."""
+    """`fishchips web demo3 --token --open --redis URL` (demo5's cabinet, when the page opens it)."""
+    with serving(kafka, tmp_path_factory.mktemp("web"), ["demo3", "--redis", redis_url]) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(kafka: ConnectionSettings, folder: Path, what: list[str]) -> Iterator[WebServer]:
+    """`fishchips web WHAT --token --open` on a free port; Ctrl-C (SIGINT) at the end must close the shop cleanly."""
     prefix = f"w{uuid.uuid4().hex[:8]}"
-    folder = tmp_path_factory.mktemp("web")
     output, opened = folder / "output.txt", folder / "opened.txt"
     # --open runs $BROWSER: here a one-liner that notes the address it was given
     browser_command = f"{sys.executable} -c \"import sys; open('{opened}', 'w').write(sys.argv[1])\" %s"
-    command = ["web", "demo3", "--port", str(free_port()), "--token", "--open", "--speed", "2", "--prefix", prefix, "-b", str(kafka.bootstrap_servers)]
-    command += ["--redis", redis_url]  # demo5's cabinet, when the page opens it
+    command = ["web", *what, "--port", str(free_port()), "--token", "--open", "--speed", "2", "--prefix", prefix, "-b", str(kafka.bootstrap_servers)]
     with output.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "fishchips", *command],
@@ -115,6 +122,12 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, server: WebServer) -> Iterator[Page]:
+    with tab_on(browser, server) as tab:
+        yield tab
+
+
+@contextlib.contextmanager
+def tab_on(browser: Browser, server: WebServer) -> Iterator[Page]:
     """A tab on the page; any console error or uncaught exception fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     tab = context.new_page()
@@ -323,3 +336,43 @@ def test_the_page_lists_the_preparers_group_with_each_members_served_count(page:
 
     wait_for(lambda: rows() and any(rows().values()), timeout=30)
     assert "consumer group" in (page.text_content("#groups") or "")
+
+
+@pytest.fixture(scope="module")
+def lesson_server(kafka: ConnectionSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    """`fishchips web --lesson 4 --token --open`: the page follows the consumer-group lesson, in its shop (demo3)."""
+    with serving(kafka, tmp_path_factory.mktemp("web-lesson"), ["--lesson", "4"]) as server:
+        yield server
+
+
+def test_chromium_walks_lesson_4_by_the_pages_controls_and_sees_each_step_pass(browser: Browser, lesson_server: WebServer) -> None:
+    def mark(step: int) -> str | None:
+        return tab.get_attribute(f'.lesson-step[data-step="{step}"]', "data-mark")
+
+    def passes(step: int) -> None:
+        wait_for(lambda: mark(step) == "passed", timeout=45)
+        assert (tab.text_content("#lesson-verdict") or "").startswith("✓ Kafka agrees")
+
+    with tab_on(browser, lesson_server) as tab:
+        assert "Step 1 of 5" in (tab.text_content("#lesson-text") or "")
+        passes(1)  # two preparers: a group of two, as Kafka describes it
+        tab.click("#lesson-next")
+        passes(2)  # every partition has an owner
+        tab.click("#lesson-next")
+        wait_for(lambda: mark(3) == "waiting", timeout=30)  # it waits for its control before it asks Kafka
+        tab.click('#controls [data-control="add_preparer"]')  # the page's own control
+        passes(3)
+        tab.click("#lesson-next")
+        wait_for(lambda: mark(4) == "waiting", timeout=30)
+        tab.click("#lesson-action")  # the step's button: the same control, stop_preparer
+        passes(4)
+        tab.click("#lesson-next")
+        passes(5)
+        if os.environ.get("FISHCHIPS_SCREENSHOT"):  # docs/web-lesson.png, taken on demand: from the top, the toast gone
+            tab.evaluate("window.scrollTo(0, 0)")
+            tab.wait_for_selector("#toast", state="hidden")
+            tab.screenshot(path=os.environ["FISHCHIPS_SCREENSHOT"])
+    lesson = get(lesson_server.base + "api/state")["lesson"]
+    assert lesson["name"] == "04-consumer-group" and lesson["step"] == 5
+    assert [step["mark"] for step in lesson["steps"]] == ["passed"] * 5
+    assert progress.steps_reached()["04-consumer-group"] == 4  # the server's data dir is this one: it goes on at step 5

@@ -24,3 +24,13 @@ def test_no_kafka_at_the_address_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     no_traceback(result)
     assert f"✗ cannot reach Kafka at 127.0.0.1:{port}" in result.stderr
+
+
+def test_an_unknown_lesson_or_a_lesson_with_a_scenario_is_one_line(tmp_path: Path) -> None:
+    unknown = run(["web", "--lesson", "99", "--port", "0"], tmp_path / "data")
+    both = run(["web", "demo1", "--lesson", "4", "--port", "0"], tmp_path / "data")
+
+    assert unknown.returncode == 1 and unknown.stderr.startswith("✗ no lesson '99': choose one of 01-producer-topic-offset"), unknown.stderr
+    assert both.returncode == 2 and "name a scenario or --lesson (which opens its own), not both" in both.stderr
+    for result in (unknown, both):
+        no_traceback(result)

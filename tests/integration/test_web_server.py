@@ -80,6 +80,9 @@ def test_controls_are_refused_without_the_token_or_from_another_site(client: Tes
         ("/api/rewind", {"json": {"group": "__consumer_offsets"}}, 400, "no group"),
         ("/api/rewind", {"json": {"group": "preparers", "to": "soon"}}, 400, "ISO 8601"),
         ("/api/rewind", {"json": {"group": "preparers", "to": "2026-01-01T00:00:00"}}, 400, "no time zone"),
+        ("/api/lesson/step", {"json": {"step": "two"}}, 400, "as a number"),
+        ("/api/lesson/step", {"json": {"step": 2}}, 409, "follows no lesson: start it with `fishchips web --lesson N`"),
+        ("/api/lesson/action", {"json": {}}, 409, "follows no lesson"),
     ],
 )
 def test_bad_requests_get_a_reason(client: TestClient, path: str, kwargs: dict, status: int, reason: str) -> None:

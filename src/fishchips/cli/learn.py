@@ -84,7 +84,7 @@ def check(lessons: list[Lesson], settings: ConnectionSettings, topics: Topics, s
 def play_all(lesson: Lesson, settings: ConnectionSettings, topics: Topics, speed: float) -> list[StepResult]:
     """Every step in order, stopping at the first Kafka did not agree to."""
     console.print(f"[bold]{lesson.name}[/]: {lesson.title}", highlight=False)
-    player = Player(lesson, settings, topics, speed)
+    player = Player.own_shop(lesson, settings, topics, speed)
     results: list[StepResult] = []
     try:
         player.open(notice)
@@ -111,7 +111,7 @@ def say(result: StepResult) -> None:
 def teach(lesson: Lesson, settings: ConnectionSettings, topics: Topics, speed: float) -> None:
     """A step at a time: read it, see it happen, see Kafka agree; then n, b, r or q. Where it stops is remembered."""
     console.print(f"[bold]{lesson.title}[/]  (the code: {lesson.example}; read next: {lesson.docs})", highlight=False)
-    player = Player(lesson, settings, topics, speed)
+    player = Player.own_shop(lesson, settings, topics, speed)
     index = min(progress.steps_reached().get(lesson.name, 0), len(lesson.steps) - 1)
     try:
         player.open(notice)

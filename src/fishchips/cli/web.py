@@ -15,6 +15,7 @@ from fishchips.errors import FishchipsError
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
+from fishchips.learn.lesson import find
 from fishchips.scenarios import SCENARIOS
 from fishchips.web.live import LiveShop
 from fishchips.web.server import create_app, new_token
@@ -45,7 +46,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 @click.command()
-@click.argument("scenario_name", metavar="[SCENARIO]", default="demo3", type=click.Choice(list(SCENARIOS)))
+@click.argument("scenario_name", metavar="[SCENARIO]", required=False, type=click.Choice(list(SCENARIOS)))
+@click.option("--lesson", "lesson_name", help="Follow a lesson (a name or its number, as `fishchips learn` lists them) in its shop.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; not loopback: controls need the token.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free one).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default browser.")
@@ -58,7 +60,8 @@ def listening_socket(host: str, port: int) -> socket.socket:
 @connection_options
 def web(
     settings: ConnectionSettings,
-    scenario_name: str,
+    scenario_name: str | None,
+    lesson_name: str | None,
     host: str,
     port: int,
     open_browser: bool,
@@ -69,15 +72,22 @@ def web(
     prefix: str,
     nodes: int,
 ) -> None:
-    """Serve the live shop to any number of browser tabs: a diagram of real Kafka, demo3 unless named."""
+    """Serve the live shop to any number of browser tabs: a diagram of real Kafka, demo3 unless named (or a lesson's)."""
+    if scenario_name and lesson_name:
+        raise click.UsageError("name a scenario or --lesson (which opens its own), not both")
+    lesson = find(lesson_name) if lesson_name else None
+    scenario_name = lesson.scenario if lesson else scenario_name or "demo3"
     sock = listening_socket(host, port)
     with connected(settings, nodes) as cluster:
-        live = LiveShop(SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol, redis=redis_flag)
+        live = LiveShop(
+            SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol, redis=redis_flag, lesson=lesson
+        )
     token = new_token() if want_token or not is_loopback(host) else None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown_host}:{bound_port}/" + (f"?token={token}" if token else "")
-    console.print(f"fishchips web: [bold]{url}[/] · {scenario_name} · Ctrl-C stops the shop", highlight=False)
+    following = f" · lesson {lesson.name}" if lesson else ""
+    console.print(f"fishchips web: [bold]{url}[/] · {scenario_name}{following} · Ctrl-C stops the shop", highlight=False)
     if token:
         console.print(f"controls need the token [bold]{token}[/] (it is in the address above); watching needs none", highlight=False)
     if open_browser:

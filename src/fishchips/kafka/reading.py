@@ -40,3 +40,10 @@ def read_to_end(settings: ConnectionSettings, topic: str, timeout: float = 30.0,
         return messages
     finally:
         consumer.close()
+
+
+def uncommitted_only(settings: ConnectionSettings, topic: str) -> list[Message]:
+    """The records a read_uncommitted reader sees on the topic and a read_committed one does not: what open or
+    aborted transactions wrote (a transaction's commit and abort markers are read by neither)."""
+    committed = {(m.partition(), m.offset()) for m in read_to_end(settings, topic)}
+    return [m for m in read_to_end(settings, topic, isolation="read_uncommitted") if (m.partition(), m.offset()) not in committed]

@@ -1,8 +1,9 @@
-"""What a lesson step may do: the shop's own controls (controls.py, by name), and three of the lesson's own.
+"""What a lesson step may do: the shop's own controls (controls.py, by name), and a few of the lesson's own.
 
 Each action is the floor's method a control calls, said in words, so the learner sees what
 happened. Beside the controls, a lesson can take an order by hand with a key, rewind the
-preparers' group to the beginning, and send an order that is no order (for the dead letters).
+preparers' group to the beginning, send an order that is no order (for the dead letters),
+and kill a preparer in the middle of a transaction, then start it again (for exactly once).
 """
 
 from collections.abc import Callable
@@ -14,9 +15,12 @@ from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_start
 from fishchips.kafka.protocols import GroupProtocol
+from fishchips.kafka.reading import uncommitted_only
 from fishchips.session import ShopSession
+from fishchips.waiting import until
 
 NOT_AN_ORDER = b"two cod and a large chips, please"  # what a till would never write: the preparers set it aside
+KILL_WITHIN = 30.0  # seconds to catch a preparer mid-transaction: at the lessons' pace it is caught in one or two looks
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ def stop_preparer(shop: Shop, key: str) -> str:
     if (stopped := shop.floor.stop_preparer()) is None:
         raise FishchipsError("no preparer is running")
     return f"{stopped} leaves the preparers' group"
+
+
+def add_preparer_process(shop: Shop, key: str) -> str:
+    return _started(shop.floor.add_preparer(process=True), "joins the preparers' group, in a process of its own")
 
 
 def late_consumer(shop: Shop, key: str) -> str:
@@ -104,9 +112,51 @@ def bad_order(shop: Shop, key: str) -> str:
     return "an order that is no order written to orders"
 
 
+def _preparer_processes(shop: Shop, running: bool) -> list[str]:
+    return [r.name for r in shop.floor.roles() if r.kind == RoleKind.PREPARER and r.where.startswith("process") and r.running == running]
+
+
+def kill_preparer(shop: Shop, key: str) -> str:
+    """kill -9 the newest preparer process once it has written results it has not committed.
+
+    It is frozen (SIGSTOP) and `served` read: with records of its own that only a read_uncommitted
+    reader sees (read twice, so a commit sent just before the freeze has landed), it is killed there;
+    without, it goes on and is caught again a moment later.
+    """
+    if not (names := _preparer_processes(shop, running=True)):
+        raise FishchipsError("no preparer runs in a process of its own: add one first (add_preparer_process)")
+    name, floor, caught = names[-1], shop.floor, [0]
+
+    def open_records() -> set[tuple[int | None, int | None]]:
+        mine = [m for m in uncommitted_only(shop.session.settings, floor.topics.served) if ("preparer", name.encode()) in (m.headers() or [])]
+        return {(m.partition(), m.offset()) for m in mine}
+
+    def killed_mid_transaction() -> bool:
+        floor.freeze(name, frozen=True)
+        caught[0] = len(open_records() & open_records())
+        if caught[0]:
+            floor.kill(name)
+        else:
+            floor.freeze(name, frozen=False)
+        return bool(caught[0])
+
+    if not until(killed_mid_transaction, timeout=KILL_WITHIN, every=0.5):
+        raise FishchipsError(f"{name} was not caught mid-transaction within {KILL_WITHIN:.0f} s")
+    return f"{name} killed (kill -9) with {caught[0]} served records written and not committed"
+
+
+def restart_preparer(shop: Shop, key: str) -> str:
+    """The killed preparer starts again under its name, so with its transactional id: Kafka fences the dead producer."""
+    if not (names := _preparer_processes(shop, running=False)):
+        raise FishchipsError("no preparer process has died: kill one first (kill_preparer)")
+    shop.floor.restart(names[-1])
+    return f"{names[-1]} started again with its transactional id: Kafka aborts the dead one's open transaction"
+
+
 CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit test holds them to it)
     "add_till": add_till,
     "add_preparer": add_preparer,
+    "add_preparer_process": add_preparer_process,
     "stop_preparer": stop_preparer,
     "late_consumer": late_consumer,
     "toggle_cook": toggle_cook,
@@ -114,5 +164,11 @@ CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit te
     "slower": slower,
     "next_protocol": next_protocol,
 }
-LESSON_ACTIONS: dict[str, Action] = {"take_order": take_order, "rewind": rewind, "bad_order": bad_order}
+LESSON_ACTIONS: dict[str, Action] = {
+    "take_order": take_order,
+    "rewind": rewind,
+    "bad_order": bad_order,
+    "kill_preparer": kill_preparer,
+    "restart_preparer": restart_preparer,
+}
 ACTIONS = {**CONTROL_ACTIONS, **LESSON_ACTIONS}

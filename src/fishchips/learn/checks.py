@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient
 
 from fishchips.floor import ShopFloor
 from fishchips.kafka.inspect import ClusterView, GroupView, snapshot
-from fishchips.kafka.reading import read_to_end
+from fishchips.kafka.reading import read_to_end, uncommitted_only
 from fishchips.kafka.topics import Topics
 from fishchips.session import ShopSession
 from fishchips.shop import InvalidOrder, Order
@@ -215,6 +215,23 @@ def dead_letter_with_reason(kafka: Kafka, p: AtLeast) -> Verdict:
     return Verdict(len(given) >= p.at_least, f"{len(given)} dead letters" + (f", the last because: {given[-1]}" if given else ""))
 
 
+def records_not_committed(kafka: Kafka, p: AtLeast) -> Verdict:
+    """Records on served since the step began that a read_uncommitted reader sees and a read_committed one does not."""
+    ends = kafka.before.end_offsets.get(kafka.topics.served, {})
+    hidden = [m for m in uncommitted_only(kafka.session.settings, kafka.topics.served) if (m.offset() or 0) >= ends.get(m.partition() or 0, 0)]
+    return Verdict(len(hidden) >= p.at_least, f"{len(hidden)} records on served that only a read_uncommitted reader sees")
+
+
+def aborted_served_once(kafka: Kafka, p: AtLeast) -> Verdict:
+    """The orders of records no read_committed reader sees (aborted) are each on served once, committed: the board's view."""
+    aborted = {_order_id(kafka, m.value()) for m in uncommitted_only(kafka.session.settings, kafka.topics.served)} - {""}
+    served = Counter(_order_id(kafka, m.value()) for m in read_to_end(kafka.session.settings, kafka.topics.served))
+    once = [order for order in aborted if served[order] == 1]
+    twice = sum(1 for n in served.values() if n > 1)
+    said = f"{len(aborted)} orders in records read_committed skips; {len(once)} of them served once, committed; {twice} served twice"
+    return Verdict(len(aborted) >= p.at_least and len(once) == len(aborted) and not twice, said)
+
+
 CHECKS: dict[str, NamedCheck[Any]] = {
     "topic_has_records": NamedCheck(TopicRecords, topic_has_records, "a topic's end offsets reach at_least (on every_partition)"),
     "topic_grew": NamedCheck(TopicGrowth, topic_grew, "a topic's end offsets grew by `by` since the step began"),
@@ -228,4 +245,6 @@ CHECKS: dict[str, NamedCheck[Any]] = {
     "late_reader_from_zero": NamedCheck(Nothing, late_reader_from_zero, "a late reader read what orders held before it came"),
     "served_again": NamedCheck(AtLeast, served_again, "at_least orders served before the step are served again"),
     "dead_letter_with_reason": NamedCheck(AtLeast, dead_letter_with_reason, "at_least dead letters since the step began, with reasons"),
+    "records_not_committed": NamedCheck(AtLeast, records_not_committed, "at_least records on served since the step began, not committed"),
+    "aborted_served_once": NamedCheck(AtLeast, aborted_served_once, "at_least aborted orders, each served once, committed"),
 }

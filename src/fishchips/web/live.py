@@ -26,6 +26,9 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.kafka.watcher import LOOK_EVERY
+from fishchips.learn.follow import Follower
+from fishchips.learn.lesson import Lesson
+from fishchips.learn.player import Player
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import ACKS
@@ -113,8 +116,11 @@ class LiveShop:
         books: str | None = None,
         group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
         redis: str | None = None,  # the hot cabinet's Redis, for demo5 (None: REDIS_URL, else the local redis-server)
+        lesson: Lesson | None = None,  # the lesson the page follows, step by step (its scenario is `scenario`)
     ) -> None:
         self.session = ShopSession(scenario, settings, topics, self.hear, speed, books, group_protocol, redis)
+        # the lesson's steps played by the same player as `fishchips learn`, on this shop
+        self.follower = Follower(Player(lesson, self.session), self._bump) if lesson is not None else None
         self.topics = topics
         self.books = books
         self.version = 0  # bumped on every change: the server sends a new snapshot only when it moved
@@ -147,6 +153,10 @@ class LiveShop:
             self.accounts: dict[str, object] = {}
             self.cabinet: dict[str, object] | None = None  # the hot cabinet's stock and counters (demo5), or why not
             self.notices: deque[dict[str, object]] = deque(maxlen=LIST_LENGTH)
+            self.version += 1
+
+    def _bump(self) -> None:
+        with self._lock:
             self.version += 1
 
     def notice(self, text: str, error: bool = False) -> None:
@@ -293,6 +303,7 @@ class LiveShop:
                     for c in PAGE_CONTROLS.values()
                     if c.name not in BROKER_CONTROLS or self.session.nodes.available
                 ],
+                "lesson": self.follower.to_json() if self.follower is not None else None,
                 "now": time.time(),
             }
 
@@ -322,6 +333,8 @@ class LiveShop:
         if self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, name="web-watch", daemon=True)
             self._watcher.start()
+        if self.follower is not None:
+            self.follower.start()
 
     def _open_floor(self) -> None:
         self._set_status(f"opening {self.session.scenario.name}…")
@@ -371,6 +384,8 @@ class LiveShop:
     def close(self) -> None:
         """Stop every role; each leaves its group as it closes."""
         self._closed.set()
+        if self.follower is not None:
+            self.follower.close()
         with self._controls:
             if self.floor is not None:
                 self._set_status("closing: every role leaves its group…")
@@ -387,7 +402,13 @@ class LiveShop:
         with self._controls:
             said: str = getattr(self, f"_do_{name}")(self._open_floor_or_refuse())
         self.notice(said)
+        self._pressed(name)
         return said
+
+    def _pressed(self, action: str) -> None:
+        """A lesson's step whose action this is starts its check's time."""
+        if self.follower is not None:
+            self.follower.pressed(action)
 
     def _do_add_till(self, floor: ShopFloor) -> str:
         return f"{started(floor.add_till())} opened: another producer on {short(self.topics.orders)}"
@@ -469,6 +490,7 @@ class LiveShop:
             self.version += 1
         number, partition, offset = took.order.order, took.partition, took.offset
         self.notice(f"order {number} with key {key!r} landed in partition {partition} at offset {offset}")
+        self._pressed("take_order")
         return {"key": key, "order": number, "partition": partition, "offset": offset, "partitions_for_key": partitions_for_key}
 
     # rewinding a group -------------------------------------------------------------------------------
@@ -494,6 +516,8 @@ class LiveShop:
         said = f"{group} rewound to {where}: " + ", ".join(f"p{p}@{o}" for p, o in sorted(offsets.items()))
         if group == "accountant":
             said += "; the accountant reads on from where its books say, so nothing is booked twice"
+        else:
+            self._pressed("rewind")
         self.notice(said)
         return {"group": group, "to": where, "offsets": {str(p): o for p, o in offsets.items()}, "restarted": members}
 
@@ -519,3 +543,27 @@ class LiveShop:
         except KafkaException as exc:
             raise ControlError(f"Kafka refused to move {short(group_id)}'s offsets: {exc.args[0].str()}") from None
         return offsets
+
+    # the lesson the page follows (fishchips web --lesson) ------------------------------------------
+    def _follower_or_refuse(self) -> Follower:
+        if self.follower is None:
+            raise ControlError("the page follows no lesson: start it with `fishchips web --lesson N`")
+        return self.follower
+
+    def lesson_step(self, number: int) -> str:
+        """Every tab's lesson moves to step `number` (from 1), or plays the step it is at again."""
+        return self._follower_or_refuse().go(number)
+
+    def lesson_action(self) -> str:
+        """Press the step's action: the page's own control where there is one, else the lesson's own (learn/actions.py)."""
+        follower = self._follower_or_refuse()
+        step = follower.step
+        if step.action is None:
+            raise ControlError("this step has nothing to press: watch what it says")
+        if step.action in PAGE_CONTROLS:
+            return "; ".join(self.control(step.action) for _ in range(step.times))
+        with self._controls:
+            self._open_floor_or_refuse()
+            said = follower.act()
+        self.notice(said)
+        return said

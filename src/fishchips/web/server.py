@@ -138,6 +138,16 @@ def create_app(live: LiveShop, token: str | None = None, open_shop: bool = True)
             raise fail(400, f"no group {group!r} to rewind: choose one of {', '.join(REWINDABLE)}")
         return JSONResponse(await run(live.rewind, group, rewind_time(to)))
 
+    async def lesson_step(request: Request) -> Response:
+        number = (await body_of(request)).get("step")
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise fail(400, 'say the step as a number, e.g. {"step": 2}')
+        return JSONResponse({"done": await run(live.lesson_step, number)})
+
+    async def lesson_action(request: Request) -> Response:
+        await body_of(request)
+        return JSONResponse({"done": await run(live.lesson_action)})
+
     async def not_found(request: Request) -> Response:
         raise fail(404, f"nothing at {request.url.path}: the page is at /")
 
@@ -149,6 +159,8 @@ def create_app(live: LiveShop, token: str | None = None, open_shop: bool = True)
         Route("/api/scenario", scenario, methods=["POST"]),
         Route("/api/order", order, methods=["POST"]),
         Route("/api/rewind", rewind, methods=["POST"]),
+        Route("/api/lesson/step", lesson_step, methods=["POST"]),
+        Route("/api/lesson/action", lesson_action, methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("fishchips.web", "static")]), name="static"),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]

@@ -366,8 +366,47 @@ function drawText(s) {
     `<tr><td>key <b class="key" title="${esc(key)}">${esc(key)}</b></td><td>${k.orders} order${k.orders === 1 ? "" : "s"}</td><td>partition ${k.partitions.join(", ")}${k.partitions.length === 1 && k.orders > 1 ? " every time" : ""}</td></tr>`).join("");
 }
 
+// the lesson the page follows: every tab shows the server's one step, so a classroom follows the teacher's
+const MARKS = { passed: "✓", failed: "✗", checking: "…", waiting: "" };
+
+function actionLabel(s, step) {
+  const control = s.controls.find((c) => c.name === step.action);
+  if (control) return control.label;
+  return step.action === "take_order" ? `Take order "${step.key}"` : step.action.replace(/_/g, " ");
+}
+
+function verdictOf(s, step) {
+  if (step.mark === "passed") return `✓ Kafka agrees${step.said ? `: ${step.said}` : ""}`;
+  if (step.mark === "failed") return `✗ not within its time: ${step.hint} (Kafka says: ${step.said})`;
+  if (step.mark === "checking") return `asking Kafka… ${step.said}`;
+  if (step.mark === "waiting") return `press “${actionLabel(s, step)}”: here, or the page's own control`;
+  return "looking at Kafka…";
+}
+
+function drawLesson(s) {
+  const l = s.lesson;
+  $("lesson-panel").hidden = !l;
+  if (!l) return;
+  const step = l.steps[l.step - 1];
+  document.body.className = `watch-${step.watch}`;
+  $("lesson-title").textContent = `Lesson ${l.name.split("-")[0]}: ${l.title}`;
+  $("lesson-links").textContent = `the code: ${l.example} · read next: ${l.docs}`;
+  $("lesson-steps").innerHTML = l.steps.map((st, i) =>
+    `<li class="lesson-step${i + 1 === l.step ? " now" : ""}" data-step="${i + 1}" data-mark="${esc(st.mark)}" title="${esc(st.text)}">` +
+    `${i + 1} ${MARKS[st.mark] ?? ""}</li>`).join("");
+  $("lesson-text").textContent = `Step ${l.step} of ${l.steps.length}. ${step.text}`;
+  $("lesson-watch").textContent = `watch: ${step.watch.replace(/_/g, " ")}`;
+  $("lesson-action").hidden = !step.action;
+  if (step.action) $("lesson-action").textContent = actionLabel(s, step);
+  $("lesson-verdict").textContent = verdictOf(s, step);
+  $("lesson-verdict").className = `lesson-verdict ${step.mark}`;
+  $("lesson-back").disabled = l.step === 1;
+  $("lesson-next").disabled = l.step === l.steps.length;
+}
+
 function draw(s) {
   state = s;
+  drawLesson(s);
   drawControls(s);
   drawText(s);
   drawDiagram(s);
@@ -456,13 +495,22 @@ $("rewind-form").addEventListener("submit", async (event) => {
   }
 });
 
-$("scenario-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
+// a request whose answer (or refusal) is said in the toast
+async function sendAndSay(path, body = {}) {
   try {
-    toast((await post("/api/scenario", { name: $("scenario-select").value })).done, true);
+    toast((await post(path, body)).done, true);
   } catch (error) {
     toast(error.message);
   }
+}
+$("lesson-action").addEventListener("click", () => sendAndSay("/api/lesson/action"));
+$("lesson-back").addEventListener("click", () => sendAndSay("/api/lesson/step", { step: state.lesson.step - 1 }));
+$("lesson-retry").addEventListener("click", () => sendAndSay("/api/lesson/step", { step: state.lesson.step }));
+$("lesson-next").addEventListener("click", () => sendAndSay("/api/lesson/step", { step: state.lesson.step + 1 }));
+
+$("scenario-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sendAndSay("/api/scenario", { name: $("scenario-select").value });
 });
 
 // snapshots that arrive between two frames are drawn once, the latest only; a hidden tab draws nothing until it is shown

@@ -6,7 +6,7 @@ committed offsets and lag.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from fishchips.errors import FishchipsError
@@ -63,23 +63,30 @@ def end_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int
     return _offsets(admin, topics, OffsetSpec.latest())  # type: ignore[no-untyped-call]  # confluent-kafka leaves this classmethod unannotated
 
 
+def stable_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
+    """The last stable offset of each partition: where a read_committed reader stops while a transaction is open."""
+    return _offsets(admin, topics, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED)  # type: ignore[no-untyped-call]
+
+
 def start_offsets(admin: AdminClient, topics: Iterable[str]) -> dict[str, dict[int, int]]:
     """The offset of the oldest event each partition still keeps."""
     return _offsets(admin, topics, OffsetSpec.earliest())  # type: ignore[no-untyped-call]
 
 
-def _offsets(admin: AdminClient, topics: Iterable[str], spec: OffsetSpec) -> dict[str, dict[int, int]]:
+def _offsets(
+    admin: AdminClient, topics: Iterable[str], spec: OffsetSpec, isolation: IsolationLevel = IsolationLevel.READ_UNCOMMITTED
+) -> dict[str, dict[int, int]]:
     topics = list(topics)
     # a partition created a moment ago may not have its leader yet: ask again
-    return retrying(lambda: _list_offsets(admin, topics, spec), TIMEOUT, every=0.1, also=frozenset(NOT_YET))
+    return retrying(lambda: _list_offsets(admin, topics, spec, isolation), TIMEOUT, every=0.1, also=frozenset(NOT_YET))
 
 
-def _list_offsets(admin: AdminClient, topics: list[str], spec: OffsetSpec) -> dict[str, dict[int, int]]:
+def _list_offsets(admin: AdminClient, topics: list[str], spec: OffsetSpec, isolation: IsolationLevel) -> dict[str, dict[int, int]]:
     metadata = admin.list_topics(timeout=TIMEOUT).topics
     request = {TopicPartition(t, p): spec for t in topics if t in metadata for p in metadata[t].partitions}
     result: dict[str, dict[int, int]] = {t: {} for t in topics if t in metadata}
     if request:
-        for tp, future in admin.list_offsets(request, request_timeout=TIMEOUT).items():
+        for tp, future in admin.list_offsets(request, isolation_level=isolation, request_timeout=TIMEOUT).items():
             if (offset := future.result().offset) < 0:  # seen on a young cluster under load, as if the partition had no leader yet
                 raise KafkaException(KafkaError(KafkaError.LEADER_NOT_AVAILABLE, f"no end offset yet for {tp.topic}/{tp.partition}"))
             result[tp.topic][tp.partition] = offset

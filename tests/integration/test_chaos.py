@@ -1,4 +1,4 @@
-"""Short chaos runs: roles killed -9 and restarted, brokers killed -9 and started again, then the ledger.
+"""Chaos runs by the command: roles killed -9 and restarted, brokers killed -9 and started again, then the ledger.
 
 Each asserts the promises (nothing lost, nothing twice, nothing stuck, the books equal the ledger)
 and that every broker kill was followed by orders served again; how many seconds that took is a
@@ -10,48 +10,20 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
 
-from fishchips.broker.embedded import EmbeddedBroker
-from fishchips.chaos import Chaos, ChaosReport
-from fishchips.kafka.settings import ConnectionSettings
-from fishchips.services.local_server import alive, free_port
+from fishchips.services.local_server import alive
 
 pytestmark = pytest.mark.kafka
 
 
-def assert_promises_kept(report: ChaosReport, orders: int) -> None:
-    assert report.ledger is not None
-    assert (report.ledger.taken, report.ledger.lost, report.ledger.served_twice) == (orders, 0, 0)
-    assert (report.lost, report.stuck) == (0, 0)
-    assert (report.ledger.cooked, report.ledger.cooked_twice) == (report.ledger.plaice, 0)
-    assert report.books_ok and report.ok
-    assert report.longest_wait > 0
-
-
-@pytest.mark.slow
-def test_a_short_chaos_run_with_broker_kills_loses_nothing_and_serves_nothing_twice() -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="fishchips-chaos-test-"))
-    broker = EmbeddedBroker(workdir / "node-1")  # its own: the run kills it -9 (the session's stays whole) and its shop starts empty
-    status = broker.start(port=free_port(), timeout=120)
-    try:
-        chaos = Chaos([broker], ConnectionSettings(bootstrap_servers=status.bootstrap_servers), workdir, orders=200, rate=25, seed=1)
-        report = chaos.run(max_seconds=240, min_strikes=6, broker_every=3)
-    finally:
-        broker.stop()
-    assert sum(report.kills.values()) >= 4 and report.broker_kills >= 2  # roles and the broker, killed
-    assert [kill.node for kill in report.broker_kill_log] == ["node-1"] * report.broker_kills
-    assert all(kill.back_at is not None and kill.back_at > kill.killed_at for kill in report.broker_kill_log)
-    assert all(kill.caught_up_after is not None for kill in report.broker_kill_log)  # every order waiting then was served
-    assert_promises_kept(report, 200)
-
-
 @pytest.mark.slow
 def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() -> None:
+    """The one run of the shop's own chaos per test run (the share group's, the cabinet's and the three nodes' have
+    their own): roles and the broker killed -9 at the demo's pace, and every promise checked from its JSON report."""
     # the seed picks when and whom to strike, and the promises hold whatever it is; with seed 31 the four strikes,
     # 10-30 s apart at this pace, come within about 55 s (seed 5's took 110 s)
     command = [sys.executable, "-m", "fishchips", "chaos", "--minutes", "0.5", "--seed", "31", "--json"]
@@ -60,8 +32,11 @@ def test_chaos_minutes_soaks_at_the_demo_pace_and_prints_its_report_as_json() ->
     report = json.loads(done.stdout)
     assert report["ok"] is True and (report["lost"], report["stuck"]) == (0, 0)
     assert report["orders"] == 30 and report["ledger"]["taken"] == report["ledger"]["served"] == 30  # 30 s at 1 order/s
+    assert (report["ledger"]["served_twice"], report["ledger"]["cooked_twice"]) == (0, 0)
     assert sum(report["kills"].values()) >= 3 and report["broker_kills"] == len(report["broker_kill_log"]) >= 1
-    assert report["broker_kill_log"][0]["node"] == "node-1" and report["broker_kill_log"][0]["caught_up_after"] is not None
+    # each broker kill: the node came back, and every order waiting then was served
+    for kill in report["broker_kill_log"]:
+        assert kill["node"] == "node-1" and kill["back_at"] > kill["killed_at"] and kill["caught_up_after"] is not None
     assert isinstance(report["broker_kill_log"][0]["roles_killed_just_before"], int)
     assert report["longest_wait"] > 0
     assert all(isinstance(name, str) and count > 0 for name, count in report["kills"].items())  # a Counter once came out keyed by tuples

@@ -108,10 +108,6 @@ def fully_replicated(view: ReplicationView) -> bool:
     return view.answered and all(b.up for b in view.brokers) and view.under_replicated == 0 and bool(view.partitions)
 
 
-def table(view: ReplicationView) -> Table:
-    return {(p.topic, p.partition): (p.leader, p.replicas, p.in_sync) for p in view.partitions}
-
-
 def kafka_tool(cluster: EmbeddedCluster, main_class: str, *arguments: str) -> str:
     """One of Kafka's own command-line tools, run from the broker's jars as kafka-*.sh would."""
     classpath = f"{libs_dir(cluster.nodes()[0].cache)}/*"
@@ -144,32 +140,6 @@ def deliver(producer: Producer, topic: str, partition: int) -> KafkaError | None
     return report
 
 
-def test_the_view_equals_kafka_topics_describe_before_and_after_a_kill(
-    cluster: EmbeddedCluster, admin: AdminClient, topics: Topics, kill: Callable[[int], None]
-) -> None:
-    before = look(fully_replicated, admin, topics.partitions(3))
-    assert [(b.node, b.up) for b in before.brokers] == [(1, True), (2, True), (3, True)]
-    assert (before.under_replicated, before.offline) == (0, 0)
-    assert table(before) == kafka_topics_describe(cluster, topics)
-    assert len(before.partitions) == sum(topics.partitions(3).values())
-
-    victim = before.partitions[0].leader
-    assert victim is not None
-    kill(victim)
-
-    def shows_the_death(view: ReplicationView) -> bool:
-        return not view.broker(victim).up and all(p.leader != victim and victim not in p.in_sync for p in view.partitions)
-
-    after = look(shows_the_death, admin, topics.partitions(3))
-    assert all(p.out_of_sync == (victim,) and p.leader is not None for p in after.partitions), render(after)
-    assert (after.under_replicated, after.offline) == (len(after.partitions), 0)
-    assert table(after) == kafka_topics_describe(cluster, topics)
-    assert f"{victim} DOWN" in render(after)
-
-    restart(cluster, admin, topics)  # the ISR grows back as the node catches up
-    assert look(fully_replicated, admin, topics.partitions(3)).broker(victim).up
-
-
 def test_coordinators_of_a_group_and_a_transaction(
     cluster: EmbeddedCluster, settings: ConnectionSettings, admin: AdminClient, topics: Topics
 ) -> None:
@@ -193,27 +163,6 @@ def test_coordinators_of_a_group_and_a_transaction(
         {"kind": "transaction", "name": transactional_id, "node": transaction_coordinator.node, "problem": ""},
     ]
     member.close()
-
-
-def test_with_two_nodes_down_acks_all_is_refused_and_acks_1_is_not(
-    cluster: EmbeddedCluster, settings: ConnectionSettings, admin: AdminClient, topics: Topics, kill: Callable[[int], None]
-) -> None:
-    """Two of three nodes down is also two of three controllers: the quorum is lost, nothing can shrink the ISR,
-    so the leader waits for replicas that are gone and an acks=all write times out, however long it waits."""
-    survivor = look(fully_replicated, admin, topics.partitions(3)).partitions[0].leader
-    assert survivor is not None
-    careful = clients.producer(settings, **{"message.timeout.ms": 5000})  # acks=all, idempotent: the tills' producer
-    assert deliver(careful, topics.orders, 0) is None
-    for node in {1, 2, 3} - {survivor}:
-        kill(node)
-
-    refused = deliver(careful, topics.orders, 0)
-    assert refused is not None and refused.code() == KafkaError._MSG_TIMED_OUT
-    hasty = clients.producer(settings, acks="1", **{"enable.idempotence": False, "message.timeout.ms": 5000})
-    assert deliver(hasty, topics.orders, 0) is None  # only the leader holds it: lose that node now and the order is gone
-
-    restart(cluster, admin, topics)
-    assert deliver(careful, topics.orders, 0) is None
 
 
 def test_not_enough_replicas_when_fewer_are_in_sync_than_the_topic_needs(

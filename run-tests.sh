@@ -17,7 +17,8 @@ EXTRAS=dev source scripts/setup-venv.sh
 .venv/bin/lint-imports  # the layers run one way (pyproject.toml [tool.importlinter])
 .venv/bin/fishchips broker fetch
 .venv/bin/fishchips connect fetch
-.venv/bin/python -m pytest -m "$markers" --durations=15 "$@"
+# two workers: most tests wait on Kafka, so two cores do twice the waiting (tests/conftest.py: how tests are grouped)
+.venv/bin/python -m pytest -n 2 --dist loadgroup -m "$markers" --durations=15 "$@"
 if [ $# -eq 0 ] && [ "$quick" = false ]; then
     # the benchmark's smoke test needs Quix Streams, which pins an older confluent-kafka: its own virtualenv
     VENV=.venv-bench EXTRAS=dev,bench source scripts/setup-venv.sh

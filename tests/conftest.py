@@ -46,6 +46,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _outcome["exit"] = exitstatus
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """run-tests.sh runs two workers (pytest-xdist, --dist loadgroup). A module's tests stay together on one worker, and
+    every test of the session's three-node cluster on one, so a server is started once per worker that needs it."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "three-nodes" if "three_nodes" in getattr(item, "fixturenames", ()) else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Last of all (plugins read their own temp folders in their session finish, which comes before), with every
     server stopped: a green run leaves nothing behind; a red one keeps its test home, the log file and the brokers'

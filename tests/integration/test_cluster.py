@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import ConfigResource
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import ConfigEntry, ConfigResource
 from tests.conftest import wait_for
 
 from fishchips.broker.cluster import EmbeddedCluster
@@ -48,9 +49,20 @@ def test_shop_topics_get_three_replicas_and_two_in_sync(cluster: EmbeddedCluster
         return {len(p.replicas) for p in admin.list_topics(topics.orders, timeout=10).topics[topics.orders].partitions.values()}
 
     wait_for(lambda: replicas() == {3}, 30)
-    config = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topics.orders)])
-    (future,) = config.values()
-    assert future.result()["min.insync.replicas"].value == "2"
+    # each broker learns of a new topic from the metadata log in its own time: the one that answers may not know it yet
+    configs: list[dict[str, ConfigEntry]] = []
+
+    def described() -> bool:
+        (future,) = admin.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topics.orders)]).values()
+        try:
+            configs.append(future.result())
+        except KafkaException as exc:
+            assert exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART, exc
+            return False
+        return True
+
+    wait_for(described, 30)
+    assert configs[-1]["min.insync.replicas"].value == "2"
 
 
 def test_a_short_chaos_run_on_three_nodes_survives_node_kills(cluster: EmbeddedCluster) -> None:

@@ -284,3 +284,25 @@ def test_an_accountant_killed_mid_run_and_restarted_has_exact_books(
     printed = json.loads(report.stdout)
     assert (printed["orders"], printed["takings_pence"], printed["rejected"]) == (600, expected.takings_pence, len(BAD))
     assert printed["items"] == {name: expected.items[name] for name in MENU.items}
+
+
+def test_new_sqlite_books_opened_by_four_at_once_all_open(tmp_path: Path) -> None:
+    """The accountant and a report opening new books at the same moment: each switches the file to WAL, SQLite
+    answers one of them "locked" at once (it will not let two wait for each other), and that one asks again."""
+    failures: list[str] = []
+
+    def open_and_read(path: Path) -> None:
+        try:
+            with open_books(str(path)) as books:
+                books.summary()
+        except Exception as exc:  # any failure is what the test counts
+            failures.append(str(exc))
+
+    for attempt in range(20):
+        path = tmp_path / f"books-{attempt}.sqlite"
+        openers = [threading.Thread(target=open_and_read, args=(path,)) for _ in range(4)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join()
+    assert failures == []

@@ -19,6 +19,9 @@ import psycopg
 
 from fishchips.errors import FishchipsError
 from fishchips.paths import data_dir
+from fishchips.waiting import until
+
+SQLITE_WAIT = 30.0  # seconds a connection to the SQLite books waits for another's lock
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS orders (
@@ -257,11 +260,28 @@ def open_books(url: str | None = None, prefix: str = "fishchips") -> Books:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # autocommit (isolation_level=None): transactions are begun and ended by Books, the same way as on PostgreSQL
-        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-        connection.execute("PRAGMA journal_mode=WAL")  # the report can read while the accountant writes
+        connection = sqlite3.connect(path, isolation_level=None, timeout=SQLITE_WAIT)
+        write_ahead(connection)
         return Books(connection, SQLITE, str(path))
     except (OSError, sqlite3.Error) as exc:
         raise BooksError(f"cannot open the books at {path}: {exc}") from None
+
+
+def write_ahead(connection: sqlite3.Connection) -> None:
+    """WAL, so that the report can read while the accountant writes. The switch needs the file to itself: when two
+    connections open a new file at once, both ask, and SQLite answers one "database is locked" at once rather than
+    let them wait for each other for ever. So that one asks again, once the other has switched the file."""
+
+    def switched() -> bool:
+        try:
+            return bool(connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            return False
+
+    if not until(switched, SQLITE_WAIT, every=0.05):
+        raise sqlite3.OperationalError(f"database is locked for more than {SQLITE_WAIT:.0f} s")
 
 
 def _open_postgres(url: str) -> Books:

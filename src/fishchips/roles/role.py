@@ -22,6 +22,22 @@ from fishchips.shop import Order
 log = logging.getLogger(__name__)
 
 
+REFUSALS = (
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    KafkaError.GROUP_AUTHORIZATION_FAILED,
+    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+)
+
+
+def cause(error: KafkaError) -> int:
+    """The error's code; for a fatal one, the refusal its text names, if any. librdkafka gives a consumer's fatal error
+    (its heartbeat refused: "Group authorization failed") only as text, and the member is dead from then on."""
+    if error.code() != KafkaError._FATAL:
+        return int(error.code())
+    return next((code for code in REFUSALS if KafkaError(code).str() in error.str()), int(error.code()))
+
+
 class Refused(FishchipsError):
     """The cluster's ACLs do not let a role do its work: retrying cannot help, so the role stops and says what."""
 
@@ -103,11 +119,12 @@ class Role:
 
     def refusal(self, error: KafkaError, operation: str, topic: str, group: str = "") -> Refused | None:
         """The error as one line naming the role, its user, the operation and the topic or group; None if it is no refusal."""
-        if error.code() in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+        code = cause(error)
+        if code in (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
             what = f"{operation} topic {topic}"  # cluster: an idempotent producer whose user may write no topic gets no id
-        elif error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+        elif code == KafkaError.GROUP_AUTHORIZATION_FAILED:
             what = f"use the consumer group {group}"
-        elif error.code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+        elif code == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
             what = "use its transactional id"  # <group>.<name>: kafka/acls.py says whose ids a user may use
         else:
             return None

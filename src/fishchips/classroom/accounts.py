@@ -6,25 +6,15 @@ and the broker checks ACLs on every request, so their running client is refused 
 """
 
 from pathlib import Path
-from typing import Any
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import (
-    AclBindingFilter,
-    AclOperation,
-    AclPermissionType,
-    AdminClient,
-    ResourcePatternType,
-    ResourceType,
-    ScramMechanism,
-    UserScramCredentialDeletion,
-)
+from confluent_kafka.admin import AdminClient, ScramMechanism, UserScramCredentialDeletion
 
 from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.broker.users import create_scram_users
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
-from fishchips.kafka.acls import TIMEOUT, create_acls, user_acls
+from fishchips.kafka.acls import TIMEOUT, create_acls, every_acl_of, user_acls
 from fishchips.kafka.connect import local_settings
 from fishchips.kafka.topics import Topics
 
@@ -50,14 +40,9 @@ def admit(admin: AdminClient, user: str, role: str, prefix: str) -> None:
 
 def remove_user(admin: AdminClient, user: str) -> None:
     """Delete the user's ACLs and SCRAM credentials (a user the broker never had is no error)."""
-    # None matches any name and any host (the client's type hints say str, but librdkafka takes NULL as "any")
-    anything: Any = None
-    everything = AclBindingFilter(
-        ResourceType.ANY, anything, ResourcePatternType.ANY, f"User:{user}", anything, AclOperation.ANY, AclPermissionType.ANY
-    )
     deletion = UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512)
     futures = [
-        *admin.delete_acls([everything], request_timeout=TIMEOUT).values(),
+        *admin.delete_acls([every_acl_of(f"User:{user}")], request_timeout=TIMEOUT).values(),
         *admin.alter_user_scram_credentials([deletion], request_timeout=TIMEOUT).values(),
     ]
     for future in futures:

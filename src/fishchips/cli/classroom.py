@@ -13,6 +13,7 @@ from fishchips.classroom.student import join_settings
 from fishchips.classroom.teacher import Address, remove_student, reset_room, start_room, stop_room
 from fishchips.cli import servers
 from fishchips.cli.console import console, out
+from fishchips.cli.options import prefix_option
 from fishchips.cli.shop import connected, run_role
 from fishchips.events import RoleKind
 from fishchips.kafka import clients
@@ -48,7 +49,7 @@ def classroom() -> None:
 @click.option(
     "--partitions", type=click.IntRange(1), default=12, show_default=True, help="Partitions of orders: how many preparers can hold one."
 )
-@click.option("--prefix", default="fishchips", show_default=True, help="The shop's prefix: its topics and groups.")
+@prefix_option
 @data_dir_option
 def start(
     host: str,

@@ -8,6 +8,7 @@ them: `open_shop` creates a shop's topics and writes the rules for its prefix.
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -108,15 +109,18 @@ def create_acls(admin: AdminClient, bindings: list[AclBinding]) -> None:
         raise FishchipsError(f"the broker did not show its new ACLs within {TIMEOUT:.0f} s")
 
 
+def every_acl_of(principal: str) -> AclBindingFilter:
+    """A filter for every ACL of one principal ("User:<name>"), whatever its resource, host and operation."""
+    # None matches any name and any host (confluent-kafka's docs; its type hints say str)
+    anything: Any = None
+    return AclBindingFilter(ResourceType.ANY, anything, ResourcePatternType.ANY, principal, anything, AclOperation.ANY, AclPermissionType.ANY)
+
+
 def shown(admin: AdminClient, principals: Iterable[str]) -> set[AclBinding]:
     """The ACLs the broker answering applies now, of these principals."""
     found: set[AclBinding] = set()
     for principal in principals:
-        # None matches any name and any host (confluent-kafka's docs; its type hints say str)
-        every = AclBindingFilter(
-            ResourceType.ANY, None, ResourcePatternType.ANY, principal, None, AclOperation.ANY, AclPermissionType.ANY  # type: ignore[arg-type]
-        )
-        found.update(admin.describe_acls(every, request_timeout=TIMEOUT).result())
+        found.update(admin.describe_acls(every_acl_of(principal), request_timeout=TIMEOUT).result())
     return found
 
 

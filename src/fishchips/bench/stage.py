@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, ConsumerGroupState, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fishchips.bench.isolate import Report
@@ -30,6 +30,7 @@ from fishchips.spawning import spawn
 from fishchips.waiting import until
 
 REPORT_EVERY = 0.25
+SETTLE_WITHIN = 60.0  # seconds for every worker to be in the stage's group, as they join at once on a busy machine
 Worker = Callable[..., None]  # worker(settings, topics, name, done, results): serves until `done` is set
 
 
@@ -107,6 +108,11 @@ def run_stage(
             report(written)
             time.sleep(REPORT_EVERY)
         report(written)
+        # A member still joining when the others stop catches them mid-rebalance: a commit made in that moment is
+        # refused (REBALANCE_IN_PROGRESS), and Quix Streams stops on it. With few orders the first members can
+        # serve them all before the last has joined, so every member is in a settled group before any stops.
+        if not until(lambda: _settled(admin, own.prefix, members), SETTLE_WITHIN, every=REPORT_EVERY):
+            raise RuntimeError(f"the {name} stage's group did not settle with its {members} members in {SETTLE_WITHIN:g} s")
         done.set()  # each worker stops cleanly, leaves the group and reports
         finals = [results.get(timeout=60) for _ in workers]
     finally:
@@ -127,6 +133,15 @@ def run_stage(
         "orders_per_s": round(len(ids) / max(last_ms - first_ms, 1) * 1000, 1),
         "worker_peak_rss_mb": max(rss for _, rss, _ in finals),
     }
+
+
+def _settled(admin: AdminClient, prefix: str, members: int) -> bool:
+    """The stage's one group (named from its own prefix) is stable, with every worker a member."""
+    groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=TIMEOUT).result().valid if g.group_id.startswith(f"{prefix}.")]
+    descriptions = (
+        [future.result() for future in admin.describe_consumer_groups(groups, request_timeout=TIMEOUT).values()] if groups else []
+    )
+    return any(d.state == ConsumerGroupState.STABLE and len(d.members) == members for d in descriptions)
 
 
 def create(admin: AdminClient, topics: list[NewTopic]) -> None:

@@ -3,6 +3,10 @@
 # uv (from PyPI) makes it in seconds: the one on PATH, or one pip puts in ~/.cache/fishchips/uv the first time.
 # --seed puts pip in the venv all the same, so `.venv/bin/pip install ...` works as in any venv.
 # Where uv cannot be had (no pip, no network), the standard venv and pip do it, as before, only slower.
+# fishchips's own modules are compiled to bytecode at every setup (quick once done): where PYTHONDONTWRITEBYTECODE is
+# set (CI images often), Python would otherwise compile them again in every process it starts, and the shop starts a
+# process per role (docs/performance.md). uv's --compile-bytecode would do the same for the dependencies, but it doubled
+# a fresh install's time here, so it is left to whoever sets that variable.
 python=${PYTHON:-python3}
 venv=${VENV:-.venv}
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
@@ -32,3 +36,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     }
     touch "$stamp"
 fi
+"$venv/bin/python" -m compileall -q -j 0 src >/dev/null

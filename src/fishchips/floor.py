@@ -86,6 +86,7 @@ class Summary:
     max_lag: int
     in_flight: int  # orders the tally still holds an entry for: taken and not called, or called more often than taken
     longest_wait: float  # seconds, the longest any order waited from its placing to its call
+    ready_seconds: float | None  # from start() to the first order called: every member joined, every client connected
     taken_by_till: dict[str, int] = field(default_factory=dict)
     taken_by_partition: dict[int, int] = field(default_factory=dict)
     served_by_preparer: dict[str, int] = field(default_factory=dict)
@@ -206,7 +207,9 @@ class ShopFloor:
         self._counter: Producer | None = None  # the counter's producer, made at the first order taken by hand
         self._counter_orders = OrderGenerator(menu, None if seed is None else seed * 1000 + HAND_TILL, scenario.plaice_share)
         self._heard = 0
+        self._opened = 0.0  # when start() began
         self._started = 0.0
+        self._first_served = 0.0
         self._last_served = 0.0
 
     @property
@@ -252,6 +255,7 @@ class ShopFloor:
 
     def start(self) -> None:
         """Open the shop: the board, then preparers and cooks; the tills once the groups have shared out their partitions."""
+        self._opened = time.monotonic()
         ends = self.setup()
         served_ends = ends[self.topics.served]
         if self.cabinet is not None:  # read together: the run's cabinet figures are what changed from here
@@ -539,6 +543,7 @@ class ShopFloor:
                     tally.record(event)
                 if event.kind is Kind.CALLED:
                     self._last_served = time.monotonic()
+                    self._first_served = self._first_served or self._last_served
                 elif event.kind is Kind.TOOK and not self._started:
                     self._started = time.monotonic()  # the clock runs from the first order taken, not from a till's start-up
                 elif (record := self._records.get(event.role)) is not None:
@@ -673,6 +678,7 @@ class ShopFloor:
                 max_lag=self.max_lag,
                 in_flight=tally.in_flight,
                 longest_wait=round(tally.longest_wait, 1),
+                ready_seconds=round(self._first_served - self._opened, 2) if self._first_served and self._opened else None,
                 taken_by_till=dict(tally.taken_by_till),
                 taken_by_partition=dict(sorted(tally.taken_by_partition.items())),
                 served_by_preparer=dict(tally.served_by_preparer),

@@ -4,9 +4,10 @@ A shop open all day must not grow: the tally keeps counters, and one entry per o
 while that order is in flight (taken and not yet called, or called before its till heard back).
 """
 
-import statistics
+import math
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fishchips.events import Kind, ShopEvent
@@ -27,6 +28,9 @@ class Tally:
     served_by_preparer: Counter[str] = field(default_factory=Counter)
     served_by_till: Counter[int] = field(default_factory=Counter)  # calls by the till number on the order (the counter's too)
     latencies_ms: "array[float]" = field(default_factory=lambda: array("d"))  # 8 bytes an order, no object (quoted: array is generic only from 3.12)
+    # the calls of orders placed once the shop was ready (its first order called, by the broker's clock): no start-up in them
+    ready_latencies_ms: "array[float]" = field(default_factory=lambda: array("d"))
+    ready_at: float | None = None  # when the first order of this run was called (epoch seconds, the broker's append time)
     _open: dict[str, int] = field(default_factory=dict)  # id -> taken minus called, kept only while not 0
 
     def record(self, event: ShopEvent) -> None:
@@ -50,7 +54,12 @@ class Tally:
             self.called += 1
             self.served_by_preparer[event.detail] += 1
             self.served_by_till[order.till] += 1
-            self.latencies_ms.append(max(0.0, (event.at - order.placed_at) * 1000))
+            latency = max(0.0, (event.at - order.placed_at) * 1000)
+            self.latencies_ms.append(latency)
+            if self.ready_at is None:
+                self.ready_at = event.at
+            elif order.placed_at >= self.ready_at:
+                self.ready_latencies_ms.append(latency)
             self._move(order.id, -1)
 
     def _move(self, order_id: str, step: int) -> None:
@@ -88,12 +97,14 @@ class Tally:
         """Seconds, the longest any order waited from its placing to its call."""
         return max(self.latencies_ms, default=0.0) / 1000
 
-    def latency_percentiles(self, skip: int = 0) -> dict[str, float]:
-        return percentiles(self.latencies_ms[skip:].tolist())
+    def latency_percentiles(self, after_ready: bool = False) -> dict[str, float]:
+        """p50, p95 and p99 of every call, or only of the orders placed once the shop was ready (a shop open all day)."""
+        return percentiles(self.ready_latencies_ms if after_ready else self.latencies_ms)
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    if len(values) < 2:
-        return {"p50": values[0], "p95": values[0], "p99": values[0]} if values else {}
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": round(cuts[49], 1), "p95": round(cuts[94], 1), "p99": round(cuts[98], 1)}
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """Nearest-rank percentiles, from one sorted copy (statistics.quantiles made two)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    return {f"p{cut}": round(ordered[min(len(ordered) - 1, math.ceil(cut / 100 * len(ordered)) - 1)], 1) for cut in (50, 95, 99)}

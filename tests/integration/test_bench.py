@@ -38,7 +38,9 @@ def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothi
     assert figures["ok"] is True
     phases = figures["phases"]
     shops = {"shop": phases["shop"], "shop_eos": phases["shop_eos"], "shop_threads": phases["shop_threads"], **phases["scaling"]}
-    for name, phase in {**shops, "latency": phases["latency"]["2000"]}.items():
+    paced = {f"latency, {protocol}": runs["2000"] for protocol, runs in phases["latency"].items()}
+    assert set(phases["latency"]) == {"consumer", "classic-eager", "classic-cooperative"}  # each group protocol
+    for name, phase in {**shops, **paced}.items():
         assert phase["taken"] == phase["served"] == ORDERS, name
         assert (phase["missing"], phase["duplicates"]) == (0, 0), name
     assert set(phases["scaling"]) == set(phases["stages"]) == {"1", "3"}
@@ -58,10 +60,21 @@ def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothi
         "shop_threads_orders_per_s",
         "ratio_to_baseline",
         "ratio_to_pipe",
+        "ratio_eos_to_pipe",
         "ratio_to_peer",
         "peak_rss_mb",
         "cpu_us_per_order",
+        "startup_cpu_s",
+        "ready_s",
     ):
         assert math.isfinite(figures[key]) and figures[key] > 0, key
     assert set(figures["latency_ms"]) >= {"p50", "p95", "p99"}
     assert set(figures["ratio_to_peer_by_preparers"]) == set(figures["shop_orders_per_s_by_preparers"]) == {"1", "3"}
+    assert all(math.isfinite(r) and r > 0 for r in figures["ratio_to_peer_by_preparers"].values())
+    # latency once ready, and the time to ready, under the run's protocol and under each
+    assert figures["latency_ms_by_rate"] == figures["latency_ms_by_protocol"]["consumer"]
+    for by_rate in figures["latency_ms_by_protocol"].values():
+        assert set(by_rate) == {"2000"} and set(by_rate["2000"]) == {"p50", "p95", "p99"}
+        assert by_rate["2000"]["p50"] <= by_rate["2000"]["p95"] <= by_rate["2000"]["p99"]
+    assert figures["ready_s_by_protocol"]["consumer"] == figures["ready_s"]
+    assert all(math.isfinite(s) and s > 0 for s in figures["ready_s_by_protocol"].values())

@@ -1,6 +1,7 @@
 """The live shop, driven with Textual's pilot against the real broker."""
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from tests.integration.test_replication_view import SETTLE
 from textual.pilot import Pilot
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.events import RoleKind
+from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import RoleView
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import snapshot
@@ -20,6 +21,7 @@ from fishchips.kafka.replication import ReplicationView
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.scenarios import SCENARIOS
+from fishchips.shop import Order
 from fishchips.tui.app import ShopApp
 
 pytestmark = pytest.mark.kafka
@@ -46,7 +48,7 @@ async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30
 
 def lines(app: ShopApp, role: str) -> list[str]:
     panel = app.panels.get(role)
-    return [strip.text for strip in panel.lines] if panel else []
+    return panel.texts if panel else []
 
 
 def holders(app: ShopApp, topics: Topics) -> dict[str, set[int]]:
@@ -182,6 +184,30 @@ async def test_a_bad_setting_is_a_message_in_the_app_not_a_traceback(tmp_path: P
         status = app.query_one("#status")
         await until(pilot, lambda: "error" in status.classes, timeout=10)
         assert "no-such-certs does not exist" in str(status.render())
+
+
+async def test_events_from_many_threads_show_in_their_panels_in_order_a_panel_of_fixed_height(tmp_path: Path) -> None:
+    """Roles' threads hand the app their events in bursts (one message per batch): every line lands in its role's panel,
+    in the order each role said it, and a panel keeps its height however many lines it is given. No broker needed."""
+    settings = ConnectionSettings(bootstrap_servers="127.0.0.1:1", certs_dir=tmp_path / "no-such-certs")
+    app = ShopApp(SCENARIOS["demo3"], settings)
+
+    def till(number: int) -> None:
+        for n in range(1, 301):
+            order = Order(n, number, (("cod", "chips"),), f"r-{number}-{n}", 0.0)
+            app.heard(ShopEvent(f"till-{number}", RoleKind.TILL, Kind.TOOK, order, "orders", 0, n - 1))
+
+    async with app.run_test(size=(100, 40)) as pilot:
+        threads = [threading.Thread(target=till, args=(number,)) for number in (1, 2, 3)]
+        for thread in threads:
+            thread.start()
+        await asyncio.to_thread(lambda: [thread.join(10) for thread in threads])
+        await until(pilot, lambda: all(lines(app, f"till-{n}")[-1:] == ["Order 300: cod & chips · p0@299"] for n in (1, 2, 3)))
+        for number in (1, 2, 3):
+            said = lines(app, f"till-{number}")
+            assert said == [f"Order {n}: cod & chips · p0@{n - 1}" for n in range(301 - len(said), 301)]  # the last ones, in order
+        await pilot.pause()
+        assert {app.panels[f"till-{number}"].outer_size.height for number in (1, 2, 3)} == {6}
 
 
 def test_layout_snapshot(snap_compare: Callable[..., bool]) -> None:

@@ -7,7 +7,7 @@ from confluent_kafka import Producer
 
 from fishchips.controls import BROKER_CONTROLS, CONTROLS
 from fishchips.roles import till
-from fishchips.roles.till import ACKS, Writer, waiting_words
+from fishchips.roles.till import ACKS, Tickets, Writer, waiting_words
 
 
 def writer() -> Writer:
@@ -45,3 +45,11 @@ def test_acks_1_says_what_it_risks_and_its_key_is_a_broker_control() -> None:
     (control,) = [c for c in CONTROLS if c.name == "toggle_acks"]
     assert control.key == "a" and "toggle_acks" in BROKER_CONTROLS and control.on_page
     assert len({c.key for c in CONTROLS}) == len(CONTROLS)
+
+
+def test_a_till_at_rush_hour_draws_its_numbers_in_blocks_that_stop_at_the_limit() -> None:
+    tickets = Tickets(250)
+    assert [tickets.take_some(100) for _ in range(3)] == [range(1, 101), range(101, 201), range(201, 251)]
+    assert tickets.take_some(100) == range(251, 251) and tickets.take() is None
+    unlimited = Tickets()
+    assert (unlimited.take(), unlimited.take_some(2), unlimited.take()) == (1, range(2, 4), 4)

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from fishchips.bench.isolate import BenchFailed, peak_rss_mb
+from fishchips.bench.stage import RACE_PROTOCOL
 from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -42,7 +43,8 @@ def quix_preparer(settings: ConnectionSettings, topics: Topics, name: str, done:
         auto_create_topics=False,
         loglevel=None,
         producer_extra_config={key: clients.PRODUCER_SETTINGS[key] for key in SAME_GUARANTEES},
-        consumer_extra_config={key: clients.CONSUMER_SETTINGS[key] for key in SAME_READING},
+        # the race's protocol said out loud (Quix Streams sets the range assignor itself)
+        consumer_extra_config={**{key: clients.CONSUMER_SETTINGS[key] for key in SAME_READING}, "group.protocol": RACE_PROTOCOL.group_type.lower()},
     )
     orders = app.topic(topics.orders, value_deserializer="bytes", key_deserializer="bytes")
     served = app.topic(topics.served, value_serializer="bytes", key_serializer="bytes")

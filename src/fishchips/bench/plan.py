@@ -49,6 +49,11 @@ class Plan:
             plaice_share=0.0,
         )
 
+    @property
+    def protocols(self) -> tuple[GroupProtocol, ...]:
+        """Latency and the time to ready are measured under each group protocol, the plan's own first."""
+        return (self.group_protocol, *(protocol for protocol in GroupProtocol if protocol is not self.group_protocol))
+
     def phase_prefix(self, phase: str) -> str:
         return f"{self.prefix}-{phase}"
 

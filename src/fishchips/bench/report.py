@@ -9,6 +9,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 from fishchips.bench.plan import Plan
+from fishchips.kafka.protocols import GroupProtocol
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,17 @@ class BenchResult:
     shop_threads: dict[str, Any]  # every role a thread of one process, transactions off
     scaling: dict[int, dict[str, Any]]  # preparers -> the shop (processes, transactions off)
     stages: dict[int, dict[str, dict[str, Any]]]  # preparers -> {"shop": the shop's preparers alone, "peer": Quix Streams'}
-    latency: dict[float, dict[str, Any]]  # offered orders/s -> the shop at that fixed load
+    latency: dict[GroupProtocol, dict[float, dict[str, Any]]]  # protocol -> offered orders/s -> the shop at that fixed load
     load_average: tuple[float, float]  # 1-minute load average before and after the run
 
     def _shops(self) -> list[dict[str, Any]]:
-        return [self.shop, self.shop_eos, self.shop_threads, *self.scaling.values(), *self.latency.values()]
+        paced = [run for runs in self.latency.values() for run in runs.values()]
+        return [self.shop, self.shop_eos, self.shop_threads, *self.scaling.values(), *paced]
+
+    def _ready_s(self, protocol: GroupProtocol) -> float:
+        """From the floor's start to its first order called, at the lowest fixed load (the shop least busy)."""
+        runs = self.latency[protocol]
+        return float(runs[min(runs)]["ready_s"])
 
     @property
     def ok(self) -> bool:
@@ -35,7 +42,8 @@ class BenchResult:
 
     def to_json(self) -> dict[str, Any]:
         ceiling = self.baseline["msgs_per_s"]
-        first_rate = min(self.latency)
+        own = self.latency[self.plan.group_protocol]
+        first_rate = min(own)
         stage_ratios = {str(n): ratio(pair["shop"]["orders_per_s"], pair["peer"]["orders_per_s"]) for n, pair in self.stages.items()}
         return {
             "ok": self.ok,
@@ -53,14 +61,20 @@ class BenchResult:
             "ratio_to_baseline": ratio(self.shop["orders_per_s"], ceiling),
             "ratio_eos_to_baseline": ratio(self.shop_eos["orders_per_s"], ceiling),
             "ratio_to_pipe": ratio(self.shop["orders_per_s"], self.pipe["orders_per_s"]),
+            "ratio_eos_to_pipe": ratio(self.shop_eos["orders_per_s"], self.pipe["orders_per_s"]),
             "ratio_to_peer": stage_ratios.get(str(self.plan.preparers), stage_ratios[str(min(self.stages))]),
             "ratio_to_peer_by_preparers": stage_ratios,
             "shop_orders_per_s_by_preparers": {str(n): run["orders_per_s"] for n, run in self.scaling.items()},
-            "latency_ms": self.latency[first_rate]["latency_ms"],
+            # latency after ready, and the time to ready, under the plan's group protocol; then under each
+            "latency_ms": own[first_rate]["latency_ms"],
             "latency_offered_per_s": first_rate,
-            "latency_ms_by_offered": {f"{rate:.0f}": run["latency_ms"] for rate, run in self.latency.items()},
+            "latency_ms_by_rate": _by_rate(own),
+            "ready_s": self._ready_s(self.plan.group_protocol),
+            "latency_ms_by_protocol": {str(protocol): _by_rate(runs) for protocol, runs in self.latency.items()},
+            "ready_s_by_protocol": {str(protocol): self._ready_s(protocol) for protocol in self.latency},
             "peak_rss_mb": max(run["peak_rss_mb"] for run in self._shops()),  # the largest of any one process
-            "cpu_us_per_order": self.shop["cpu_us_per_order"],
+            "cpu_us_per_order": self.shop["cpu_us_per_order"],  # once ready
+            "startup_cpu_s": self.shop["startup_cpu_s"],
             "message_bytes": self.baseline["message_bytes"],
             "plan": asdict(self.plan),
             "cpus": os.cpu_count(),
@@ -73,7 +87,7 @@ class BenchResult:
                 "shop_threads": self.shop_threads,
                 "scaling": {str(n): run for n, run in self.scaling.items()},
                 "stages": {str(n): pair for n, pair in self.stages.items()},
-                "latency": {f"{rate:.0f}": run for rate, run in self.latency.items()},
+                "latency": {str(protocol): {f"{rate:.0f}": run for rate, run in runs.items()} for protocol, runs in self.latency.items()},
             },
         }
 
@@ -95,7 +109,7 @@ class BenchResult:
             (
                 "shop, processes, transactions on",
                 f"{figures['shop_eos_orders_per_s']:,.0f} orders/s",
-                f"{figures['ratio_eos_to_baseline']:.1%} of the raw ceiling",
+                f"{figures['ratio_eos_to_baseline']:.1%} of the raw ceiling, {figures['ratio_eos_to_pipe']:.0%} of the pipe",
             ),
             ("shop, threads of one process", f"{figures['shop_threads_orders_per_s']:,.0f} orders/s", "transactions off"),
         ]
@@ -110,15 +124,24 @@ class BenchResult:
         ]
         rows += [
             (
-                f"latency at {rate:,.0f} orders/s",
+                f"latency at {rate:,.0f} orders/s, {protocol}",
                 "p50 {p50} / p95 {p95} / p99 {p99} ms".format(**run["latency_ms"]),
-                "order taken -> served",
+                "order taken -> served, once ready",
             )
-            for rate, run in self.latency.items()
+            for protocol, runs in self.latency.items()
+            for rate, run in runs.items()
+        ]
+        rows += [
+            (f"time to ready, {protocol}", f"{seconds:.1f} s", "start -> every member joined and the first order served")
+            for protocol, seconds in figures["ready_s_by_protocol"].items()
         ]
         rows += [
             ("peak memory, any one process", f"{figures['peak_rss_mb']:.0f} MB", "the floor or a role"),
-            ("CPU per order, every process", f"{figures['cpu_us_per_order']:.0f} µs", "shop, processes, transactions off"),
+            (
+                "CPU per order, every process",
+                f"{figures['cpu_us_per_order']:.0f} µs",
+                f"shop, processes, transactions off, once ready; start-up {figures['startup_cpu_s']:.1f} s of CPU",
+            ),
         ]
         return rows
 
@@ -138,6 +161,11 @@ class BenchResult:
         lines = ["| what | figure | |", "|---|---:|---|"]
         lines += [f"| {what} | {figure} | {note} |" for what, figure, note in self.rows()]
         return "\n".join(lines)
+
+
+def _by_rate(runs: dict[float, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Offered orders/s -> p50, p95 and p99 (ms)."""
+    return {f"{rate:.0f}": run["latency_ms"] for rate, run in runs.items()}
 
 
 def ratio(part: float, whole: float) -> float:

@@ -27,7 +27,8 @@ def require_quiet(load: float, noisy: bool) -> None:
 
 def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> BenchResult:
     """Ceilings, the shop (processes, without and with transactions; threads; at each preparer count),
-    both preparer stages at each count, then latency at each fixed load; then every topic and group it made is deleted."""
+    both preparer stages at each count, then latency and the time to ready at each fixed load under each group protocol;
+    then every topic and group it made is deleted."""
     peer.require_quixstreams()
     before = os.getloadavg()[0]
     columns = (TextColumn("{task.description:<38}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -66,7 +67,15 @@ def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> Ben
             for count in plan.preparer_counts
         }
         figures["latency"] = {
-            rate: phase(f"latency at {rate:,.0f} orders/s", plan.latency_orders(rate), shop_run.shop, False, rate, plan.latency_orders(rate))
-            for rate in plan.latency_rates
+            protocol: {
+                rate: phase(
+                    f"latency at {rate:,.0f} orders/s, {protocol}",
+                    plan.latency_orders(rate),
+                    shop_run.shop,
+                    *(False, rate, plan.latency_orders(rate), True, None, protocol),
+                )
+                for rate in plan.latency_rates
+            }
+            for protocol in plan.protocols
         }
     return BenchResult(plan=plan, load_average=(before, os.getloadavg()[0]), **figures)

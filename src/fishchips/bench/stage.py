@@ -5,6 +5,9 @@ Quix Streams port) runs as M processes of one consumer group, reading that topic
 start and writing its own served topic. Those served topics stamp each record with the
 broker's append time (LogAppendTime), so both stages are timed by the broker's clock from
 their first served order to their last, whatever timestamps the writers set.
+
+Both groups rebalance the same way (RACE_PROTOCOL): Quix Streams forces the `range` assignor,
+which only the classic protocol has, so the shop's preparers join as classic-eager members too.
 """
 
 import json
@@ -21,6 +24,7 @@ from fishchips.bench.isolate import Report
 from fishchips.bench.plan import Plan
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import end_offsets
+from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import TIMEOUT, Topics, ensure_topics
 from fishchips.roles.context import ShopContext
@@ -31,6 +35,7 @@ from fishchips.waiting import until
 
 REPORT_EVERY = 0.25
 SETTLE_WITHIN = 60.0  # seconds for every worker to be in the stage's group, as they join at once on a busy machine
+RACE_PROTOCOL = GroupProtocol.CLASSIC_EAGER  # the peer's (quixstreams forces partition.assignment.strategy=range): like for like
 Worker = Callable[..., None]  # worker(settings, topics, name, done, results): serves until `done` is set
 
 

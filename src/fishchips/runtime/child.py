@@ -37,11 +37,12 @@ class Outbox:
         self.pipe = pipe
         self.counters = counters
         self._events: list[ShopEvent] = []
-        self._room = threading.Condition()
+        self._room = threading.Condition(threading.Lock())  # a plain lock: nobody takes it twice
 
     def add(self, event: ShopEvent) -> None:
         with self._room:
-            self._room.wait_for(lambda: len(self._events) < MAX_WAITING)
+            while len(self._events) >= MAX_WAITING:  # a loop, not wait_for(lambda): this runs for every event a role says
+                self._room.wait()
             self._events.append(event)
 
     def send(self) -> None:

@@ -1,27 +1,27 @@
 """A role described as data: its kind, its name and its options, so it can be built here or in another process."""
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from fishchips.events import RoleKind
-from fishchips.roles.accountant import Accountant
-from fishchips.roles.board import Board, Reader
-from fishchips.roles.clerk import Clerk
 from fishchips.roles.context import ShopContext
-from fishchips.roles.cook import Cook
-from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.role import Role
-from fishchips.roles.till import Till
 
-ROLE_CLASSES: Mapping[RoleKind, type[Role]] = {
-    RoleKind.TILL: Till,
-    RoleKind.PREPARER: FoodPreparer,
-    RoleKind.COOK: Cook,
-    RoleKind.BOARD: Board,
-    RoleKind.READER: Reader,
-    RoleKind.ACCOUNTANT: Accountant,
-    RoleKind.CLERK: Clerk,
+# Each kind's class, imported when a role of that kind is first built: a role's process then imports its own
+# role's modules only (a till loaded psycopg for the accountant's books and cryptography for the clerk's Connect
+# worker, a third of its start-up). The share preparer also needs a confluent-kafka that the bench's own
+# virtualenv lacks (Quix Streams pins it below 2.13), and the shop runs there without share preparers.
+ROLE_CLASSES: Mapping[RoleKind, str] = {
+    RoleKind.TILL: "fishchips.roles.till:Till",
+    RoleKind.PREPARER: "fishchips.roles.preparer:FoodPreparer",
+    RoleKind.SHARE_PREPARER: "fishchips.roles.share_preparer:SharePreparer",
+    RoleKind.COOK: "fishchips.roles.cook:Cook",
+    RoleKind.BOARD: "fishchips.roles.board:Board",
+    RoleKind.READER: "fishchips.roles.board:Reader",
+    RoleKind.ACCOUNTANT: "fishchips.roles.accountant:Accountant",
+    RoleKind.CLERK: "fishchips.roles.clerk:Clerk",
 }
 
 
@@ -38,10 +38,5 @@ class RoleSpec:
 
 
 def role_class(kind: RoleKind) -> type[Role]:
-    if kind is RoleKind.SHARE_PREPARER:
-        # imported when one is built: the bench's own virtualenv (Quix Streams pins confluent-kafka below 2.13)
-        # has no share consumer, and the shop runs there without share preparers
-        from fishchips.roles.share_preparer import SharePreparer
-
-        return SharePreparer
-    return ROLE_CLASSES[kind]
+    module, _, name = ROLE_CLASSES[kind].partition(":")
+    return cast(type[Role], getattr(importlib.import_module(module), name))

@@ -1,5 +1,6 @@
 """The menu: what the shop sells, what it costs, and what must be cooked to order."""
 
+import functools
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ class Menu:
     """Everything the shop sells, by name."""
 
     items: Mapping[str, MenuItem]
+
+    @functools.cached_property
+    def cooked_to_order(self) -> frozenset[str]:
+        """The items a preparer cannot serve from the hot cabinet: asked of every order, so a set, made once."""
+        return frozenset(name for name, item in self.items.items() if item.needs_cook)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as a plain dict (a read-only view cannot be), so a role in another process gets the same menu."""

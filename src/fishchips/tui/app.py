@@ -1,7 +1,11 @@
 """The live shop: a Textual app with a panel per role and Kafka's own view beside it.
 
 The app is a view of one ShopFloor: it calls the floor's controls and shows the floor's
-events, posted to the app from the roles' threads (or the floor's reader of a role's process).
+events, handed to the app from the roles' threads (or the floor's reader of a role's process)
+in batches: one message for whatever arrived since the app last looked, not one per event.
+It stays quiet at the demo's pace: a new line repaints its panel only (tui/role_log.py), a pane
+read once a second asks for a layout pass only when its shape changes, and the footer is
+rebuilt only when the keys it shows change.
 Opening, closing, the speed and the scenario steps are the shop session's (fishchips.session,
 the page's too); Kafka's view is read through its admin client once a second in a worker thread. Nothing
 blocking ever runs on the app's event loop, and every log line goes to the log file.
@@ -9,11 +13,13 @@ blocking ever runs on the app's event loop, and every log line goes to the log f
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,7 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.widgets import Footer, Header, Static
 
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.controls import BROKER_CONTROLS, CONTROLS
@@ -48,6 +54,7 @@ from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.groups_view import render_groups
 from fishchips.tui.kafka_view import render
 from fishchips.tui.replication_view import render_replication
+from fishchips.tui.role_log import RoleLog
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +111,8 @@ def words(event: ShopEvent) -> Text | None:
     return Text.assemble((said, style), (f" · p{event.partition}@{event.offset}", "dim"))
 
 
-class ShopEventPosted(Message):
-    """A role's event, posted from its thread to the app."""
-
-    def __init__(self, event: ShopEvent) -> None:
-        super().__init__()
-        self.event = event
+class ShopEventsPosted(Message):
+    """Roles' events are waiting in the app's inbox: posted by the thread that found the inbox empty."""
 
 
 class ReplicationRead(Message):
@@ -178,9 +181,9 @@ class ShopApp(App[None]):
     #cabinet { display: none; padding: 0 1; margin-top: 1; border-top: solid $warning; }
     #cabinet.shown { display: block; }
     .kind { height: auto; }
-    RichLog.role { height: 6; border: round $primary; padding: 0 1; scrollbar-size: 0 0; }
-    RichLog.role.tills { border: round $success; }
-    RichLog.role.cooks { border: round $warning; }
+    RoleLog.role { height: 6; border: round $primary; padding: 0 1; }
+    RoleLog.role.tills { border: round $success; }
+    RoleLog.role.cooks { border: round $warning; }
     """
     BINDINGS: ClassVar = [Binding(c.key, c.name, c.label) for c in CONTROLS]
 
@@ -207,7 +210,11 @@ class ShopApp(App[None]):
         self.kafka_view: ClusterView | None = None
         self.replication: ReplicationView | None = None
         self.last_served_at: float | None = None  # when an order was last served: a broker's death may stop serving a while
-        self.panels: dict[str, RichLog] = {}
+        self.panels: dict[str, RoleLog] = {}
+        self._inbox: list[ShopEvent] = []  # events heard since the app last looked, filled from the roles' threads
+        self._inbox_lock = threading.Lock()
+        self._shapes: dict[str, tuple[int, int]] = {}  # each pane's width and height in lines when last shown
+        self._broker_keys: bool | None = None  # whether the footer shows the broker controls
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -242,8 +249,25 @@ class ShopApp(App[None]):
         return self.session.scenario
 
     def heard(self, event: ShopEvent) -> None:
-        """A role's event, from its thread: the app handles it on its event loop."""
-        self.post_message(ShopEventPosted(event))
+        """A role's event, from its thread: into the inbox, which the app empties on its event loop."""
+        with self._inbox_lock:
+            self._inbox.append(event)
+            first = len(self._inbox) == 1
+        if first:
+            self.post_message(ShopEventsPosted())
+
+    def show(self, selector: str, content: RenderableType) -> None:
+        """Update a pane read once a second; a layout pass of the screen only if the pane's height changes (each is as high
+        as its content at its width). Rendering one pane to count its lines costs far less than laying out the screen."""
+        pane = self.query_one(selector, Static)
+        if not pane.display:  # hidden: showing it lays the screen out anyway
+            pane.update(content, layout=False)
+            self._shapes.pop(selector, None)
+            return
+        width = max(pane.content_region.width, 1)
+        shape = (width, len(self.console.render_lines(content, self.console.options.update_width(width), pad=False)))
+        pane.update(content, layout=self._shapes.get(selector) != shape)
+        self._shapes[selector] = shape
 
     def show_scenario(self) -> None:
         self.sub_title = f"{self.scenario.name}: {self.scenario.title}"
@@ -276,14 +300,19 @@ class ShopApp(App[None]):
         await asyncio.to_thread(self.session.close)
 
     # what the roles and Kafka tell us ------------------------------------------------------------
-    @on(ShopEventPosted)
-    def show_event(self, message: ShopEventPosted) -> None:
-        event = message.event
+    @on(ShopEventsPosted)
+    def show_events(self, message: ShopEventsPosted) -> None:
+        with self._inbox_lock:
+            events, self._inbox = self._inbox, []
+        for event in events:
+            self.show_event(event)
+
+    def show_event(self, event: ShopEvent) -> None:
         if event.kind is Kind.SERVED:
             self.last_served_at = time.time()
         said = words(event)
         panel = self.panel(event) if said is not None else None
-        if panel is None:
+        if panel is None or said is None:
             return
         panel.write(said)
         if event.kind in MEMBERSHIP_WORDS:
@@ -297,21 +326,21 @@ class ShopApp(App[None]):
         self.rebalances.append(f"{moment} {event.role} {MEMBERSHIP_WORDS[event.kind]} {event.detail}")
         protocol = self.floor.group_protocol if self.floor else self.session.group_protocol
         text = Text.assemble(("rebalances ", "bold"), (f"{protocol} · {NOTICE[protocol]}\n", "magenta"), "\n".join(self.rebalances))
-        self.query_one("#rebalances", Static).update(text)
+        self.show("#rebalances", text)
 
     def show_groups(self) -> None:
         """Both ways of taking orders side by side (demo6): each preparer's served count, the idle ones marked."""
         if self.floor is not None:
-            self.query_one("#groups", Static).update(render_groups(self.floor.preparer_groups()))
+            self.show("#groups", render_groups(self.floor.preparer_groups()))
 
-    def panel(self, event: ShopEvent) -> RichLog | None:
+    def panel(self, event: ShopEvent) -> RoleLog | None:
         """The role's panel, made on its first event; None while the app is closing."""
         if event.role not in self.panels:
             section = PANELS[event.role_kind]
             container = self.query_one(f"#{section}", Vertical)
             if not container.is_attached:
                 return None
-            log = RichLog(max_lines=200, classes=f"role {section}", id=f"panel-{event.role}")
+            log = RoleLog(classes=f"role {section}", id=f"panel-{event.role}")
             where = next((role.where for role in self.floor.roles() if role.name == event.role), "") if self.floor else ""
             log.border_title = event.role + (f" ({where})" if where.startswith("process") else "")
             self.panels[event.role] = log
@@ -362,17 +391,16 @@ class ShopApp(App[None]):
             ("kafka connect ", "bold"), (f"{report['connector']} {report['state']}", colour), f" · {tasks}\n",
             f"into table {report['table']} · lag {report['lag']}",
         )
-        panel = self.query_one("#connect", Static)
-        panel.update(text)
-        panel.add_class("shown")
+        self.show("#connect", text)
+        self.query_one("#connect", Static).add_class("shown")
 
     @on(KafkaViewRead)
     def show_kafka_view(self, message: KafkaViewRead) -> None:
         if message.view is None:
-            self.query_one("#kafka", Static).update(Text(f"✗ {message.problem}", style="red"))
+            self.show("#kafka", Text(f"✗ {message.problem}", style="red"))
             return
         self.kafka_view = message.view
-        self.query_one("#kafka", Static).update(render(message.view))
+        self.show("#kafka", render(message.view))
 
     @on(ReplicationRead)
     def show_replication(self, message: ReplicationRead) -> None:
@@ -381,16 +409,16 @@ class ShopApp(App[None]):
         text = render_replication(message.view, served_ago, self.session.nodes.reason)
         if self.floor is not None and self.floor.acks != "all":  # a key away from losing orders: say so under the brokers
             text.append(f"\ntills write with {ACKS[self.floor.acks]}", style="bold yellow")
-        self.query_one("#brokers", Static).update(text)
-        self.refresh_bindings()  # x, b and a show once the shop is found to run on a cluster fishchips started
+        self.show("#brokers", text)
+        if self._broker_keys != self.session.nodes.available:  # x, b and a show once the shop is found to run on a cluster fishchips started
+            self._broker_keys = self.session.nodes.available
+            self.refresh_bindings()  # the footer is rebuilt: only when its keys change
 
     @on(CabinetRead)
     def show_cabinet(self, message: CabinetRead) -> None:
         if message.state is not None:
             self.cabinet_state = message.state
-        self.query_one("#cabinet", Static).update(
-            render_cabinet(message.state, message.since, self.floor.menu if self.floor else None, message.error)
-        )
+        self.show("#cabinet", render_cabinet(message.state, message.since, self.floor.menu if self.floor else None, message.error))
 
     @on(BooksRead)
     def show_books(self, message: BooksRead) -> None:
@@ -401,7 +429,7 @@ class ShopApp(App[None]):
         )
         if books.rejected:
             text.append(f" · rejected {books.rejected}", style="red")
-        self.query_one("#accounts", Static).update(text)
+        self.show("#accounts", text)
 
     # the controls --------------------------------------------------------------------------------
     def _in_thread(self, what: str, *args: object) -> None:

@@ -365,10 +365,10 @@ class ShopFloor:
         """The accountant's own group books every served order, from the first one ever, into `db`."""
         return self._add(RoleKind.ACCOUNTANT, {"db": db}, process, name="accountant")
 
-    def stop_preparer(self) -> str | None:
-        """Stop the newest preparer still working: its partitions go back to the others."""
+    def stop_preparer(self, kind: RoleKind = RoleKind.PREPARER) -> str | None:
+        """Stop the newest preparer (of a kind) still working: its partitions go back to the others (a share preparer's orders, too)."""
         with self._lock:
-            working = self._working(RoleKind.PREPARER)
+            working = self._working(kind)
             if not working:
                 return None
             working[-1].stopping = True

@@ -159,8 +159,9 @@ class ShopSession:
         floor.set_acks(acks)
         return f"the tills write with {ACKS[acks]}"
 
-    def kill_broker(self) -> str:
-        """SIGKILL a node of the local cluster: the leader of the orders' first partition, so its leaders visibly move."""
-        view = self.replication
+    def kill_broker(self, view: ReplicationView | None = None) -> str:
+        """SIGKILL a node of the local cluster: the leader of the orders' first partition (as `view` has it, by default
+        the watcher's last look), so its leaders visibly move."""
+        view = view or self.replication
         leader = next((p.leader for p in view.partitions if p.topic == self.topics.orders), None) if view is not None else None
         return self.nodes.kill(prefer=leader)

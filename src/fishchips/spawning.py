@@ -15,8 +15,6 @@ from multiprocessing import resource_tracker
 from multiprocessing.context import SpawnContext
 from typing import TypeVar
 
-from tenacity import retry, retry_if_exception_type, stop_after_attempt
-
 from fishchips import logfile
 from fishchips.errors import FishchipsError
 
@@ -33,13 +31,31 @@ def spawn() -> SpawnContext:
 def apart(call: Callable[[], T]) -> T:
     """call() in a new process of its own, its result (or its exception) back here. librdkafka 2.16 now and then
     aborts the process a client lives in (docs/chaos.md): here that costs one more try, not the caller's process."""
+    kept = Kept()
     try:
-        return _in_a_new_process(call)
-    except BrokenProcessPool:
-        raise FishchipsError(f"{TRIES} processes in a row died doing the work (librdkafka's abort? see docs/chaos.md): try again") from None
+        return kept(call)
+    finally:
+        kept.close()
 
 
-@retry(retry=retry_if_exception_type(BrokenProcessPool), stop=stop_after_attempt(TRIES), reraise=True)
-def _in_a_new_process(call: Callable[[], T]) -> T:
-    with ProcessPoolExecutor(1, mp_context=spawn(), initializer=logfile.log_to, initargs=logfile.current()) as pool:
-        return pool.submit(call).result()
+class Kept:
+    """Calls in one process of their own, kept for the next call (a lesson's looks at Kafka, a few a second, would pay
+    a new interpreter each); if librdkafka aborts it, the call is tried again in a new one, as `apart` does."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        for _ in range(TRIES):
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(1, mp_context=spawn(), initializer=logfile.log_to, initargs=logfile.current())
+            try:
+                return self._pool.submit(call).result()
+            except BrokenProcessPool:
+                self._pool = None
+        raise FishchipsError(f"{TRIES} processes in a row died doing the work (librdkafka's abort? see docs/chaos.md): try again")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None

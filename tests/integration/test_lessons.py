@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import THREE_NODES_HOME
 
+from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.kafka.settings import ConnectionSettings
-from fishchips.learn.lesson import shipped
+from fishchips.learn.lesson import load, shipped
 
 CHECK_TIMEOUT = 180.0  # a lesson that hangs fails the test, it does not hold up the suite
 
@@ -25,15 +27,40 @@ def on_kafka(kafka: ConnectionSettings, prefix: str) -> list[str]:
     return ["-b", str(kafka.bootstrap_servers), "--prefix", prefix]
 
 
-@pytest.mark.parametrize("lesson", list(shipped()))
-def test_each_lesson_passes_its_checks_against_kafka(kafka: ConnectionSettings, prefix: str, tmp_path: Path, lesson: str) -> None:
-    result = fishchips(["learn", "--check", lesson, "--json", *on_kafka(kafka, prefix)], tmp_path)
+NODES = {name: load(path).nodes for name, path in shipped().items()}  # a lesson that kills a broker runs on three
 
+
+def passed_every_step(result: subprocess.CompletedProcess[str], lesson: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     [report] = json.loads(result.stdout)
     assert report["lesson"] == lesson and report["passed"]
     assert all(step["passed"] and step["seconds"] >= 0 for step in report["steps"])
     assert [step["step"] for step in report["steps"]] == list(range(1, len(report["steps"]) + 1))
+
+
+@pytest.mark.parametrize("lesson", [name for name, nodes in NODES.items() if nodes == 1])
+def test_each_lesson_passes_its_checks_against_kafka(kafka: ConnectionSettings, prefix: str, tmp_path: Path, lesson: str) -> None:
+    passed_every_step(fishchips(["learn", "--check", lesson, "--json", *on_kafka(kafka, prefix)], tmp_path), lesson)
+
+
+@pytest.mark.slow  # it kills a node of the session's cluster, and starts it again
+@pytest.mark.parametrize("lesson", [name for name, nodes in NODES.items() if nodes == 3])
+def test_each_lesson_that_kills_a_broker_passes_its_checks_on_the_three_node_cluster(three_nodes: EmbeddedCluster, prefix: str, lesson: str) -> None:
+    """As a learner runs it: no address, so the data dir's three-node cluster (the session's); the lesson restarts the node it kills."""
+    passed_every_step(fishchips(["learn", "--check", lesson, "--json", "--prefix", prefix], THREE_NODES_HOME), lesson)
+    assert all(node.running for node in three_nodes.status())
+
+
+def test_a_lesson_that_kills_a_broker_given_one_broker_says_so_in_one_line(kafka: ConnectionSettings, prefix: str, tmp_path: Path) -> None:
+    three = next(name for name, nodes in NODES.items() if nodes == 3)
+
+    result = fishchips(["learn", "--check", three, *on_kafka(kafka, prefix)], tmp_path)
+
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.startswith(f"✗ {three} needs 3 nodes, one of which it kills: leave out --bootstrap-servers"), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == ""  # refused before any shop opened
+    elsewhere = fishchips(["learn", "--check", "1", "--nodes", "3", *on_kafka(kafka, prefix)], tmp_path)
+    assert elsewhere.returncode == 1 and "✗ --nodes 3 runs fishchips's own three-node cluster: leave out --bootstrap-servers" in elsewhere.stderr
 
 
 def test_a_lesson_that_kafka_does_not_agree_to_fails_naming_the_step_and_hint(
@@ -72,6 +99,7 @@ def test_the_course_is_listed_and_a_learner_goes_on_where_they_left(kafka: Conne
     listed = json.loads(fishchips(["learn", "--json"], tmp_path).stdout)
     assert [lesson["name"] for lesson in listed] == list(shipped())
     assert listed[0]["reached"] == 0
+    assert {lesson["name"]: lesson["nodes"] for lesson in listed} == NODES
 
     # step 1 played, `n` to step 2, played, `b` back to step 1, played again, `n`, played, `q`
     played = fishchips(["learn", "1", "--speed", "4", *on_kafka(kafka, prefix)], tmp_path, stdin="n\nb\nn\nq\n")

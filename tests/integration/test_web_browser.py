@@ -358,7 +358,15 @@ def test_chromium_walks_lesson_4_by_the_pages_controls_and_sees_each_step_pass(b
         passes(1)  # two preparers: a group of two, as Kafka describes it
         tab.click("#lesson-next")
         passes(2)  # every partition has an owner
-        tab.click("#lesson-next")
+        tab.keyboard.press("b")  # a followed lesson's keys: b back a step, n on; the page's own n and b stay on their buttons
+        wait_for(lambda: "Step 1 of 5" in (tab.text_content("#lesson-text") or ""), timeout=15)
+        passes(1)
+        tab.keyboard.press("n")
+        wait_for(lambda: "Step 2 of 5" in (tab.text_content("#lesson-text") or ""), timeout=15)
+        passes(2)
+        assert get(lesson_server.base + "api/state")["scenario"]["name"] == "demo3"  # n moved the lesson, not the shop
+        assert tab.text_content('#controls [data-control="next_scenario"]') == "Next scenario"  # no key shown on it: n is the lesson's
+        tab.keyboard.press("n")
         wait_for(lambda: mark(3) == "waiting", timeout=30)  # it waits for its control before it asks Kafka
         tab.click('#controls [data-control="add_preparer"]')  # the page's own control
         passes(3)

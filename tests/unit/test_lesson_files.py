@@ -82,6 +82,10 @@ def test_the_lesson_actions_of_the_controls_are_named_as_in_controls_py() -> Non
         (TOP.replace('docs = "docs/design.md"\n', "") + STEP, "my-lesson.toml:1: Object missing required field `docs`"),
         (TOP.replace('title = "Keys"', "title = 3") + STEP, "my-lesson.toml:1: Expected `str`, got `int`"),
         (TOP + STEP.replace('watch = "partitions"', "watch = partitions"), "my-lesson.toml:8: not TOML"),
+        # what kills a broker, or reads what only a broker's death shows, needs a lesson on three nodes
+        (TOP + STEP.replace('"take_order"', '"kill_broker"'), "my-lesson.toml:9: step 1: kill_broker needs a lesson on three nodes"),
+        (TOP + STEP.replace('"same_key_same_partition"', '"leaders_moved"'), "my-lesson.toml:11: step 1: leaders_moved needs a lesson on three"),
+        (TOP + "nodes = 2\n" + STEP, "my-lesson.toml:5: Invalid enum value 2"),
     ],
 )
 def test_a_bad_lesson_is_refused_naming_its_line(text: str, error: str) -> None:

@@ -12,14 +12,15 @@ import click
 from rich.prompt import Prompt
 from rich.table import Table
 
-from fishchips.cli.console import console, out
-from fishchips.cli.options import connection_options, prefix_option
+from fishchips.cli.console import BrokerProgress, console, out
+from fishchips.cli.options import connection_options, nodes_option, prefix_option
+from fishchips.cli.shop import local_cluster
 from fishchips.errors import FishchipsError
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.learn import progress
 from fishchips.learn.lesson import Lesson, find, load, shipped
-from fishchips.learn.player import Player, StepResult
+from fishchips.learn.player import Player, StepResult, refuse_unless_killable
 
 CHECK_SPEED = 4.0  # headless, the shop runs this much faster: each lesson well under a minute
 
@@ -30,6 +31,7 @@ CHECK_SPEED = 4.0  # headless, the shop runs this much faster: each lesson well 
 @click.option("--check", "headless", is_flag=True, help="Play headless, pressing the lesson's own controls; fail if a check does not pass.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: the lessons, or with --check each step's result and duration.")
 @click.option("--speed", type=float, help=f"The shop's speed [default: 1, with --check {CHECK_SPEED:g}].")
+@nodes_option
 @prefix_option
 @connection_options
 def learn(
@@ -40,38 +42,53 @@ def learn(
     as_json: bool,
     speed: float | None,
     prefix: str,
+    nodes: int,
 ) -> None:
     """Learn Kafka step by step in the shop: list the lessons, play one, or check them against the broker."""
     if lesson and lesson_file:
         raise click.UsageError("name a lesson or give --file, not both")
     lessons = [load(lesson_file)] if lesson_file else [find(lesson)] if lesson else None
     if headless:
-        check(lessons or [load(path) for path in shipped().values()], settings, Topics(prefix), speed or CHECK_SPEED, as_json)
+        check(lessons or [load(path) for path in shipped().values()], settings, Topics(prefix), speed or CHECK_SPEED, as_json, nodes)
     elif lessons:
-        teach(lessons[0], settings, Topics(prefix), speed or 1.0)
+        teach(lessons[0], on_nodes(lessons[0], settings, nodes), Topics(prefix), speed or 1.0)
     else:
         list_lessons(as_json)
+
+
+def on_nodes(lesson: Lesson, settings: ConnectionSettings, nodes: int) -> ConnectionSettings:
+    """Where the lesson's shop runs: with --nodes 3, or for a lesson that kills a broker unless told another cluster,
+    fishchips's three-node cluster (started if need be); else where the settings say (Player.open refuses a lesson
+    that kills a broker on a cluster fishchips did not start)."""
+    if nodes == 3 or (lesson.nodes == 3 and settings.embedded):
+        with BrokerProgress() as progress:
+            return local_cluster(settings, progress)
+    return settings
 
 
 def list_lessons(as_json: bool) -> None:
     reached = progress.steps_reached()
     rows = [(lesson, reached.get(lesson.name, 0)) for lesson in map(load, shipped().values())]
     if as_json:
-        out.print_json(json.dumps([{"name": one.name, "title": one.title, "steps": len(one.steps), "reached": step} for one, step in rows]))
+        listed = [{"name": one.name, "title": one.title, "steps": len(one.steps), "nodes": one.nodes, "reached": step} for one, step in rows]
+        out.print_json(json.dumps(listed))
         return
     table = Table(title="fishchips learn LESSON (a name or its number)")
-    for column in ("lesson", "title", "steps", "reached"):
+    for column in ("lesson", "title", "steps", "nodes", "reached"):
         table.add_column(column)
     for lesson, step in rows:
-        table.add_row(lesson.name, lesson.title, str(len(lesson.steps)), f"step {step + 1}" if step else "")
+        table.add_row(lesson.name, lesson.title, str(len(lesson.steps)), str(lesson.nodes), f"step {step + 1}" if step else "")
     out.print(table)
 
 
-def check(lessons: list[Lesson], settings: ConnectionSettings, topics: Topics, speed: float, as_json: bool) -> None:
+def check(lessons: list[Lesson], settings: ConnectionSettings, topics: Topics, speed: float, as_json: bool, nodes: int = 1) -> None:
     """Play each lesson headless; after all, exit 1 naming the first step Kafka did not agree to."""
+    plays = [(lesson, on_nodes(lesson, settings, nodes)) for lesson in lessons]
+    for lesson, where in plays:  # before any is played: a course that cannot run whole says so at once
+        refuse_unless_killable(lesson, where)
     reports, failed = [], []
-    for lesson in lessons:
-        results = play_all(lesson, settings, topics, speed)
+    for lesson, where in plays:
+        results = play_all(lesson, where, topics, speed)
         reports.append({"lesson": lesson.name, "passed": all(r.passed for r in results), "steps": [r.to_json() for r in results]})
         failed += [(lesson, result) for result in results if not result.passed][:1]
     if as_json:

@@ -78,7 +78,7 @@ def web(
     lesson = find(lesson_name) if lesson_name else None
     scenario_name = lesson.scenario if lesson else scenario_name or "demo3"
     sock = listening_socket(host, port)
-    with connected(settings, nodes) as cluster:
+    with connected(settings, 3 if lesson and lesson.nodes == 3 else nodes) as cluster:  # a lesson that kills a broker: on three nodes
         live = LiveShop(
             SCENARIOS[scenario_name], cluster, Topics(prefix), speed=speed, group_protocol=group_protocol, redis=redis_flag, lesson=lesson
         )

@@ -66,6 +66,12 @@ def look(admin: AdminClient, question: Question) -> Sight:
     return Sight(kafka, problem, replication)
 
 
+def look_once(settings: ConnectionSettings, question: Question) -> Sight:
+    """One look through a client made for it: a lesson's check on a cluster whose nodes die calls it in a process of
+    its own (spawning.apart), so its metadata is fresh and no abort reaches the caller."""
+    return look(clients.admin(settings), question)
+
+
 def main(settings: ConnectionSettings, questions: Connection, sights: Connection, log: logfile.LogTarget) -> None:
     """The watcher's process (multiprocessing, spawn): look, send home, wait a second or a new question; end when the session goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the session decides when it stops

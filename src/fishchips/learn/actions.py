@@ -3,9 +3,11 @@
 Each action is the floor's method a control calls, said in words, so the learner sees what
 happened. Beside the controls, a lesson can take an order by hand with a key, rewind the
 preparers' group to the beginning, send an order that is no order (for the dead letters),
-and kill a preparer in the middle of a transaction, then start it again (for exactly once).
+and kill a preparer in the middle of a transaction, then start it again (for exactly once); make a
+topic that wants every replica in sync (for NOT_ENOUGH_REPLICAS); stop a share preparer (for a release).
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,9 +15,11 @@ from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
+from fishchips.kafka import strict_topic as strict
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_start
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.reading import uncommitted_only
+from fishchips.learn.checks import Eyes
 from fishchips.session import ShopSession
 from fishchips.waiting import until
 
@@ -29,6 +33,7 @@ class Shop:
 
     session: ShopSession
     floor: ShopFloor
+    eyes: Eyes  # how the lesson sees Kafka (learn/player.py), for an action that must look first or use a client
 
 
 Action = Callable[[Shop, str], str]  # (the shop, the step's key) -> what happened, in words
@@ -153,6 +158,29 @@ def restart_preparer(shop: Shop, key: str) -> str:
     return f"{names[-1]} started again with its transactional id: Kafka aborts the dead one's open transaction"
 
 
+def kill_broker(shop: Shop, key: str) -> str:
+    """kill -9 the node that leads the orders' first partition, as the lesson's eyes see it now."""
+    return shop.session.kill_broker(shop.eyes.replication())
+
+
+def restart_broker(shop: Shop, key: str) -> str:
+    return shop.session.nodes.restart()
+
+
+def strict_topic(shop: Shop, key: str) -> str:
+    """A topic of the lesson's own that wants all three replicas in sync, made where the lesson's eyes keep their client
+    (on three nodes a process of its own: no client of this process may meet the broker the lesson kills next)."""
+    topic = strict.strict_topic(shop.session.topics.prefix)
+    shop.eyes.run(functools.partial(strict.create, shop.session.settings, topic))
+    return f"{topic} made: 3 replicas, min.insync.replicas={strict.ALL_IN_SYNC}"
+
+
+def stop_share_preparer(shop: Shop, key: str) -> str:
+    if (stopped := shop.floor.stop_preparer(RoleKind.SHARE_PREPARER)) is None:
+        raise FishchipsError("no share preparer is running: a lesson with a share group uses demo6")
+    return f"{stopped} leaves the share group, releasing the orders it holds"
+
+
 CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit test holds them to it)
     "add_till": add_till,
     "add_preparer": add_preparer,
@@ -163,6 +191,9 @@ CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit te
     "faster": faster,
     "slower": slower,
     "next_protocol": next_protocol,
+    # lesson 12
+    "kill_broker": kill_broker,
+    "restart_broker": restart_broker,
 }
 LESSON_ACTIONS: dict[str, Action] = {
     "take_order": take_order,
@@ -170,5 +201,9 @@ LESSON_ACTIONS: dict[str, Action] = {
     "bad_order": bad_order,
     "kill_preparer": kill_preparer,
     "restart_preparer": restart_preparer,
+    # lessons 12 and 13
+    "strict_topic": strict_topic,
+    "stop_share_preparer": stop_share_preparer,
 }
 ACTIONS = {**CONTROL_ACTIONS, **LESSON_ACTIONS}
+THREE_NODE_ACTIONS = ("kill_broker", "restart_broker", "strict_topic")  # only a lesson on three nodes (`nodes = 3`) may press these

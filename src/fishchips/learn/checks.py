@@ -1,44 +1,73 @@
 """The named checks a lesson step may ask for: each reads Kafka's own state, never the app's counters.
 
-A check gets `Kafka`: an admin client to ask Kafka afresh (through `look`), the view as the step
+A check gets `Kafka`: eyes to ask Kafka afresh (an admin client of the player's, or on a cluster
+whose nodes a lesson kills the session's Kafka watcher, a process of its own), the view as the step
 began (`before`), and the topics to read records from. It answers with a `Verdict`: passed or
 not, and what Kafka said, in words. Each check's parameters are a Struct, so a lesson's `params`
 are checked like the rest of the file.
 """
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, Literal, Protocol, TypeVar, get_args
 
 import msgspec
 from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 
+from fishchips.errors import FishchipsError
 from fishchips.floor import ShopFloor
+from fishchips.kafka import share_groups
 from fishchips.kafka.inspect import ClusterView, GroupView, snapshot
 from fishchips.kafka.reading import read_to_end, uncommitted_only
+from fishchips.kafka.replication import PartitionReplicas, ReplicationView
+from fishchips.kafka.strict_topic import strict_topic, write_answer
 from fishchips.kafka.topics import Topics
+from fishchips.roles.share_group import share_group
 from fishchips.session import ShopSession
 from fishchips.shop import InvalidOrder, Order
 
 TopicName = Literal["orders", "cook", "served", "dead_letters"]
 GroupName = Literal["preparers", "cooks", "accountant"]
+R = TypeVar("R")
 GROUP_READS: dict[GroupName, TopicName] = {"preparers": "orders", "cooks": "cook", "accountant": "served"}
+
+
+def topic_names(topics: Topics) -> list[str]:
+    """Every topic a lesson can name (the page's watcher asks of the same, in the same order)."""
+    return [getattr(topics, name) for name in get_args(TopicName)]
+
+
+def group_names(topics: Topics) -> list[str]:
+    return [topics.group(name) for name in get_args(GroupName)]
 
 
 def look(admin: AdminClient, topics: Topics) -> ClusterView:
     """Kafka's view, now, of every topic and group a lesson can name."""
-    return snapshot(admin, [getattr(topics, name) for name in get_args(TopicName)], [topics.group(name) for name in get_args(GroupName)])
+    return snapshot(admin, topic_names(topics), group_names(topics))
+
+
+class Eyes(Protocol):
+    """How a check sees Kafka, asked afresh each time (learn/player.py has the two kinds)."""
+
+    def view(self) -> ClusterView: ...
+
+    def replication(self) -> ReplicationView: ...
+
+    def run(self, call: Callable[[], R]) -> R:
+        """Other work with a Kafka client (a write, a new topic), where these eyes keep theirs."""
+        ...
 
 
 @dataclass
 class Kafka:
-    """What a check reads: Kafka now (asked through `admin`), and as the step began."""
+    """What a check reads: Kafka now (asked through `eyes`), and as the step began."""
 
     session: ShopSession
     floor: ShopFloor
-    admin: AdminClient
+    eyes: Eyes
     before: ClusterView
 
     @property
@@ -52,10 +81,13 @@ class Kafka:
         return self.topics.group(name)
 
     def now(self) -> ClusterView:
-        return look(self.admin, self.topics)
+        return self.eyes.view()
 
     def group_now(self, name: GroupName) -> GroupView:
         return self.now().groups[self.group(name)]
+
+    def replication(self) -> ReplicationView:
+        return self.eyes.replication()
 
 
 @dataclass(frozen=True)
@@ -72,6 +104,7 @@ class NamedCheck(Generic[P]):
     params: type[P]
     run: Callable[[Kafka, P], Verdict]
     what: str  # one line for the list of checks
+    nodes: int = 1  # 3: it reads what only a cluster whose nodes a lesson kills can show (the lesson says `nodes = 3`)
 
 
 class TopicRecords(msgspec.Struct, forbid_unknown_fields=True):
@@ -232,6 +265,91 @@ def aborted_served_once(kafka: Kafka, p: AtLeast) -> Verdict:
     return Verdict(len(aborted) >= p.at_least and len(once) == len(aborted) and not twice, said)
 
 
+# lesson 12, replication: read from the cluster's metadata (kafka/replication.py) on fishchips's three-node cluster
+class TopicReplicas(msgspec.Struct, forbid_unknown_fields=True):
+    topic: TopicName = "orders"
+
+
+def _partitions(kafka: Kafka, topic: TopicName) -> tuple[set[int], list[PartitionReplicas], str]:
+    """The nodes down, the topic's partitions, and both in words, as Kafka's metadata has them now."""
+    view = kafka.replication()
+    if not view.answered:
+        raise FishchipsError(view.problem)
+    down = {broker.node for broker in view.brokers if not broker.up}
+    partitions = [p for p in view.partitions if p.topic == kafka.topic(topic)]
+    said = ", ".join(f"p{p.partition}: leader {p.leader}, in sync {_nodes(p.in_sync)} of {_nodes(p.replicas)}" for p in partitions)
+    return down, partitions, (f"broker {_nodes(tuple(sorted(down)))} down; " if down else "every broker up; ") + (said or f"no {topic} yet")
+
+
+def _nodes(nodes: tuple[int, ...]) -> str:
+    return ",".join(map(str, nodes)) or "none"
+
+
+def replicas_in_sync(kafka: Kafka, p: TopicReplicas) -> Verdict:
+    """Every broker up, and every replica of every partition of the topic in sync."""
+    down, partitions, said = _partitions(kafka, p.topic)
+    return Verdict(not down and bool(partitions) and not any(q.under_replicated for q in partitions), said)
+
+
+def leaders_moved(kafka: Kafka, p: TopicReplicas) -> Verdict:
+    """A broker is down, and each partition of the topic is led by one that is up: the controllers moved its leaders."""
+    down, partitions, said = _partitions(kafka, p.topic)
+    return Verdict(bool(down) and bool(partitions) and all(q.leader is not None and q.leader not in down for q in partitions), said)
+
+
+def isr_shrank(kafka: Kafka, p: TopicReplicas) -> Verdict:
+    """The broker down is in no partition's ISR: fewer replicas in sync than there are, and acks=all waits for those only."""
+    down, partitions, said = _partitions(kafka, p.topic)
+    return Verdict(bool(down) and bool(partitions) and all(q.under_replicated and not down & set(q.in_sync) for q in partitions), said)
+
+
+def not_enough_replicas(kafka: Kafka, p: Nothing) -> Verdict:
+    """An acks=all write (retries off) to the topic that wants all three replicas in sync is refused with NOT_ENOUGH_REPLICAS.
+    Written where the eyes keep their client: on three nodes a process of its own, as its producer meets a dead broker."""
+    topic = strict_topic(kafka.topics.prefix)
+    answer = kafka.eyes.run(functools.partial(write_answer, kafka.session.settings, topic))
+    return Verdict(answer.startswith("NOT_ENOUGH_REPLICAS"), f"an acks=all write to {topic}: Kafka answered {answer}")
+
+
+# lesson 13, queues: the share group (demo6) beside the consumer group, as Kafka's own tool and the served records show it
+class ShareGroupSize(msgspec.Struct, forbid_unknown_fields=True):
+    count: int
+
+
+def _share_served(kafka: Kafka) -> list[Message]:
+    """What the share group served since the step began (it serves onto a topic of its own in demo6)."""
+    return _split(kafka, kafka.topics.served_shared)[1]
+
+
+def _header(message: Message, name: str) -> str:
+    value = dict(message.headers() or []).get(name)
+    return value.decode(errors="replace") if isinstance(value, bytes) else ""
+
+
+def share_members_busy(kafka: Kafka, p: ShareGroupSize) -> Verdict:
+    """The share group has `count` members, Kafka gives every one of them partitions (kafka-share-groups.sh --describe),
+    and every one has served an order since the step began."""
+    serving = {_header(m, "preparer") for m in _share_served(kafka)} - {""}
+    if len(serving) < p.count:
+        return Verdict(False, f"{len(serving)} share preparers served since the step began")
+    view = share_groups.describe(kafka.session.settings, share_group(kafka.topics))
+    given = {member.client_id for member in view.members if member.partitions}
+    passed = len(view.members) == p.count and len(given) == p.count and given <= serving
+    return Verdict(
+        passed, f"the share group: {len(view.members)} members, {len(given)} given partitions, {len(serving)} served since the step began"
+    )
+
+
+def redelivered(kafka: Kafka, p: AtLeast) -> Verdict:
+    """Orders the share group served since the step began that the broker had lent out before: a delivery count above 1
+    (the broker's count, which a member reads with each record and the shop writes on the served record)."""
+    counts = [int(count) for m in _share_served(kafka) if (count := _header(m, "delivery")).isdigit()]
+    again = [count for count in counts if count > 1]
+    return Verdict(
+        len(again) >= p.at_least, f"{len(again)} orders served with a delivery count above 1 (the highest {max(counts, default=0)})"
+    )
+
+
 CHECKS: dict[str, NamedCheck[Any]] = {
     "topic_has_records": NamedCheck(TopicRecords, topic_has_records, "a topic's end offsets reach at_least (on every_partition)"),
     "topic_grew": NamedCheck(TopicGrowth, topic_grew, "a topic's end offsets grew by `by` since the step began"),
@@ -247,4 +365,13 @@ CHECKS: dict[str, NamedCheck[Any]] = {
     "dead_letter_with_reason": NamedCheck(AtLeast, dead_letter_with_reason, "at_least dead letters since the step began, with reasons"),
     "records_not_committed": NamedCheck(AtLeast, records_not_committed, "at_least records on served since the step began, not committed"),
     "aborted_served_once": NamedCheck(AtLeast, aborted_served_once, "at_least aborted orders, each served once, committed"),
+    # lessons 12 and 13
+    "replicas_in_sync": NamedCheck(TopicReplicas, replicas_in_sync, "every broker up, every replica of the topic in sync", nodes=3),
+    "leaders_moved": NamedCheck(TopicReplicas, leaders_moved, "a broker down, every partition of the topic led by one up", nodes=3),
+    "isr_shrank": NamedCheck(TopicReplicas, isr_shrank, "the broker down in no ISR of the topic", nodes=3),
+    "not_enough_replicas": NamedCheck(Nothing, not_enough_replicas, "an acks=all write to the strict topic refused", nodes=3),
+    "share_members_busy": NamedCheck(
+        ShareGroupSize, share_members_busy, "the share group's `count` members each given partitions, each serving"
+    ),
+    "redelivered": NamedCheck(AtLeast, redelivered, "at_least orders the share group served with a delivery count above 1"),
 }

@@ -61,6 +61,7 @@ class Follower:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
+        self.player.release()
 
     def go(self, number: int) -> str:
         """Move to step `number` (from 1), or play the one it is at again: its verdict is asked afresh."""

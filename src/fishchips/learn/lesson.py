@@ -9,18 +9,18 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from fishchips.errors import FishchipsError
-from fishchips.learn.actions import ACTIONS
+from fishchips.learn.actions import ACTIONS, THREE_NODE_ACTIONS
 from fishchips.learn.checks import CHECKS
 from fishchips.learn.lines import line_of
 from fishchips.scenarios import SCENARIOS
 
 # the named areas of the screen a step points at (the page and the terminal app show each)
-WATCH = ("tills", "orders", "partitions", "preparers", "lag", "cook", "board", "late_reader", "dead_letters", "kafka")
+WATCH = ("tills", "orders", "partitions", "preparers", "lag", "cook", "board", "late_reader", "dead_letters", "kafka", "brokers", "groups")
 
 
 class LessonError(FishchipsError):
@@ -45,6 +45,7 @@ class Lesson(msgspec.Struct, forbid_unknown_fields=True):
     example: str  # the file in examples/ that does what it shows
     docs: str  # the docs page to read next
     steps: list[Step]
+    nodes: Literal[1, 3] = 1  # 3: it kills a broker, so it runs on fishchips's three-node cluster (its checks of replication need it)
     name: str = ""  # the file's stem, filled in on loading
 
 
@@ -95,14 +96,16 @@ def parse(text: str, where: str, name: str) -> Lesson:
             f"{where}:{line_of(text, ('scenario',))}: unknown scenario {lesson.scenario!r}: choose one of {', '.join(SCENARIOS)}"
         )
     for number, step in enumerate(lesson.steps):
-        for problem, key in _problems(step):
+        for problem, key in _problems(step, lesson.nodes):
             raise LessonError(f"{where}:{line_of(text, ('steps', number, *key))}: step {number + 1}: {problem}")
     return lesson
 
 
-def _problems(step: Step) -> list[tuple[str, tuple[str, ...]]]:
+def _problems(step: Step, nodes: int) -> list[tuple[str, tuple[str, ...]]]:
     """What is wrong with a step's names, each with the key it is at (the first is reported)."""
     problems: list[tuple[str, tuple[str, ...]]] = []
+    if step.action in THREE_NODE_ACTIONS and nodes < 3:
+        problems.append((f"{step.action} needs a lesson on three nodes: add `nodes = 3` at its top", ("action",)))
     if step.watch not in WATCH:
         problems.append((f"unknown area to watch {step.watch!r}: choose one of {', '.join(WATCH)}", ("watch",)))
     if step.action is not None and step.action not in ACTIONS:
@@ -113,6 +116,8 @@ def _problems(step: Step) -> list[tuple[str, tuple[str, ...]]]:
         return problems
     if step.check not in CHECKS:
         return [*problems, (f"unknown check {step.check!r}: choose one of {', '.join(CHECKS)}", ("check",))]
+    if CHECKS[step.check].nodes > nodes:
+        problems.append((f"{step.check} needs a lesson on three nodes: add `nodes = 3` at its top", ("check",)))
     if not step.hint:
         problems.append(("a step with a check needs a hint, said if it does not pass", ("check",)))
     try:

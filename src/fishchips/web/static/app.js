@@ -325,8 +325,9 @@ function drawControls(s) {
   const signature = s.controls.map((c) => c.name).join();
   if (signature === controlsDrawn) return;
   controlsDrawn = signature;
+  const keyed = (c) => (s.lesson && LESSON_KEYS[c.key] ? "" : `<kbd>${esc(c.key)}</kbd>`);  // the lesson's n and b are not theirs
   $("controls").innerHTML = s.controls.map((c) =>
-    `<button type="button" data-control="${esc(c.name)}" title="${esc(c.idea)}"><kbd>${esc(c.key)}</kbd>${esc(c.label)}</button>`).join("");
+    `<button type="button" data-control="${esc(c.name)}" title="${esc(c.idea)}">${keyed(c)}${esc(c.label)}</button>`).join("");
   const select = $("scenario-select");
   select.innerHTML = Object.entries(s.scenarios).map(([name, title]) => `<option value="${esc(name)}">${esc(name)}: ${esc(title)}</option>`).join("");
 }
@@ -368,6 +369,7 @@ function drawText(s) {
 
 // the lesson the page follows: every tab shows the server's one step, so a classroom follows the teacher's
 const MARKS = { passed: "✓", failed: "✗", checking: "…", waiting: "" };
+const LESSON_KEYS = { n: +1, b: -1 };  // while a lesson is followed, n and b move its steps
 
 function actionLabel(s, step) {
   const control = s.controls.find((c) => c.name === step.action);
@@ -461,6 +463,13 @@ $("controls").addEventListener("mouseover", (event) => {
 
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey || ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName)) return;
+  const lesson = state && state.lesson;
+  if (lesson && LESSON_KEYS[event.key]) {  // a followed lesson's steps: the page's own n and b stay on their buttons
+    event.preventDefault();
+    const step = lesson.step + LESSON_KEYS[event.key];
+    if (step >= 1 && step <= lesson.steps.length) sendAndSay("/api/lesson/step", { step });
+    return;
+  }
   const control = state && state.controls.find((c) => c.key === event.key);
   if (control) { event.preventDefault(); press(control.name); }
 });

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -39,9 +40,9 @@ pytestmark = pytest.mark.kafka
 MENU = Menu.load()
 
 
-def fishchips(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The real command, in the session's data dir (set by tests/conftest.py), where the session's worker lives."""
-    env = {**os.environ, "COLUMNS": "300"}
+def fishchips(*args: str, timeout: float = 180, data: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command, in the session's data dir (set by tests/conftest.py), where the session's worker lives (or in `data`)."""
+    env = {**os.environ, "COLUMNS": "300"} | ({"FISHCHIPS_DATA_DIR": str(data)} if data else {})
     return subprocess.run([sys.executable, "-m", "fishchips", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -286,3 +287,34 @@ async def test_the_live_shop_shows_the_sink_beside_kafkas_view(
             assert f"{prefix}.orders-sink RUNNING" in shown and "task 0 RUNNING" in shown and f"{prefix}_served_orders" in shown
         finally:
             await app.close_shop()
+
+
+def test_lesson_14_finds_every_order_served_as_a_row_in_postgresql(
+    kafka: ConnectionSettings, prefix: str, postgres_server: str, connect_worker: WorkerState
+) -> None:
+    """`fishchips learn --check 14` as the lesson says to play it: after `fishchips connect start --prefix P`, on the run's worker."""
+    start_sink(kafka, prefix, postgres_server)
+    result = fishchips("learn", "--check", "14", "--json", "-b", str(kafka.bootstrap_servers), "--prefix", prefix, timeout=240)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [report] = json.loads(result.stdout)
+    assert report["lesson"] == "14-kafka-connect" and report["passed"]
+    checks = ["topic_has_records", "sink_running", "table_matches_served", "sink_lag_above", "table_matches_served"]
+    assert [step["check"] for step in report["steps"]] == checks
+    assert all(step["passed"] for step in report["steps"]), report
+    assert "RUNNING" in report["steps"][1]["said"] and f"table {prefix}_served_orders" in report["steps"][4]["said"]
+    assert status(prefix)["state"] == "RUNNING"  # resumed by the lesson
+
+
+def test_lesson_14_without_its_sink_or_its_worker_says_so_in_one_line(
+    kafka: ConnectionSettings, prefix: str, tmp_path: Path, connect_worker: WorkerState
+) -> None:
+    """The lesson starts nothing: it names what is missing and the command that starts it."""
+    play = ["learn", "--check", "14", "-b", str(kafka.bootstrap_servers), "--prefix", prefix]
+    no_sink = fishchips(*play, timeout=120)  # the worker runs, but has no sink for this prefix
+    no_worker = fishchips(*play, timeout=120, data=tmp_path)  # a data dir with no worker in it
+
+    for result, missing in ((no_sink, f"the Connect worker has no sink {prefix}.orders-sink"), (no_worker, "no Kafka Connect worker is running")):
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("✗")]
+        assert line == f"✗ {missing}: `fishchips connect start --prefix {prefix}` starts PostgreSQL, the worker and this shop's sink", line

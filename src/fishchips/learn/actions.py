@@ -3,7 +3,8 @@
 Each action is the floor's method a control calls, said in words, so the learner sees what
 happened. Beside the controls, a lesson can take an order by hand with a key, rewind the
 preparers' group to the beginning, send an order that is no order (for the dead letters),
-and kill a preparer in the middle of a transaction, then start it again (for exactly once).
+kill a preparer in the middle of a transaction, then start it again (for exactly once), and start,
+pause and resume the shop's Kafka Connect sink (for the books without a consumer).
 """
 
 from collections.abc import Callable
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind
 from fishchips.floor import ShopFloor
-from fishchips.kafka import clients
+from fishchips.kafka import clients, connect_worker
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_start
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.reading import uncommitted_only
 from fishchips.session import ShopSession
+from fishchips.sink import SinkSetup, registered_sink
 from fishchips.waiting import until
 
 NOT_AN_ORDER = b"two cod and a large chips, please"  # what a till would never write: the preparers set it aside
@@ -153,6 +155,32 @@ def restart_preparer(shop: Shop, key: str) -> str:
     return f"{names[-1]} started again with its transactional id: Kafka aborts the dead one's open transaction"
 
 
+def _sink(shop: Shop, paused: bool) -> SinkSetup:
+    """The sink `fishchips connect start` registered for this shop, paused or running; one line if PostgreSQL, the worker
+    or the sink is missing."""
+    sink = registered_sink(shop.session.settings, shop.floor.topics)
+    connect_worker.pause_sink(sink.state, sink.names, paused)
+    return sink
+
+
+def start_sink(shop: Shop, key: str) -> str:
+    """The shop's side of Kafka Connect's road to the books: the clerk, beside the sink (running: a lesson left half-way
+    may have left it paused)."""
+    sink = _sink(shop, paused=False)
+    clerks = [role.name for role in shop.floor.roles() if role.kind == RoleKind.CLERK and role.running]
+    if (clerk := clerks[0] if clerks else shop.floor.add_clerk()) is None:
+        raise FishchipsError("the shop is closing")
+    return f"{clerk} writes each served order as a row to {sink.names.rows}; the sink {sink.names.connector} upserts them into {sink.names.table}"
+
+
+def pause_sink(shop: Shop, key: str) -> str:
+    return f"{_sink(shop, paused=True).names.connector} paused: its task stays in its group and reads nothing"
+
+
+def resume_sink(shop: Shop, key: str) -> str:
+    return f"{_sink(shop, paused=False).names.connector} resumed: it reads on from the offset its group committed"
+
+
 CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit test holds them to it)
     "add_till": add_till,
     "add_preparer": add_preparer,
@@ -170,5 +198,9 @@ LESSON_ACTIONS: dict[str, Action] = {
     "bad_order": bad_order,
     "kill_preparer": kill_preparer,
     "restart_preparer": restart_preparer,
+    # lesson 14, Kafka Connect
+    "start_sink": start_sink,
+    "pause_sink": pause_sink,
+    "resume_sink": resume_sink,
 }
 ACTIONS = {**CONTROL_ACTIONS, **LESSON_ACTIONS}

@@ -107,7 +107,10 @@ def registered_sink(settings: ConnectionSettings, topics: Topics) -> SinkSetup:
     _same_cluster(worker.state, settings)
     if (db_url := sink_database(worker.state, names)) is None:
         raise ConnectError(f"the Connect worker has no sink {names.connector}: {how}")
-    table_figures(db_url, names)  # PostgreSQL answers
+    try:
+        table_figures(db_url, names)  # PostgreSQL answers
+    except ConnectError as exc:
+        raise ConnectError(f"{exc}; `fishchips db start` starts the local one") from None
     return SinkSetup(worker.state, names, db_url, started=False)
 
 

@@ -22,7 +22,7 @@ from tests.conftest import wait_for
 from fishchips.broker.jars import JDBC_SINK, libs_dir, locked_jars
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
-from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker, WorkerState
+from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker, WorkerState, rest
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -31,6 +31,7 @@ from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.context import ShopContext
 from fishchips.scenarios import SCENARIOS, scenario
+from fishchips.services.local_server import free_port
 from fishchips.shop import Menu, Order
 from fishchips.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.stores.books import open_books
@@ -309,12 +310,24 @@ def test_lesson_14_finds_every_order_served_as_a_row_in_postgresql(
 def test_lesson_14_without_its_sink_or_its_worker_says_so_in_one_line(
     kafka: ConnectionSettings, prefix: str, tmp_path: Path, connect_worker: WorkerState
 ) -> None:
-    """The lesson starts nothing: it names what is missing and the command that starts it."""
+    """The lesson starts nothing: it names what is missing, and the command that starts it."""
     play = ["learn", "--check", "14", "-b", str(kafka.bootstrap_servers), "--prefix", prefix]
     no_sink = fishchips(*play, timeout=120)  # the worker runs, but has no sink for this prefix
     no_worker = fishchips(*play, timeout=120, data=tmp_path)  # a data dir with no worker in it
+    how = f"`fishchips connect start --prefix {prefix}` starts PostgreSQL, the worker and this shop's sink"
+    gone = f"postgresql://postgres@127.0.0.1:{free_port()}/fishchips"  # nothing listens there
+    start_sink(kafka, prefix, gone)
+    try:
+        no_database = fishchips(*play, timeout=120)
+    finally:
+        rest(connect_worker, "DELETE", f"/connectors/{ConnectNames(Topics(prefix)).connector}")
 
-    for result, missing in ((no_sink, f"the Connect worker has no sink {prefix}.orders-sink"), (no_worker, "no Kafka Connect worker is running")):
+    for result, missing in (
+        (no_sink, f"the Connect worker has no sink {prefix}.orders-sink: {how}"),
+        (no_worker, f"no Kafka Connect worker is running: {how}"),
+        (no_database, f"the sink's PostgreSQL at {gone} does not answer: "),
+    ):
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         [line] = [line for line in result.stderr.splitlines() if line.startswith("✗")]
-        assert line == f"✗ {missing}: `fishchips connect start --prefix {prefix}` starts PostgreSQL, the worker and this shop's sink", line
+        assert line.startswith(f"✗ {missing}"), line
+    assert no_database.stderr.strip().endswith("`fishchips db start` starts the local one"), no_database.stderr

@@ -39,6 +39,7 @@ def test_each_lesson_passes_its_checks_against_kafka(
     assert report["lesson"] == lesson and report["passed"]
     assert all(step["passed"] and step["seconds"] >= 0 for step in report["steps"])
     assert [step["step"] for step in report["steps"]] == list(range(1, len(report["steps"]) + 1))
+    print(f"\n{lesson}: steps {[step['seconds'] for step in report['steps']]} s")  # shown with -s: the durations the docs quote
 
 
 def test_a_lesson_that_kafka_does_not_agree_to_fails_naming_the_step_and_hint(

@@ -16,6 +16,7 @@ from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 
 from fishchips.floor import ShopFloor
+from fishchips.kafka.connect_worker import sink_status
 from fishchips.kafka.inspect import ClusterView, GroupView, snapshot
 from fishchips.kafka.reading import read_to_end, uncommitted_only
 from fishchips.kafka.topics import Topics
@@ -255,10 +256,12 @@ def sink_running(kafka: Kafka, p: Nothing) -> Verdict:
 
 
 def sink_lag_above(kafka: Kafka, p: SinkLag) -> Verdict:
-    """The sink's consumer group is behind on the rows topic by more than `lag`: a paused connector reads nothing."""
+    """The sink's consumer group is behind on the rows topic by more than `lag` (a paused connector reads nothing); the
+    worker's word on the connector beside it. A running sink commits every second, so it is a second behind at most."""
     sink = registered_sink(kafka.session.settings, kafka.topics)
     lag = behind(kafka.admin, sink.names.sink_group, sink.names.rows)
-    return Verdict(lag > p.lag, f"{sink.names.sink_group}'s lag {lag}")
+    state = (sink_status(sink.state, sink.names) or {}).get("connector", {}).get("state", "MISSING")
+    return Verdict(lag > p.lag, f"{sink.names.sink_group}'s lag {lag}; the worker says the connector is {state}")
 
 
 def table_matches_served(kafka: Kafka, p: AtLeast) -> Verdict:

@@ -365,6 +365,10 @@ class ShopFloor:
         """The accountant's own group books every served order, from the first one ever, into `db`."""
         return self._add(RoleKind.ACCOUNTANT, {"db": db}, process, name="accountant")
 
+    def add_clerk(self) -> str | None:
+        """The clerk's own group turns every served order, from the first one ever, into a row for Kafka Connect's sink."""
+        return self._add(RoleKind.CLERK, {}, process=False, name="clerk")
+
     def stop_preparer(self, kind: RoleKind = RoleKind.PREPARER) -> str | None:
         """Stop the newest preparer (of a kind) still working: its partitions go back to the others (a share preparer's orders, too)."""
         with self._lock:

@@ -25,6 +25,7 @@ from fishchips.kafka.connect_worker import (
     WorkerState,
     put_sink,
     sink_config,
+    sink_database,
     sink_status,
 )
 from fishchips.kafka.inspect import committed_offsets, end_offsets, snapshot
@@ -81,14 +82,36 @@ def ensure_sink(
         state, started = ConnectWorker().start(settings.bootstrap_servers, topics, timeout, progress, phase), True
     except ConnectAlreadyRunning as already:
         state, started = already.state, False
-        if state.bootstrap != settings.bootstrap_servers:
-            raise ConnectError(
-                f"the Connect worker works for the cluster at {state.bootstrap}, not {settings.bootstrap_servers}: `fishchips connect stop` it first"
-            ) from None
+        _same_cluster(state, settings)
     (phase or (lambda what: None))("registering the sink")
     ensure_topics(clients.admin(settings), {names.rows: 3, names.dead_letters: 1})
     put_sink(state, names, db_url)
     return SinkSetup(state, names, db_url, started)
+
+
+def _same_cluster(state: WorkerState, settings: ConnectionSettings) -> None:
+    if state.bootstrap != settings.bootstrap_servers:
+        raise ConnectError(
+            f"the Connect worker works for the cluster at {state.bootstrap}, not {settings.bootstrap_servers}: `fishchips connect stop` it first"
+        )
+
+
+def registered_sink(settings: ConnectionSettings, topics: Topics) -> SinkSetup:
+    """The running worker's sink for this shop, and the PostgreSQL it writes to, both answering; else a one-line
+    ConnectError that says which is missing and the command that sets all three up. Starts nothing."""
+    names = ConnectNames(topics)
+    how = f"`fishchips connect start --prefix {topics.prefix}` starts PostgreSQL, the worker and this shop's sink"
+    worker = ConnectWorker().status()
+    if not worker.running or worker.state is None:
+        raise ConnectError(f"no Kafka Connect worker is running: {how}")
+    _same_cluster(worker.state, settings)
+    if (db_url := sink_database(worker.state, names)) is None:
+        raise ConnectError(f"the Connect worker has no sink {names.connector}: {how}")
+    try:
+        table_figures(db_url, names)  # PostgreSQL answers
+    except ConnectError as exc:
+        raise ConnectError(f"{exc}; `fishchips db start` starts the local one") from None
+    return SinkSetup(worker.state, names, db_url, started=False)
 
 
 def behind(admin: AdminClient, group: str, topic: str) -> int:
@@ -106,12 +129,26 @@ class TableFigures:
 
 def table_figures(db_url: str, names: ConnectNames) -> TableFigures:
     """What the sink's table holds: its rows and their prices' sum (nothing yet if the sink has not made it)."""
-    with psycopg.connect(db_url, connect_timeout=10) as connection:
-        if connection.execute("SELECT to_regclass(%s)", (names.table,)).fetchone() == (None,):
-            return TableFigures(0, 0)
-        # an aggregate always answers one row: the `or` only tells the type checker so
-        rows, pence = connection.execute(f'SELECT count(*), coalesce(sum(price_pence), 0) FROM "{names.table}"').fetchone() or (0, 0)
-        return TableFigures(int(rows), int(pence))
+    # an aggregate always answers one row: the `or` only tells the type checker so
+    [(rows, pence)] = _ask_table(db_url, names, 'SELECT count(*), coalesce(sum(price_pence), 0) FROM "{table}"') or [(0, 0)]
+    return TableFigures(int(rows), int(pence))
+
+
+def table_ids(db_url: str, names: ConnectNames) -> set[str]:
+    """The order id of every row in the sink's table (none yet if the sink has not made it)."""
+    return {str(order_id) for (order_id,) in _ask_table(db_url, names, 'SELECT id FROM "{table}"')}
+
+
+def _ask_table(db_url: str, names: ConnectNames, query: str) -> list[tuple[Any, ...]]:
+    """The rows a query of the sink's table answers ({table} names it); [] before the sink has made the table.
+    A PostgreSQL that does not answer is a one-line ConnectError."""
+    try:
+        with psycopg.connect(db_url, connect_timeout=10) as connection:
+            if connection.execute("SELECT to_regclass(%s)", (names.table,)).fetchone() == (None,):
+                return []
+            return connection.execute(query.format(table=names.table)).fetchall()
+    except psycopg.OperationalError as exc:
+        raise ConnectError(f"the sink's PostgreSQL at {db_url} does not answer: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}") from None
 
 
 class ShopSink:
@@ -120,9 +157,7 @@ class ShopSink:
     def __init__(self, setup: SinkSetup, settings: ConnectionSettings, topics: Topics, menu: Menu, listener: Listener = ignore) -> None:
         self.setup = setup
         self.settings = settings
-        # at-least-once, as the connector road is: the upsert makes a repeat harmless, and without
-        # transactions the rows topic has no commit markers, so the sink's lag can reach 0
-        self.clerk = Clerk("clerk", ShopContext(settings, topics, menu, exactly_once=False, listener=listener))
+        self.clerk = Clerk("clerk", ShopContext(settings, topics, menu, listener=listener))  # at-least-once: see roles/clerk.py
 
     def start(self) -> "ShopSink":
         self.clerk.start()

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -21,7 +23,7 @@ from tests.conftest import wait_for
 from fishchips.broker.jars import JDBC_SINK, libs_dir, locked_jars
 from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
-from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker, WorkerState
+from fishchips.kafka.connect_worker import ConnectNames, ConnectWorker, WorkerState, rest
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -30,6 +32,7 @@ from fishchips.paths import cache_dir
 from fishchips.roles.accountant import Accountant
 from fishchips.roles.context import ShopContext
 from fishchips.scenarios import SCENARIOS, scenario
+from fishchips.services.local_server import free_port
 from fishchips.shop import Menu, Order
 from fishchips.sink import ShopSink, TableFigures, ensure_sink, table_figures
 from fishchips.stores.books import open_books
@@ -39,9 +42,9 @@ pytestmark = pytest.mark.kafka
 MENU = Menu.load()
 
 
-def fishchips(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """The real command, in the session's data dir (set by tests/conftest.py), where the session's worker lives."""
-    env = {**os.environ, "COLUMNS": "300"}
+def fishchips(*args: str, timeout: float = 180, data: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command, in the session's data dir (set by tests/conftest.py), where the session's worker lives (or in `data`)."""
+    env = {**os.environ, "COLUMNS": "300"} | ({"FISHCHIPS_DATA_DIR": str(data)} if data else {})
     return subprocess.run([sys.executable, "-m", "fishchips", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -286,3 +289,52 @@ async def test_the_live_shop_shows_the_sink_beside_kafkas_view(
             assert f"{prefix}.orders-sink RUNNING" in shown and "task 0 RUNNING" in shown and f"{prefix}_served_orders" in shown
         finally:
             await app.close_shop()
+
+
+def test_lesson_14_finds_every_order_served_as_a_row_in_postgresql(
+    kafka: ConnectionSettings, prefix: str, postgres_server: str, connect_worker: WorkerState
+) -> None:
+    """`fishchips learn --check 14` as the lesson says to play it: after `fishchips connect start --prefix P`, on the run's worker."""
+    start_sink(kafka, prefix, postgres_server)
+    result = fishchips("learn", "--check", "14", "--json", "-b", str(kafka.bootstrap_servers), "--prefix", prefix, timeout=240)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [report] = json.loads(result.stdout)
+    assert report["lesson"] == "14-kafka-connect" and report["passed"]
+    checks = ["topic_has_records", "sink_running", "table_matches_served", "sink_lag_above", "table_matches_served"]
+    assert [step["check"] for step in report["steps"]] == checks
+    assert all(step["passed"] for step in report["steps"]), report
+    assert "RUNNING" in report["steps"][1]["said"] and f"table {prefix}_served_orders" in report["steps"][4]["said"]
+    print(f"\nlesson 14: steps {[step['seconds'] for step in report['steps']]} s")  # shown with -s: the durations the docs quote
+    assert status(prefix)["state"] == "RUNNING"  # resumed by the lesson
+
+
+def test_lesson_14_without_its_worker_its_sink_or_its_database_says_so_in_one_line(
+    kafka: ConnectionSettings, prefix: str, tmp_path: Path, connect_worker: WorkerState
+) -> None:
+    """The lesson starts nothing: it names what is missing, and the command that starts it."""
+    gone, elsewhere = f"postgresql://postgres@127.0.0.1:{free_port()}/fishchips", f"{prefix}db"  # nothing listens there
+    start_sink(kafka, elsewhere, gone)
+
+    def play(on: str, data: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return fishchips("learn", "--check", "14", "-b", str(kafka.bootstrap_servers), "--prefix", on, timeout=120, data=data)
+
+    try:
+        with ThreadPoolExecutor(3) as together:  # three shops at once (each of its own prefix): a third of the time
+            # the worker runs, but has no sink for this prefix; a data dir with no worker in it; a sink whose database is gone
+            no_sink, no_worker, no_database = together.map(play, [prefix, f"{prefix}w", elsewhere], [None, tmp_path, None])
+    finally:
+        rest(connect_worker, "DELETE", f"/connectors/{ConnectNames(Topics(elsewhere)).connector}")
+
+    def how(on: str) -> str:
+        return f"`fishchips connect start --prefix {on}` starts PostgreSQL, the worker and this shop's sink"
+
+    for result, missing in (
+        (no_sink, f"the Connect worker has no sink {prefix}.orders-sink: {how(prefix)}"),
+        (no_worker, f"no Kafka Connect worker is running: {how(f'{prefix}w')}"),
+        (no_database, f"the sink's PostgreSQL at {gone} does not answer: "),
+    ):
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("✗")]
+        assert line.startswith(f"✗ {missing}"), line
+    assert no_database.stderr.strip().endswith("`fishchips db start` starts the local one"), no_database.stderr

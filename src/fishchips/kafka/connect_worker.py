@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fishchips.broker.embedded import HEAP, LOG4J
 from fishchips.broker.jars import JDBC_SINK, Progress, ensure_jars, libs_dir
@@ -85,8 +85,8 @@ def sink_config(names: ConnectNames, db_url: str) -> dict[str, str]:
         "tasks.max": "1",
         "topics": names.rows,
         "connection.url": f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}/{database}",
-        "connection.username": parts.username or "postgres",
-        "connection.password": parts.password or "",
+        "connection.username": unquote(parts.username or "postgres"),  # a URL's %40 is an @ to the database
+        "connection.password": unquote(parts.password or ""),
         # at-least-once delivery, made harmless: a replayed record rewrites its own row
         "insert.mode": "upsert",
         "primary.key.mode": "record_value",
@@ -304,8 +304,31 @@ def put_sink(state: WorkerState, names: ConnectNames, db_url: str) -> dict[str, 
 
 def sink_status(state: WorkerState, names: ConnectNames) -> dict[str, Any] | None:
     """The connector's and its tasks' states as the worker reports them; None if there is no such connector."""
+    return _about_sink(state, names, "status")
+
+
+def sink_database(state: WorkerState, names: ConnectNames) -> str | None:
+    """The PostgreSQL the shop's sink writes to, as a postgresql:// URL (sink_config read backwards); None if there is no sink."""
+    config = _about_sink(state, names, "config")
+    return None if config is None else database_url(config)
+
+
+def database_url(config: Mapping[str, Any]) -> str:
+    """The postgresql:// URL of the database a sink's configuration writes to: sink_config's `connection.*`, read back."""
+    jdbc = urlsplit(str(config.get("connection.url", "")).removeprefix("jdbc:"))
+    user, password = (quote(config.get(f"connection.{key}") or default, safe="") for key, default in (("username", "postgres"), ("password", "")))
+    return f"postgresql://{user}{':' + password if password else ''}@{jdbc.hostname}:{jdbc.port or 5432}{jdbc.path}"
+
+
+def pause_sink(state: WorkerState, names: ConnectNames, paused: bool) -> None:
+    """Pause the sink's task (it stays in its consumer group, reading nothing) or resume it; either twice changes nothing."""
+    rest(state, "PUT", f"/connectors/{quote(names.connector, safe='')}/{'pause' if paused else 'resume'}")
+
+
+def _about_sink(state: WorkerState, names: ConnectNames, what: str) -> dict[str, Any] | None:
+    """GET /connectors/<the sink>/<what> (status, config); None if the worker has no such connector."""
     try:
-        return _json_object(rest(state, "GET", f"/connectors/{quote(names.connector, safe='')}/status"))
+        return _json_object(rest(state, "GET", f"/connectors/{quote(names.connector, safe='')}/{what}"))
     except ConnectError as exc:
         if "not found" in str(exc):
             return None

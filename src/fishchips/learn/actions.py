@@ -3,8 +3,9 @@
 Each action is the floor's method a control calls, said in words, so the learner sees what
 happened. Beside the controls, a lesson can take an order by hand with a key, rewind the
 preparers' group to the beginning, send an order that is no order (for the dead letters),
-and kill a preparer in the middle of a transaction, then start it again (for exactly once); make a
-topic that wants every replica in sync (for NOT_ENOUGH_REPLICAS); stop a share preparer (for a release).
+kill a preparer in the middle of a transaction, then start it again (for exactly once); make a
+topic that wants every replica in sync (for NOT_ENOUGH_REPLICAS); stop a share preparer (for a release);
+and start, pause and resume the shop's Kafka Connect sink (for the books without a consumer).
 """
 
 import functools
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind
 from fishchips.floor import ShopFloor
-from fishchips.kafka import clients
+from fishchips.kafka import clients, connect_worker
 from fishchips.kafka import strict_topic as strict
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_start
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.reading import uncommitted_only
 from fishchips.learn.checks import Eyes
 from fishchips.session import ShopSession
+from fishchips.sink import SinkSetup, registered_sink
 from fishchips.waiting import until
 
 NOT_AN_ORDER = b"two cod and a large chips, please"  # what a till would never write: the preparers set it aside
@@ -181,6 +183,32 @@ def stop_share_preparer(shop: Shop, key: str) -> str:
     return f"{stopped} leaves the share group, releasing the orders it holds"
 
 
+def _sink(shop: Shop, paused: bool) -> SinkSetup:
+    """The sink `fishchips connect start` registered for this shop, paused or running; one line if PostgreSQL, the worker
+    or the sink is missing."""
+    sink = registered_sink(shop.session.settings, shop.floor.topics)
+    connect_worker.pause_sink(sink.state, sink.names, paused)
+    return sink
+
+
+def start_sink(shop: Shop, key: str) -> str:
+    """The shop's side of Kafka Connect's road to the books: the clerk, beside the sink (running: a lesson left half-way
+    may have left it paused)."""
+    sink = _sink(shop, paused=False)
+    clerks = [role.name for role in shop.floor.roles() if role.kind == RoleKind.CLERK and role.running]
+    if (clerk := clerks[0] if clerks else shop.floor.add_clerk()) is None:
+        raise FishchipsError("the shop is closing")
+    return f"{clerk} writes each served order as a row to {sink.names.rows}; the sink {sink.names.connector} upserts them into {sink.names.table}"
+
+
+def pause_sink(shop: Shop, key: str) -> str:
+    return f"{_sink(shop, paused=True).names.connector} paused: its task stays in its group and reads nothing"
+
+
+def resume_sink(shop: Shop, key: str) -> str:
+    return f"{_sink(shop, paused=False).names.connector} resumed: it reads on from the offset its group committed"
+
+
 CONTROL_ACTIONS: dict[str, Action] = {  # by the names in controls.py (a unit test holds them to it)
     "add_till": add_till,
     "add_preparer": add_preparer,
@@ -204,6 +232,10 @@ LESSON_ACTIONS: dict[str, Action] = {
     # lessons 12 and 13
     "strict_topic": strict_topic,
     "stop_share_preparer": stop_share_preparer,
+    # lesson 14, Kafka Connect
+    "start_sink": start_sink,
+    "pause_sink": pause_sink,
+    "resume_sink": resume_sink,
 }
 ACTIONS = {**CONTROL_ACTIONS, **LESSON_ACTIONS}
 THREE_NODE_ACTIONS = ("kill_broker", "restart_broker", "strict_topic")  # only a lesson on three nodes (`nodes = 3`) may press these

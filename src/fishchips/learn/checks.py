@@ -9,7 +9,7 @@ are checked like the rest of the file.
 
 import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar, get_args
 
@@ -19,15 +19,20 @@ from confluent_kafka.admin import AdminClient
 
 from fishchips.errors import FishchipsError
 from fishchips.floor import ShopFloor
-from fishchips.kafka import share_groups
+from fishchips.kafka import clients, share_groups
+from fishchips.kafka.connect_worker import sink_status
 from fishchips.kafka.inspect import ClusterView, GroupView, snapshot
 from fishchips.kafka.reading import read_to_end, uncommitted_only
 from fishchips.kafka.replication import PartitionReplicas, ReplicationView
+from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.strict_topic import strict_topic, write_answer
 from fishchips.kafka.topics import Topics
 from fishchips.roles.share_group import share_group
 from fishchips.session import ShopSession
 from fishchips.shop import InvalidOrder, Order
+from fishchips.shop.kitchen import portions
+from fishchips.sink import behind, registered_sink, sink_report, table_ids
+from fishchips.stores.cabinet import CabinetState
 
 TopicName = Literal["orders", "cook", "served", "dead_letters"]
 GroupName = Literal["preparers", "cooks", "accountant"]
@@ -235,10 +240,15 @@ def _split(kafka: Kafka, topic: str) -> tuple[list[Message], list[Message]]:
 
 
 def _order_id(kafka: Kafka, value: bytes | None) -> str:
+    order = _order(kafka, value)
+    return order.id if order else ""
+
+
+def _order(kafka: Kafka, value: bytes | None) -> Order | None:
     try:
-        return Order.from_json(value, kafka.floor.menu).id
+        return Order.from_json(value, kafka.floor.menu)
     except InvalidOrder:
-        return ""
+        return None
 
 
 def dead_letter_with_reason(kafka: Kafka, p: AtLeast) -> Verdict:
@@ -350,6 +360,86 @@ def redelivered(kafka: Kafka, p: AtLeast) -> Verdict:
     )
 
 
+class SinkLag(msgspec.Struct, forbid_unknown_fields=True):
+    lag: int
+
+
+def sink_running(kafka: Kafka, p: Nothing) -> Verdict:
+    """The shop's sink as the worker reports it (connector and task RUNNING), and its consumer group as Kafka does (stable)."""
+    sink = registered_sink(kafka.session.settings, kafka.topics)
+    report = sink_report(sink.state, sink.names)
+    tasks = [task["state"] for task in report["tasks"]]
+    passed = report["state"] == "RUNNING" and tasks == ["RUNNING"] * len(tasks) != [] and report["group_state"] == "STABLE"
+    said = f"{report['connector']} {report['state']}, tasks {', '.join(tasks) or 'none'}; its group {report['group']} {report['group_state']}"
+    return Verdict(passed, said)
+
+
+def sink_lag_above(kafka: Kafka, p: SinkLag) -> Verdict:
+    """The sink's consumer group is behind on the rows topic by more than `lag` (a paused connector reads nothing); the
+    worker's word on the connector beside it. A running sink commits every second, so it is a second behind at most."""
+    sink = registered_sink(kafka.session.settings, kafka.topics)
+    lag = kafka.eyes.run(functools.partial(_lag, kafka.session.settings, sink.names.sink_group, sink.names.rows))
+    state = (sink_status(sink.state, sink.names) or {}).get("connector", {}).get("state", "MISSING")
+    return Verdict(lag > p.lag, f"{sink.names.sink_group}'s lag {lag}; the worker says the connector is {state}")
+
+
+def _lag(settings: ConnectionSettings, group: str, topic: str) -> int:
+    return behind(clients.admin(settings), group, topic)
+
+
+def table_matches_served(kafka: Kafka, p: AtLeast) -> Verdict:
+    """Every order on served as the step began is a row of the sink's table, by its id, and every row is an order Kafka
+    served: the books in PostgreSQL, and no consumer of ours wrote them."""
+    sink = registered_sink(kafka.session.settings, kafka.topics)
+    before, since = _split(kafka, kafka.topics.served)
+    rows = table_ids(sink.db_url, sink.names)  # after the read: a row written meanwhile is of an order served by then
+    earlier = {_order_id(kafka, m.value()) for m in before} - {""}
+    served = earlier | {_order_id(kafka, m.value()) for m in since}
+    missing, strays = earlier - rows, rows - served
+    if strays:  # served after the read above, and a row already: read served again before calling them strays
+        strays -= {_order_id(kafka, m.value()) for m in read_to_end(kafka.session.settings, kafka.topics.served)}
+    said = f"table {sink.names.table}: {len(rows)} rows; {len(earlier) - len(missing)} of the {len(earlier)} orders served before this step"
+    return Verdict(len(earlier) >= p.at_least and not missing and not strays, said + f" are rows; {len(strays)} rows of no order served")
+
+
+def cabinet_took_once(kafka: Kafka, p: AtLeast) -> Verdict:
+    """Each of this shop's orders served on Kafka took its portions from the hot cabinet once, as Redis and Kafka both say."""
+    floor = kafka.floor
+    if floor.cabinet is None or floor.cabinet_at_start is None:
+        return Verdict(False, f"{floor.scenario.name} has no hot cabinet: a lesson with one uses demo5")
+    mine = f"{floor.run_id}-"  # this shop's orders (an order's id begins with its run's)
+    served = Counter(i for m in read_to_end(kafka.session.settings, kafka.topics.served) if (i := _order_id(kafka, m.value())).startswith(mine))
+    now, taken = floor.cabinet.state_and_takes()  # after the read: every order served by then was taken by then
+    asked = {order.id: portions(order.parts, floor.menu) for m in read_to_end(kafka.session.settings, kafka.topics.orders) if (order := _order(kafka, m.value()))}
+    return took_once(now, now.since(floor.cabinet_at_start), {i for i in taken if i.startswith(mine)}, asked, served, p.at_least)
+
+
+def took_once(
+    now: CabinetState, run: CabinetState, took: set[str], asked: Mapping[str, Mapping[str, int]], served: Counter[str], at_least: int
+) -> Verdict:
+    """The cabinet's accounts against Kafka's. Redis remembers a take for each order in `took`; since the shop opened (`run`)
+    it counted one take per id and gave out exactly those orders' portions (as `asked` on `orders`), and stock = cooked -
+    served (`now`). Kafka served (`served`: order id -> times on `served`, committed) no order twice, and none untaken."""
+    given = Counter[str]()
+    for order_id in took:
+        given.update(asked.get(order_id, {}))
+    untaken, twice = set(served) - took, sum(1 for n in served.values() if n > 1)
+    right = run.orders_taken == len(took) and all(run.served[item] == given[item] for item in run.served) and now.balanced
+    said = (
+        f"{len(took)} orders took from the cabinet, {run.orders_taken} takes counted, {sum(run.served.values())} portions given out, "
+        f"{sum(given.values())} as those orders ask; {len(served)} served on Kafka, {len(untaken)} without a take, {twice} twice; "
+        + ("stock = cooked - served" if now.balanced else "; ".join(now.unbalanced()))
+    )
+    return Verdict(len(took) >= at_least and right and not untaken and not twice, said)
+
+
+def aborted_took_once(kafka: Kafka, p: AtLeast) -> Verdict:
+    """After a preparer killed mid-transaction: each aborted order served once, committed, and the cabinet gave out its
+    portions once (the retry was told "already taken"): exactly once across the edge of Kafka."""
+    aborted, cabinet = aborted_served_once(kafka, p), cabinet_took_once(kafka, p)
+    return Verdict(aborted.passed and cabinet.passed, f"{aborted.said}; {cabinet.said}")
+
+
 CHECKS: dict[str, NamedCheck[Any]] = {
     "topic_has_records": NamedCheck(TopicRecords, topic_has_records, "a topic's end offsets reach at_least (on every_partition)"),
     "topic_grew": NamedCheck(TopicGrowth, topic_grew, "a topic's end offsets grew by `by` since the step began"),
@@ -374,4 +464,10 @@ CHECKS: dict[str, NamedCheck[Any]] = {
         ShareGroupSize, share_members_busy, "the share group's `count` members each given partitions, each serving"
     ),
     "redelivered": NamedCheck(AtLeast, redelivered, "at_least orders the share group served with a delivery count above 1"),
+    # lesson 14, Kafka Connect; lesson 15, the hot cabinet
+    "sink_running": NamedCheck(Nothing, sink_running, "the shop's Connect sink and its task run, and its group is stable"),
+    "sink_lag_above": NamedCheck(SinkLag, sink_lag_above, "the sink's group is behind on the rows topic by more than `lag`"),
+    "table_matches_served": NamedCheck(AtLeast, table_matches_served, "the sink's table in PostgreSQL has a row per order served"),
+    "cabinet_took_once": NamedCheck(AtLeast, cabinet_took_once, "each order served took from the hot cabinet once, by its id"),
+    "aborted_took_once": NamedCheck(AtLeast, aborted_took_once, "aborted orders each served once and taken from the cabinet once"),
 }

@@ -20,7 +20,9 @@ from fishchips.learn.lines import line_of
 from fishchips.scenarios import SCENARIOS
 
 # the named areas of the screen a step points at (the page and the terminal app show each)
-WATCH = ("tills", "orders", "partitions", "preparers", "lag", "cook", "board", "late_reader", "dead_letters", "kafka", "brokers", "groups")
+WATCH = (
+    "tills", "orders", "partitions", "preparers", "lag", "cook", "board", "late_reader", "dead_letters", "kafka", "brokers", "groups", "cabinet",
+)
 
 
 class LessonError(FishchipsError):

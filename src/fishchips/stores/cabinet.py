@@ -267,13 +267,21 @@ class Cabinet:
 
     def state(self) -> CabinetState:
         """Stock and counters, read together (MULTI/EXEC) so they always balance."""
+        return self.state_and_takes(with_takes=False)[0]
+
+    def state_and_takes(self, with_takes: bool = True) -> tuple[CabinetState, set[str]]:
+        """Stock, counters and the id of every order whose take is remembered, all read at one moment (MULTI/EXEC):
+        each take counted once shows as one id here, one in `orders_taken`, and that order's portions in `served`."""
+        marks = f"{{{self.prefix}}}:taken:"
         with self._calling():
             pipe = self._redis.pipeline(transaction=True)
             pipe.hgetall(self._stock)
             pipe.hgetall(self._counters)
-            stock, counters = pipe.execute()
+            if with_takes:
+                pipe.keys(marks + "*")
+            stock, counters, *taken = pipe.execute()
         items = sorted(self.menu.items)
-        return CabinetState(
+        state = CabinetState(
             stock={item: int(stock.get(item, 0)) for item in items},
             cooked={item: int(counters.get(f"cooked:{item}", 0)) for item in items},
             served={item: int(counters.get(f"served:{item}", 0)) for item in items},
@@ -281,6 +289,7 @@ class Cabinet:
             trips_to_cook=int(counters.get("trips_to_cook", 0)),
             orders_taken=int(counters.get("orders_taken", 0)),
         )
+        return state, {key.removeprefix(marks) for key in (taken[0] if taken else [])}
 
     def ping(self) -> None:
         """Return once Redis answers, or raise CabinetUnavailable: a cheap check before resuming work after an outage."""

@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -65,3 +67,17 @@ def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothi
         assert math.isfinite(figures[key]) and figures[key] > 0, key
     assert set(figures["latency_ms"]) >= {"p50", "p95", "p99"}
     assert set(figures["ratio_to_peer_by_preparers"]) == set(figures["shop_orders_per_s_by_preparers"]) == {"1", "3"}
+
+
+def test_bench_share_is_refused_in_one_line_where_confluent_kafka_has_no_share_consumer() -> None:
+    """This module runs in .venv-bench, whose Quix Streams pins confluent-kafka below 2.13: no ShareConsumer there."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fishchips", "bench", "--share", "--noisy"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "needs confluent-kafka 2.13 or newer" in done.stderr and ".venv-bench" in done.stderr

@@ -16,6 +16,7 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.roles.context import ShopContext
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.role import Role
 
 REPORT_EVERY = 0.25
 WARM_UP_SECONDS = 1.0  # at a fixed load, latency is measured after this
@@ -92,12 +93,18 @@ def _serve_all(floor: ShopFloor, report: Report) -> None:
         time.sleep(REPORT_EVERY)
 
 
-def shop_preparer(settings: ConnectionSettings, topics: Topics, name: str, done: Any, results: Any) -> None:
+def shop_preparer(settings: ConnectionSettings, topics: Topics, name: str, done: Any, results: Any, work_seconds: float = 0.0) -> None:
     """One FoodPreparer in this process until `done` is set; then its peak memory goes to `results`."""
-    # at-least-once, as the Quix Streams peer is: the race is the stage's work, not the guarantee's
-    role = FoodPreparer(name, ShopContext(settings, topics, exactly_once=False, wanted=frozenset()))
+    # at-least-once, as the Quix Streams peer and a share group are: the race is the stage's work, not the guarantee's
+    serve_until_done(
+        FoodPreparer(name, ShopContext(settings, topics, exactly_once=False, wanted=frozenset()), work_seconds=work_seconds), done, results
+    )
+
+
+def serve_until_done(role: Role, done: Any, results: Any) -> None:
+    """Run the role until `done` is set (or it ends); then its name, this process's peak memory and any failure go to `results`."""
     role.start()
     while not done.wait(0.2) and role.running:
         pass
     role.stop()
-    results.put((name, peak_rss_mb(), None if role.failure is None else str(role.failure)))
+    results.put((role.name, peak_rss_mb(), None if role.failure is None else str(role.failure)))

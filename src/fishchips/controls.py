@@ -30,6 +30,14 @@ CONTROLS = (
         on_page=False,
     ),
     Control("s", "stop_preparer", "Prep-", "Stop preparer", "A member leaves the group: its partitions move to the others, who carry on from the committed offsets."),
+    Control(
+        "S",
+        "stop_share_preparer",
+        "Share-",
+        "Stop share preparer",
+        "A share group's member stops and RELEASEs the orders it holds: another member takes them at once, delivery count 2,"
+        " not waiting for their locks to run out.",
+    ),
     Control("l", "late_consumer", "Late", "Late consumer", "A consumer outside the group reads from offset 0: the log keeps every event, so the past can be replayed."),
     Control("c", "toggle_cook", "Cook", "Pause cook", "A paused consumer still holds its partition, so its lag grows until it resumes."),
     Control(
@@ -71,3 +79,4 @@ CONTROLS = (
 PAGE_CONTROLS = {control.name: control for control in CONTROLS if control.on_page}
 # only on a cluster fishchips started: elsewhere the views leave them out, and say why (broker/node_controls.py)
 BROKER_CONTROLS = ("kill_broker", "restart_broker", "toggle_acks")
+SHARE_CONTROLS = ("stop_share_preparer",)  # only in a shop with a share group (demo6)

@@ -35,6 +35,8 @@ class Kind(StrEnum):
     FAILED = "failed"  # the role ended with an error (`detail`)
     WAITING = "waiting"  # the hot cabinet's Redis is not answering: the role waits, its batch undone (`detail`: why)
     TOPPED_UP = "topped-up"  # the cook's timer cooked batches for the hot cabinet (`detail`: what)
+    LENT = "lent"  # a share group's member was lent the record, under a lock (`delivery`: the broker's count)
+    RELEASED = "released"  # ... handed it back unserved: any member may take it at once
 
 
 class RoleKind(StrEnum):
@@ -75,6 +77,7 @@ class ShopEvent(msgspec.Struct, frozen=True, array_like=True):
     detail: str = ""  # a reason, or who served it (on CALLED)
     partitions: tuple[int, ...] = ()  # on membership events: every partition the role holds now
     at: float = msgspec.field(default_factory=time.time)  # on CALLED: when the broker appended it to `served`
+    delivery: int = 0  # a share group's record: how often the broker has lent it out, this time included (0: not one)
 
     def where(self) -> str:
         return f"{self.topic}[{self.partition}]@{self.offset}" if self.topic is not None else ""

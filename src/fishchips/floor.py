@@ -32,6 +32,7 @@ from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics, ensure_shop_topics, ensure_topics
 from fishchips.ledger import CabinetFigures, cabinet_check
+from fishchips.lending import Lending, Loan, Relent
 from fishchips.roles.context import ShopContext
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
@@ -50,6 +51,7 @@ from fishchips.waiting import until
 log = logging.getLogger(__name__)
 COUNTER = "counter"  # who takes an order by hand (the page's form): the floor's own till, with a producer of its own
 HAND_TILL = 99  # the till number on orders taken at the counter
+HOLD_WAIT = 5.0  # seconds "Stop share preparer" waits for a member to hold records, so there is something to release
 
 
 @dataclass
@@ -197,11 +199,12 @@ class ShopFloor:
         self._admin: AdminClient | None = None
         self.tally = Tally(self.run_id)
         self.share_tally = Tally(self.run_id)  # demo6: the share group serves every order too, onto its own topic
+        self.lending = Lending()  # the share group's records in flight: who holds each, its delivery count
         self.max_lag = 0
         self._records: dict[str, _Record] = {}
         self._numbers: dict[RoleKind, Iterator[int]] = {kind: itertools.count(1) for kind in RoleKind}
         self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)  # a role started, or a switch of group protocol ended
+        self._changed = threading.Condition(self._lock)  # a role started, a switch of group protocol ended, a record was lent
         self._switching = False  # the preparers are leaving to rejoin speaking another protocol: nothing starts meanwhile
         self._closed = False
         self._counter: Producer | None = None  # the counter's producer, made at the first order taken by hand
@@ -379,6 +382,28 @@ class ShopFloor:
             working[-1].handle.request_stop()
             return working[-1].handle.name
 
+    def stop_share_preparer(self, wait: float = HOLD_WAIT) -> tuple[str, int] | None:
+        """Stop the share group's member that holds the most records (the newest of equals): it RELEASEs what it holds,
+        and the others take those records at once. Between orders no member may hold any, so this waits up to `wait`
+        seconds for one to be lent some. Its name and how many it held; None if no member is working."""
+        with self._lock:
+            self._changed.wait_for(
+                lambda: self._closed or any(self.lending.held_by(r.handle.name) for r in self._working(RoleKind.SHARE_PREPARER)), wait
+            )
+            working = self._working(RoleKind.SHARE_PREPARER)
+            if not working:
+                return None
+            held = {record.handle.name: self.lending.held_by(record.handle.name) for record in working}
+            chosen = max(reversed(working), key=lambda record: held[record.handle.name])
+            chosen.stopping = True
+            chosen.handle.request_stop()
+            return chosen.handle.name, held[chosen.handle.name]
+
+    def share_loans(self) -> tuple[list[Loan], list[Relent]]:
+        """The share group's records in flight (who holds each, its delivery count), and the last ones lent out again."""
+        with self._lock:
+            return self.lending.loans(), self.lending.relent()
+
     def stop_all(self, kind: RoleKind, timeout: float = 30.0) -> int:
         """Stop every working role of a kind and wait until each has left its group (Kafka moves an
         empty group's offsets only); how many there were, so as many can be started again."""
@@ -545,6 +570,9 @@ class ShopFloor:
                 self._heard += 1
                 for tally in self._tallies(event):
                     tally.record(event)
+                self.lending.record(event)
+                if event.kind is Kind.LENT:
+                    self._changed.notify_all()  # stop_share_preparer may wait for a member to hold some
                 if event.kind is Kind.CALLED:
                     self._last_served = time.monotonic()
                     self._first_served = self._first_served or self._last_served
@@ -707,4 +735,3 @@ class ShopFloor:
             rejected=self.count("rejected", RoleKind.SHARE_PREPARER),
             served_by_preparer=dict(tally.served_by_preparer),
         )
-

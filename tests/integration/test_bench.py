@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -78,3 +80,17 @@ def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothi
         assert by_rate["2000"]["p50"] <= by_rate["2000"]["p95"] <= by_rate["2000"]["p99"]
     assert figures["ready_s_by_protocol"]["consumer"] == figures["ready_s"]
     assert all(math.isfinite(s) and s > 0 for s in figures["ready_s_by_protocol"].values())
+
+
+def test_bench_share_is_refused_in_one_line_where_confluent_kafka_has_no_share_consumer() -> None:
+    """This module runs in .venv-bench, whose Quix Streams pins confluent-kafka below 2.13: no ShareConsumer there."""
+    done = subprocess.run(
+        [sys.executable, "-m", "fishchips", "bench", "--share", "--noisy"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "needs confluent-kafka 2.13 or newer" in done.stderr and ".venv-bench" in done.stderr

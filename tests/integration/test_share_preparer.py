@@ -16,6 +16,7 @@ from confluent_kafka import AcknowledgeType, Message, Producer, ShareConsumer
 from tests.conftest import wait_for
 
 from fishchips.events import Kind, ShopEvent
+from fishchips.floor import ShopFloor
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
@@ -24,6 +25,7 @@ from fishchips.kafka.topics import Topics, ensure_shop_topics, ensure_topics
 from fishchips.roles.context import ShopContext
 from fishchips.roles.share_group import set_up_share_group, share_group
 from fishchips.roles.share_preparer import SharePreparer
+from fishchips.scenarios import Scenario
 from fishchips.shop import Order, new_order_id, new_run_id
 
 pytestmark = pytest.mark.kafka
@@ -157,7 +159,11 @@ def test_a_stopped_preparer_releases_what_it_holds_and_another_member_serves_it_
     context, heard = shop
     slow = started(preparers, context, "slow", work_seconds=0.5)
     ids = place_orders(context, 10)
-    wait_for(lambda: slow.counters[Kind.SERVED] >= 1, 60)
+
+    def holds() -> int:  # lent to it and not yet let go: a member between polls holds none, and has none to release
+        return len(heard.of(Kind.LENT)) - len(heard.of(Kind.SERVED)) - len(heard.of(Kind.RELEASED))
+
+    wait_for(lambda: slow.counters[Kind.SERVED] >= 1 and holds() >= 1, 60)
     slow.stop()  # `s`: it hands back what it still holds, not waiting for the lock to run out
     assert slow.counters["released"] >= 1
     other = started(preparers, context, "other")
@@ -185,3 +191,38 @@ def test_demo6_keeps_every_share_preparer_busy_while_two_of_the_consumer_group_s
     assert len(summary["served_by_preparer"]) == 2  # one consumer-group preparer per partition...
     assert len(summary["idle_preparers"]) == 2  # ...and two with none
     assert all(name.startswith("preparer-") for name in summary["idle_preparers"])
+
+
+def test_stop_share_preparer_releases_what_it_holds_and_another_member_takes_it_at_once_with_delivery_count_2(
+    kafka: ConnectionSettings, prefix: str
+) -> None:
+    """`S` ("Stop share preparer") on a member holding orders: it RELEASEs them and another member is lent them, delivery
+    count 2. This group's lock is 60 s and the wait at most 30 s, so they came back by the release, not by a lock."""
+    scenario = Scenario("release", "Release", "", tills=0, preparers=0, cooks=0, partitions=2, share_preparers=2, prepare_seconds=1.0)
+    heard = Heard()
+    floor = ShopFloor(scenario, kafka, Topics(prefix), listener=heard)
+    try:
+        floor.start()
+        configure(floor.admin, share_group(floor.topics), ShareGroupSettings(lock_duration_ms=60_000))
+        place_orders(ShopContext(kafka, floor.topics), 20)
+        wait_for(lambda: {event.role for event in heard.of(Kind.LENT)} == {"share-preparer-1", "share-preparer-2"}, 60)
+        stopped = floor.stop_share_preparer()
+        assert stopped is not None
+        name, held = stopped
+        at = time.monotonic()
+        assert held >= 1, f"{name} held nothing"
+
+        def taken_again() -> dict[tuple[int | None, int | None], ShopEvent]:
+            released = {(e.partition, e.offset) for e in heard.of(Kind.RELEASED) if e.role == name}
+            lent = {(e.partition, e.offset): e for e in heard.of(Kind.LENT) if e.role != name and (e.partition, e.offset) in released}
+            return lent if released and lent.keys() == released else {}
+
+        wait_for(lambda: bool(taken_again()), 30)
+        print(f"released by {name} and lent to another member within {time.monotonic() - at:.1f} s")  # for docs/share-groups.md
+        taken = taken_again()
+        assert all(event.delivery == 2 for event in taken.values())
+        relent = [r for r in floor.share_loans()[1] if r.before == name]  # the floor's view (its newest 8), as the page and the app show it
+        assert relent and all(r.back == "released" and r.delivery == 2 and (r.partition, r.offset) in taken for r in relent)
+    finally:
+        floor.close()
+    assert floor.failures() == []

@@ -233,6 +233,11 @@ async def test_demo6_shows_both_groups_with_each_preparers_served_count(kafka: C
         text = shown()
         assert "consumer group" in text and "share group" in text and text.count("idle") == 2
         assert all(f"share-preparer-{n}" in text for n in (1, 2, 3, 4))
+        assert "records in flight" in text
+        # `S`: the member holding the most stops and releases what it holds; another is lent it, delivery count 2
+        await pilot.press("d", "d")  # x1: an order takes 0.4 s, so a member holds each a while
+        await pilot.press("S")
+        await until(pilot, lambda: "released → " in shown() and "delivery 2" in shown(), timeout=30)
 
 
 def brokers_panel(app: ShopApp) -> str:

@@ -325,6 +325,31 @@ def test_demo5_shows_the_hot_cabinet_as_redis_has_it(page: Page, server: WebServ
     page.wait_for_selector("#cabinet-card", state="hidden", timeout=90_000)
 
 
+def test_demo6_shows_who_holds_each_record_and_a_released_one_lent_again_with_delivery_count_2(page: Page, server: WebServer) -> None:
+    """The share group's records in flight as its members say (Kafka names no holder): each one's holder and delivery
+    count. `S` stops the member holding the most; what it held is released and another member is lent it, delivery 2."""
+    page.select_option("#scenario-select", "demo6")
+    page.click("#scenario-form button")
+    page.wait_for_selector(".loan", timeout=90_000)
+    assert (page.get_attribute(".loan", "data-holder") or "").startswith("share-preparer-")
+    for _ in range(2):
+        page.keyboard.press("d")  # x0.5: an order takes 0.8 s, so a member holds each a while
+    wait_for(lambda: page.text_content("#speed") == "x0.5", timeout=10)
+    page.keyboard.press("S")
+    wait_for(lambda: "releases the" in (page.text_content("#notices") or ""), timeout=20)
+    stopped = (page.text_content("#notices") or "").split(" stops and releases")[0].split()[-1]
+    again = '.relent[data-delivery="2"][data-back="released"]'
+    page.wait_for_selector(again, timeout=30_000)
+    row = page.locator(again).first
+    assert row.get_attribute("data-holder") not in (stopped, None)
+    assert f"{stopped} released → " in (row.text_content() or "")
+    for _ in range(2):
+        page.keyboard.press("f")
+    page.select_option("#scenario-select", "demo3")
+    page.click("#scenario-form button")
+    page.wait_for_selector("#loans", state="detached", timeout=90_000)
+
+
 def test_the_page_lists_the_preparers_group_with_each_members_served_count(page: Page, server: WebServer) -> None:
     """demo3 has one way of taking orders, its consumer group: each member's row says what it served (demo6 adds a share group)."""
     group = server.topics.group("preparers")

@@ -181,3 +181,5 @@ def test_demo6_shows_both_groups_with_each_preparers_served_count(kafka: Connect
         wait_for(lambda: busy() == [2, 4], timeout=90)  # the consumer group: one member per partition; the share group: all four
         groups = state(client)["groups"]
         assert [(group["kind"], len(group["served"])) for group in groups] == [("consumer group", 4), ("share group", 4)]
+        assert "S" in {c["key"] for c in state(client)["controls"]}  # stop a share preparer: only where there is a share group
+        assert set(state(client)["lending"]) == {"held", "relent"}  # the records in flight, as the members say

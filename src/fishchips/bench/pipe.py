@@ -36,7 +36,7 @@ def two_hops(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[s
         worker.start()
     writer = processes.Process(target=_write, args=(settings, topics, plan, started_at))
     try:
-        until(lambda: _group_has(settings, topics, plan.preparers, plan.partitions), timeout=60, every=0.1)
+        until(lambda: group_has(settings, f"{topics.prefix}.pipe", plan.preparers, plan.partitions), timeout=60, every=0.1)
         writer.start()
 
         def finished() -> bool:
@@ -57,9 +57,9 @@ def two_hops(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[s
     return {"orders": plan.orders, "seconds": round(seconds, 3), "orders_per_s": round(plan.orders / seconds, 1)}
 
 
-def _group_has(settings: ConnectionSettings, topics: Topics, members: int, partitions: int) -> bool:
+def group_has(settings: ConnectionSettings, group: str, members: int, partitions: int) -> bool:
     """Every preparer has joined and the partitions are shared out: the clock starts with the pipe ready, as the shop's does."""
-    group, admin = f"{topics.prefix}.pipe", clients.admin(settings)  # the admin client must outlive the call's future
+    admin = clients.admin(settings)  # the admin client must outlive the call's future
     description = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
     holding = sum(1 for m in description.members if m.assignment.topic_partitions)
     return len(description.members) >= members and holding >= min(members, partitions)

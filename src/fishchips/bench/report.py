@@ -172,3 +172,60 @@ def ratio(part: float, whole: float) -> float:
     """part / whole, rounded; 0.0 rather than a division error or infinity when whole is 0."""
     value = part / whole if whole else 0.0
     return round(value, 4) if math.isfinite(value) else 0.0
+
+
+@dataclass(frozen=True)
+class ShareBenchResult:
+    """`bench --share`: a share group against a consumer group of the same size, at each preparer count."""
+
+    plan: Plan
+    work_ms: float  # each preparer's time per order
+    races: dict[int, dict[str, dict[str, Any]]]  # preparers -> {"share": its race, "consumer": the consumer group's}
+    load_average: tuple[float, float]
+
+    @property
+    def ok(self) -> bool:
+        """Every race served every order, once."""
+        return all(run["missing"] == 0 and run["duplicates"] == 0 for pair in self.races.values() for run in pair.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "orders": self.plan.orders,
+            "partitions": self.plan.partitions,
+            "work_ms": self.work_ms,
+            "orders_per_s": {
+                kind: {str(n): pair[kind]["orders_per_s"] for n, pair in self.races.items()} for kind in ("share", "consumer")
+            },
+            "busy_members": {
+                kind: {str(n): pair[kind]["busy_members"] for n, pair in self.races.items()} for kind in ("share", "consumer")
+            },
+            "ratio_share_to_consumer": {
+                str(n): ratio(pair["share"]["orders_per_s"], pair["consumer"]["orders_per_s"]) for n, pair in self.races.items()
+            },
+            "cpus": os.cpu_count(),
+            "load_average": list(self.load_average),
+            "races": {str(n): pair for n, pair in self.races.items()},
+        }
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(preparers, share group, consumer group, share / consumer) per preparer count."""
+        return [
+            (
+                str(n),
+                f"{pair['share']['orders_per_s']:,.0f} orders/s ({pair['share']['busy_members']} busy)",
+                f"{pair['consumer']['orders_per_s']:,.0f} orders/s ({pair['consumer']['busy_members']} busy)",
+                f"{ratio(pair['share']['orders_per_s'], pair['consumer']['orders_per_s']):.2f}",
+            )
+            for n, pair in self.races.items()
+        ]
+
+    def table(self) -> Table:
+        verdict = "[green]every order served once[/]" if self.ok else "[red]orders missing or doubled[/]"
+        title = f"Share group against consumer group: {self.plan.orders:,} orders, {self.plan.partitions} partitions, {self.work_ms:g} ms an order: {verdict}"
+        table = Table(title=title)
+        for column in ("preparers", "share group", "consumer group", "share / consumer"):
+            table.add_column(column, justify="left" if column == "preparers" else "right")
+        for row in self.rows():
+            table.add_row(*row)
+        return table

@@ -6,11 +6,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fishchips.bench import baseline, peer, pipe, shop_run, stage
+from fishchips.bench import baseline, peer, pipe, share, shop_run, stage
 from fishchips.bench.cleanup import leaving_nothing
 from fishchips.bench.isolate import BenchFailed, Phase, run_isolated
 from fishchips.bench.plan import Plan
-from fishchips.bench.report import BenchResult
+from fishchips.bench.report import BenchResult, ShareBenchResult
 from fishchips.kafka.settings import ConnectionSettings
 
 QUIET_LOAD = 1.5  # the highest 1-minute load average at the start of a run whose figures mean something
@@ -31,18 +31,10 @@ def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> Ben
     then every topic and group it made is deleted."""
     peer.require_quixstreams()
     before = os.getloadavg()[0]
-    columns = (TextColumn("{task.description:<38}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with leaving_nothing(settings, plan.prefix), Progress(*columns, console=console) as progress:
+    with leaving_nothing(settings, plan.prefix), _progress(console) as progress:
 
         def phase(what: str, total: int, function: Phase, *args: Any) -> dict[str, Any]:
-            task = progress.add_task(what, total=total)
-
-            def update(done: int) -> None:
-                progress.update(task, completed=min(done, total))
-
-            result = run_isolated(function, settings, plan, *args, on_progress=update)
-            progress.update(task, completed=total)
-            return result
+            return _phase(progress, what, total, function, settings, plan, *args)
 
         n = plan.orders
         figures: dict[str, Any] = {
@@ -79,3 +71,36 @@ def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> Ben
             for protocol in plan.protocols
         }
     return BenchResult(plan=plan, load_average=(before, os.getloadavg()[0]), **figures)
+
+
+def run_share_bench(settings: ConnectionSettings, plan: Plan, work_ms: float, console: Console) -> ShareBenchResult:
+    """At each preparer count, a share group and then a consumer group of that size race for the same number of orders
+    on plan.partitions partitions; then every topic and group it made is deleted."""
+    share.require_share_consumer()
+    before = os.getloadavg()[0]
+    with leaving_nothing(settings, plan.prefix), _progress(console) as progress:
+        races = {
+            count: {
+                kind: _phase(progress, f"{kind} group x{count}", plan.orders, share.race, settings, plan, kind, count, work_ms)
+                for kind in share.KINDS
+            }
+            for count in plan.preparer_counts
+        }
+    return ShareBenchResult(plan=plan, work_ms=work_ms, races=races, load_average=(before, os.getloadavg()[0]))
+
+
+def _progress(console: Console) -> Progress:
+    columns = (TextColumn("{task.description:<38}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=console)
+
+
+def _phase(progress: Progress, what: str, total: int, function: Phase, *args: Any) -> dict[str, Any]:
+    """Run one phase in a process of its own, its progress shown as a bar."""
+    task = progress.add_task(what, total=total)
+
+    def update(done: int) -> None:
+        progress.update(task, completed=min(done, total))
+
+    result = run_isolated(function, *args, on_progress=update)
+    progress.update(task, completed=total)
+    return result

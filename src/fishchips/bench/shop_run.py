@@ -20,6 +20,7 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.roles.context import ShopContext
 from fishchips.roles.preparer import FoodPreparer
+from fishchips.roles.role import Role
 
 REPORT_EVERY = 0.25
 READY_EVERY = 0.01  # how often to look for the first order called: the CPU used until then is the start-up's
@@ -115,13 +116,26 @@ def _cpu_seconds() -> float:
     return total
 
 
-def shop_preparer(settings: ConnectionSettings, topics: Topics, name: str, done: Any, results: Any) -> None:
+def shop_preparer(
+    settings: ConnectionSettings,
+    topics: Topics,
+    name: str,
+    done: Any,
+    results: Any,
+    work_seconds: float = 0.0,
+    group_protocol: GroupProtocol = RACE_PROTOCOL,
+) -> None:
     """One FoodPreparer in this process until `done` is set; then its peak memory goes to `results`."""
-    # at-least-once and classic-eager, as the Quix Streams peer is: the race is the stage's work, not the guarantee's or the protocol's
-    context = ShopContext(settings, topics, exactly_once=False, group_protocol=RACE_PROTOCOL, wanted=frozenset())
-    role = FoodPreparer(name, context)
+    # at-least-once, as the Quix Streams peer and a share group are: the race is the stage's work, not the guarantee's;
+    # classic-eager by default, as the Quix Streams peer is (bench/stage.py RACE_PROTOCOL)
+    context = ShopContext(settings, topics, exactly_once=False, group_protocol=group_protocol, wanted=frozenset())
+    serve_until_done(FoodPreparer(name, context, work_seconds=work_seconds), done, results)
+
+
+def serve_until_done(role: Role, done: Any, results: Any) -> None:
+    """Run the role until `done` is set (or it ends); then its name, this process's peak memory and any failure go to `results`."""
     role.start()
     while not done.wait(0.2) and role.running:
         pass
     role.stop()
-    results.put((name, peak_rss_mb(), None if role.failure is None else str(role.failure)))
+    results.put((role.name, peak_rss_mb(), None if role.failure is None else str(role.failure)))

@@ -10,6 +10,7 @@ Both groups rebalance the same way (RACE_PROTOCOL): Quix Streams forces the `ran
 which only the classic protocol has, so the shop's preparers join as classic-eager members too.
 """
 
+import functools
 import json
 import time
 from collections import Counter
@@ -58,6 +59,11 @@ def fill(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[str, 
     """The tills write plan.orders orders to the stage's orders topic, as fast as they can."""
     topics = stage_topics(plan)
     ensure_topics(clients.admin(settings), {topics.orders: plan.partitions})
+    return {"orders": take_orders(settings, plan, topics, report), "topic": topics.orders}
+
+
+def take_orders(settings: ConnectionSettings, plan: Plan, topics: Topics, report: Report) -> int:
+    """plan.tills tills write plan.orders orders to `topics.orders`, as fast as they can; how many they took."""
     tickets, run_id = Tickets(plan.orders), new_run_id()
     scenario = plan.scenario()
     context = ShopContext(settings, topics, wanted=frozenset())  # nobody listens: the tills build no events
@@ -85,7 +91,7 @@ def fill(settings: ConnectionSettings, plan: Plan, report: Report) -> dict[str, 
     taken = sum(till.counters["took"] for till in tills)
     if taken != plan.orders:
         raise RuntimeError(f"the tills took {taken} orders of {plan.orders}")
-    return {"orders": taken, "topic": topics.orders}
+    return taken
 
 
 def run_stage(
@@ -98,26 +104,43 @@ def run_stage(
     admin = clients.admin(settings)
     appended = {"message.timestamp.type": "LogAppendTime"}
     create(admin, [NewTopic(own.served, plan.partitions, 1, config=appended), NewTopic(own.dead_letters, 1, 1)])
+    names = [f"{name}-{n}" for n in range(1, members + 1)]
+    # A member still joining when the others stop catches them mid-rebalance: a commit made in that moment is refused
+    # (REBALANCE_IN_PROGRESS), and Quix Streams stops on it. With few orders the first members can serve them all
+    # before the last has joined, so the workers stop only once every one is in a settled group.
+    settled = functools.partial(_settled, admin, own.prefix, members)
+    return serve(settings, worker, StageTopics(own.prefix, source=topics.orders), names, plan.orders, report, settled=settled)
+
+
+def serve(
+    settings: ConnectionSettings,
+    worker: Worker,
+    topics: Topics,
+    names: list[str],
+    orders: int,
+    report: Report,
+    ready: Callable[[], None] = lambda: None,
+    settled: Callable[[], bool] = lambda: True,
+) -> dict[str, Any]:
+    """One worker process per name serves `orders` orders from topics.orders onto topics.served (LogAppendTime), once
+    `ready()` has returned (it may wait for the group, or write the orders); orders/s between the first and last served.
+    The workers stop once `settled()` holds as well (see run_stage)."""
     processes = spawn()
     results, done = processes.Queue(), processes.Event()
-    workers = [
-        processes.Process(target=worker, args=(settings, StageTopics(own.prefix, source=topics.orders), f"{name}-{n}", done, results))
-        for n in range(1, members + 1)
-    ]
+    workers = [processes.Process(target=worker, args=(settings, topics, name, done, results)) for name in names]
     for process in workers:
         process.start()
+    admin = clients.admin(settings)
     try:
-        while (written := sum(end_offsets(admin, [own.served]).get(own.served, {}).values())) < plan.orders:
+        ready()
+        while (written := sum(end_offsets(admin, [topics.served]).get(topics.served, {}).values())) < orders:
             if dead := [p for p in workers if not p.is_alive()]:
-                raise RuntimeError(f"{len(dead)} {name} worker(s) stopped early (exit code {dead[0].exitcode})")
+                raise RuntimeError(f"{len(dead)} worker(s) stopped early (exit code {dead[0].exitcode})")
             report(written)
             time.sleep(REPORT_EVERY)
         report(written)
-        # A member still joining when the others stop catches them mid-rebalance: a commit made in that moment is
-        # refused (REBALANCE_IN_PROGRESS), and Quix Streams stops on it. With few orders the first members can
-        # serve them all before the last has joined, so every member is in a settled group before any stops.
-        if not until(lambda: _settled(admin, own.prefix, members), SETTLE_WITHIN, every=REPORT_EVERY):
-            raise RuntimeError(f"the {name} stage's group did not settle with its {members} members in {SETTLE_WITHIN:g} s")
+        if not until(settled, SETTLE_WITHIN, every=REPORT_EVERY):
+            raise RuntimeError(f"the workers' group did not settle with its {len(names)} members in {SETTLE_WITHIN:g} s")
         done.set()  # each worker stops cleanly, leaves the group and reports
         finals = [results.get(timeout=60) for _ in workers]
     finally:
@@ -128,12 +151,13 @@ def run_stage(
                 process.kill()
     if failures := [f"{who}: {failure}" for who, _, failure in finals if failure]:
         raise RuntimeError("; ".join(failures))
-    ids, first_ms, last_ms = read_served(settings, own.served)
+    ids, by_preparer, first_ms, last_ms = read_served(settings, topics.served)
     return {
         "served": sum(ids.values()),
         "distinct": len(ids),
         "duplicates": sum(count - 1 for count in ids.values()),
-        "missing": plan.orders - len(ids),
+        "missing": orders - len(ids),
+        "busy_members": len(by_preparer),  # workers that served at least one order
         "seconds": round((last_ms - first_ms) / 1000, 3),
         "orders_per_s": round(len(ids) / max(last_ms - first_ms, 1) * 1000, 1),
         "worker_peak_rss_mb": max(rss for _, rss, _ in finals),
@@ -163,13 +187,15 @@ def create(admin: AdminClient, topics: list[NewTopic]) -> None:
     raise RuntimeError(f"the topics {', '.join(t.topic for t in topics)} have no leader after {TIMEOUT:.0f} s")
 
 
-def read_served(settings: ConnectionSettings, topic: str) -> tuple[Counter[str], int, int]:
-    """Every order id on a topic, with the first and last record's timestamps (ms)."""
+def read_served(settings: ConnectionSettings, topic: str) -> tuple[Counter[str], Counter[str], int, int]:
+    """Every order id on a topic, the orders each preparer served (its `preparer` header), and the first and last
+    record's timestamps (ms)."""
     ends = end_offsets(clients.admin(settings), [topic])[topic]
     overrides: dict[str, Any] = {"client.id": "bench-check"}
     consumer = clients.consumer(settings, f"{topic}.check", **overrides)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p, end in ends.items() if end > 0])
     ids: Counter[str] = Counter()
+    by_preparer: Counter[str] = Counter()
     first_ms, last_ms = 2**63, 0
     positions = dict.fromkeys(ends, 0)
     deadline = time.monotonic() + 120
@@ -184,7 +210,9 @@ def read_served(settings: ConnectionSettings, topic: str) -> tuple[Counter[str],
                 raise RuntimeError(f"{topic}: a record with no partition, offset or value")  # the bench's own tills write none
             positions[partition] = offset + 1
             ids[json.loads(value)["id"]] += 1
+            preparer = dict(message.headers() or []).get("preparer") or b""
+            by_preparer[preparer if isinstance(preparer, str) else preparer.decode()] += 1
             _, stamp = message.timestamp()
             first_ms, last_ms = min(first_ms, stamp), max(last_ms, stamp)
     consumer.close()
-    return ids, first_ms, last_ms
+    return ids, by_preparer, first_ms, last_ms

@@ -68,12 +68,13 @@ class Role:
         detail: str = "",
         partitions: tuple[int, ...] = (),
         at: float | None = None,
+        delivery: int = 0,
     ) -> None:
         if kind not in self.context.wanted:  # nobody wants it: at rush hour, building the event is most of its cost
             return
         topic, partition, offset = place(message) if message is not None else (None, None, None)
         moment = time.time() if at is None else at
-        self.context.listener(ShopEvent(self.name, self.kind, kind, order, topic, partition, offset, detail, partitions, moment))
+        self.context.listener(ShopEvent(self.name, self.kind, kind, order, topic, partition, offset, detail, partitions, moment, delivery))
 
     def start(self) -> Self:
         self._thread.start()

@@ -7,7 +7,7 @@ lends each order to one member at a time, under a lock, and the member says what
 - ACCEPT: served; never delivered again. Said only after the served order is written (at-least-once);
 - REJECT: no member could ever make it (unreadable, or it needs a cook this group has not got); archived,
   after it is set aside on the shop's dead-letter topic with the reason;
-- RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`s`).
+- RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`S`, "Stop share preparer").
 
 A member that dies holding orders says nothing: each comes back when its lock runs out, to any member,
 with its delivery count one higher. There are no transactions across acknowledgements, so a member
@@ -77,6 +77,8 @@ class SharePreparer(Role):
                     self.rest(POLL_SECONDS)  # takes nothing new; what it held was acknowledged already
                     continue
                 if messages := [m for m in consumer.poll(POLL_SECONDS) if self._readable(m)]:
+                    for message in messages:  # each is this member's now, under a lock: the views show who holds what
+                        self.emit(Kind.LENT, message=message, delivery=delivery(message))
                     self._answer(consumer, producer, [self._work(message) for message in messages])
         finally:
             consumer.commit_sync(ACKNOWLEDGED_WITHIN)  # send the last acknowledgements, or closing would hand them out again
@@ -113,6 +115,8 @@ class SharePreparer(Role):
     def _answer(self, consumer: ShareConsumer, producer: Producer, answers: list[Answer]) -> None:
         """Write what the orders answer, wait until Kafka has it, then acknowledge each: a write that
         failed hands its order back (RELEASE), so another member tries again; nothing is lost."""
+        if self.stopping:  # told to stop: what is not written yet goes back at once, to members who will stay
+            answers = [Answer(answer.message, None, AcknowledgeType.RELEASE) for answer in answers]
         failed: set[int] = set()
 
         def delivered(index: int) -> Callable[[KafkaError | None, Message], None]:
@@ -137,12 +141,13 @@ class SharePreparer(Role):
                 self._say(answer)
             else:
                 self.counters["released"] += 1
+                self.emit(Kind.RELEASED, message=answer.message, delivery=delivery(answer.message))
 
     def _say(self, answer: Answer) -> None:
         """Tell the views what became of an order, with its delivery count when it came more than once."""
         output, message = answer.output, answer.message
         assert output is not None and output.kind is not None  # only an answer that wrote something is accepted or rejected
-        deliveries = message.delivery_count() or 1  # the broker's count: 1 the first time it is lent out
+        deliveries = delivery(message)
         detail = output.detail
         if deliveries > 1:
             self.counters["redelivered"] += 1
@@ -150,4 +155,9 @@ class SharePreparer(Role):
         if answer.acknowledge is AcknowledgeType.REJECT:
             self.counters["rejected"] += 1
         self.counters[output.kind] += 1
-        self.emit(output.kind, output.order, message, detail)
+        self.emit(output.kind, output.order, message, detail, delivery=deliveries)
+
+
+def delivery(message: Message) -> int:
+    """The broker's delivery count of a record lent to this member: 1 the first time it is lent out."""
+    return message.delivery_count() or 1

@@ -30,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from fishchips.broker.cluster import EmbeddedCluster
-from fishchips.controls import BROKER_CONTROLS, CONTROLS
+from fishchips.controls import BROKER_CONTROLS, CONTROLS, SHARE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import Kind, RoleKind, ShopEvent
 from fishchips.floor import ShopFloor
@@ -41,6 +41,7 @@ from fishchips.kafka.replication import ReplicationView
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.kafka.watcher import LOOK_EVERY
+from fishchips.lending import released_words
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import ACKS
@@ -92,6 +93,8 @@ def words(event: ShopEvent) -> Text | None:
             return Text(event.detail, style="green")
         if event.kind is Kind.TOPPED_UP:
             return Text(f"Topped up the cabinet: {event.detail}", style="yellow")
+        if event.kind is Kind.RELEASED:  # a share preparer hands a record back unread
+            return Text(f"Released {event.where()}: another member takes it", style="yellow")
         return None
     parts = order.describe().split(": ", 1)[1]
     said = {
@@ -331,7 +334,7 @@ class ShopApp(App[None]):
     def show_groups(self) -> None:
         """Both ways of taking orders side by side (demo6): each preparer's served count, the idle ones marked."""
         if self.floor is not None:
-            self.show("#groups", render_groups(self.floor.preparer_groups()))
+            self.show("#groups", render_groups(self.floor.preparer_groups(), *self.floor.share_loans()))
 
     def panel(self, event: ShopEvent) -> RoleLog | None:
         """The role's panel, made on its first event; None while the app is closing."""
@@ -451,6 +454,17 @@ class ShopApp(App[None]):
     def action_stop_preparer(self) -> None:
         self._in_thread("stop_preparer")
 
+    def action_stop_share_preparer(self) -> None:
+        floor = self.floor
+        if floor is None:
+            return
+
+        def stop() -> None:
+            stopped = floor.stop_share_preparer()
+            self.call_from_thread(self.notify, released_words(*stopped) if stopped else "no share preparer is working")
+
+        self.run_worker(stop, thread=True, group="controls")
+
     def action_late_consumer(self) -> None:
         self._in_thread("start_late_consumer")
 
@@ -469,9 +483,12 @@ class ShopApp(App[None]):
         self.notify("cook paused" if pause else "cook back at work")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`r` (restock) belongs to a shop with a hot cabinet only; x, b and a to a cluster fishchips started."""
+        """`r` (restock) belongs to a shop with a hot cabinet only; `S` to one with a share group; x, b and a to a cluster
+        fishchips started."""
         if action in BROKER_CONTROLS:
             return self.session.nodes.available
+        if action in SHARE_CONTROLS:
+            return self.scenario.share_preparers > 0
         return self.scenario.cabinet if action == "restock" else True
 
     def action_kill_broker(self) -> None:

@@ -10,13 +10,14 @@ import logging
 import threading
 import time
 from collections import Counter, deque
+from dataclasses import asdict
 from datetime import datetime
 from typing import TypedDict
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
-from fishchips.controls import BROKER_CONTROLS, PAGE_CONTROLS
+from fishchips.controls import BROKER_CONTROLS, PAGE_CONTROLS, SHARE_CONTROLS
 from fishchips.errors import FishchipsError
 from fishchips.events import RoleKind, ShopEvent
 from fishchips.floor import COUNTER, HAND_TILL, ShopFloor
@@ -29,6 +30,7 @@ from fishchips.kafka.watcher import LOOK_EVERY
 from fishchips.learn.follow import Follower
 from fishchips.learn.lesson import Lesson
 from fishchips.learn.player import Player
+from fishchips.lending import released_words
 from fishchips.roles.cook import Cook
 from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.till import ACKS
@@ -259,9 +261,16 @@ class LiveShop:
         floor = self.floor
         return [{"name": g.name, "kind": g.kind, "served": g.served} for g in floor.preparer_groups()] if floor else []
 
+    def _lending(self) -> dict[str, object]:
+        """The share group's records in flight, in its members' own words (lending.py says why not Kafka's), and those lent again."""
+        floor = self.floor
+        loans, relent = floor.share_loans() if floor is not None else ([], [])
+        return {"held": [asdict(loan) for loan in loans], "relent": [asdict(again) for again in relent]}
+
     def snapshot(self) -> dict[str, object]:
         """Everything the page draws, as plain data."""
         members, summary, scenario, groups = self._members(), self._summary(), self.session.scenario, self._groups()
+        lending = self._lending()
         with self._lock:
             self._watch_rebalance(members)
             lanes: dict[str, list[dict[str, object]]] = {}
@@ -284,6 +293,7 @@ class LiveShop:
                 "lanes": lanes,
                 "members": members,
                 "groups": groups,
+                "lending": lending,
                 "owners": {str(p): who for p, who in self.owners.items()},
                 "rebalances": self.rebalances,
                 "rebalanced_at": self.rebalanced_at,
@@ -301,7 +311,8 @@ class LiveShop:
                 "controls": [
                     {"name": c.name, "key": c.key, "label": c.button, "idea": c.idea}
                     for c in PAGE_CONTROLS.values()
-                    if c.name not in BROKER_CONTROLS or self.session.nodes.available
+                    if (c.name not in BROKER_CONTROLS or self.session.nodes.available)
+                    and (c.name not in SHARE_CONTROLS or scenario.share_preparers)
                 ],
                 "lesson": self.follower.to_json() if self.follower is not None else None,
                 "now": time.time(),
@@ -421,6 +432,12 @@ class LiveShop:
         if stopped is None:
             raise ControlError("no preparer is running")
         return f"{stopped} left the group: its partitions went to the others"
+
+    def _do_stop_share_preparer(self, floor: ShopFloor) -> str:
+        stopped = floor.stop_share_preparer()
+        if stopped is None:
+            raise ControlError("no share preparer is working: demo6 has a share group")
+        return released_words(*stopped)
 
     def _do_late_consumer(self, floor: ShopFloor) -> str:
         return f"{started(floor.start_late_consumer())} reads {short(self.topics.orders)} from offset 0"

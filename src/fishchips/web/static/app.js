@@ -270,7 +270,29 @@ function drawGroups(s) {
     }
     html += "</table>";
   }
+  if (s.groups.some((g) => g.kind === "share group")) html += drawLending(s.lending);
   $("groups").innerHTML = html;
+}
+
+// the share group's records in flight, in its members' own words (Kafka names no holder): who holds each
+// record's lock and its delivery count; then the records lent out again, and how they came back
+function drawLending(l) {
+  let html = '<h4>records in flight <small>as the share group\'s members say</small></h4><table id="loans">';
+  for (const loan of l.held) {
+    html += `<tr class="loan" data-record="${loan.partition}@${loan.offset}" data-holder="${esc(loan.holder)}" data-delivery="${loan.delivery}">` +
+      `<td>orders p${loan.partition}@${loan.offset}</td><td>${esc(loan.holder)}</td>` +
+      `<td class="${loan.delivery > 1 ? "lag-high" : ""}">delivery ${loan.delivery}</td><td class="state">${esc(loan.state)}</td></tr>`;
+  }
+  if (!l.held.length) html += '<tr><td class="state">none held just now</td></tr>';
+  html += '</table><h4>lent again <small>newest first</small></h4><table id="relent">';
+  for (const r of l.relent) {
+    const now = r.outcome ? `${r.outcome}${r.order === null ? "" : ` order ${r.order}`}` : "holds it";
+    html += `<tr class="relent" data-record="${r.partition}@${r.offset}" data-holder="${esc(r.holder)}" data-delivery="${r.delivery}" data-back="${esc(r.back)}">` +
+      `<td>p${r.partition}@${r.offset}</td><td>delivery ${r.delivery}</td>` +
+      `<td>${esc(r.before || "?")} ${esc(r.back)} → ${esc(r.holder)}</td><td class="state">${esc(now)}</td></tr>`;
+  }
+  if (!l.relent.length) html += '<tr><td class="state">none yet: stop a share preparer (S) to see one</td></tr>';
+  return html + "</table>";
 }
 
 // the brokers as Kafka sees them, once a second: each up or down, every partition's leader (starred),

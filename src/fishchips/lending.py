@@ -1,0 +1,124 @@
+"""Who holds which of the share group's records, and how often each was lent out (demo6), in the members' own words.
+
+Kafka lends each record of a share group to one member at a time, under a lock, and counts the deliveries.
+But Kafka shows no one who holds a record: `kafka-share-groups.sh --describe` gives members, their
+partitions, start offset and lag, and the share-group state topic keeps the delivery counts of records
+nobody holds, never a holder (a lock lives only in the partition leader's memory). The members know:
+each knows what its poll lent it, and the broker's delivery count comes with every record
+(`Message.delivery_count()`). So a share preparer says LENT for each record it is lent, and SERVED,
+DEAD_LETTER (rejected) or RELEASED when it lets it go; this follows those events. A member killed -9
+says nothing more: its records show as waiting for their locks, until another member is lent them.
+"""
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from fishchips.events import ENDINGS, Kind, RoleKind, ShopEvent
+
+HISTORY = 8  # the records lent again that the views list, newest first
+
+
+class LoanState(StrEnum):
+    HELD = "held"  # its member works on it
+    RELEASED = "released"  # handed back: any member may take it at once
+    LOCKED = "waits for its lock"  # its member ended without a word: back when the lock runs out
+
+
+class Back(StrEnum):
+    """How a record lent again had come back."""
+
+    RELEASED = "released"
+    LOCK = "lock ran out"
+    UNSEEN = "unseen"  # lent before this shop's views were watching
+
+
+@dataclass(frozen=True)
+class Loan:
+    """A record lent to a member and not yet served, rejected or lent to another."""
+
+    partition: int
+    offset: int
+    holder: str
+    delivery: int
+    state: LoanState = LoanState.HELD
+
+
+@dataclass(frozen=True)
+class Relent:
+    """A record lent out again: who had it, how it came back, who has it now, and what became of it."""
+
+    partition: int
+    offset: int
+    delivery: int
+    before: str  # its previous holder ("" if unseen)
+    back: Back
+    holder: str
+    outcome: str = ""  # "served" or "rejected" once done; "" while held
+    order: int | None = None  # the order's number, once served
+
+
+class Lending:
+    """The share group's records in flight, fed with every event the floor hears (under its lock)."""
+
+    def __init__(self) -> None:
+        self._loans: dict[tuple[int, int], Loan] = {}
+        self._relent: list[Relent] = []  # newest first, at most HISTORY
+
+    def record(self, event: ShopEvent) -> None:
+        if event.role_kind is not RoleKind.SHARE_PREPARER:
+            return
+        if event.kind in ENDINGS:
+            for place, held in self._loans.items():
+                if held.holder == event.role and held.state is LoanState.HELD:
+                    self._loans[place] = replace(held, state=LoanState.LOCKED)
+            return
+        if event.partition is None or event.offset is None:
+            return
+        key = (event.partition, event.offset)
+        if event.kind is Kind.LENT:
+            self._lent(key, event)
+            return
+        loan = self._loans.get(key)
+        if loan is None or loan.holder != event.role:  # a member too slow for its lock: the record is another's by now
+            return
+        if event.kind is Kind.RELEASED:
+            self._loans[key] = replace(loan, state=LoanState.RELEASED)
+        elif event.kind in (Kind.SERVED, Kind.DEAD_LETTER):
+            del self._loans[key]
+            self._done(key, event)
+
+    def _lent(self, key: tuple[int, int], event: ShopEvent) -> None:
+        before = self._loans.get(key)
+        self._loans[key] = Loan(*key, event.role, event.delivery)
+        if event.delivery > 1:
+            back = Back.UNSEEN if before is None else Back.RELEASED if before.state is LoanState.RELEASED else Back.LOCK
+            again = Relent(*key, event.delivery, before.holder if before else "", back, event.role)
+            self._relent = [again, *self._relent[: HISTORY - 1]]
+
+    def _done(self, key: tuple[int, int], event: ShopEvent) -> None:
+        """A record lent again and now served or rejected: its history row says so."""
+        for index, again in enumerate(self._relent):
+            if (again.partition, again.offset) == key and again.holder == event.role and not again.outcome:
+                outcome = "served" if event.kind is Kind.SERVED else "rejected"
+                self._relent[index] = replace(again, outcome=outcome, order=event.order.order if event.order else None)
+                return
+
+    def held_by(self, member: str) -> int:
+        """How many records the member holds now."""
+        return sum(1 for loan in self._loans.values() if loan.holder == member and loan.state is LoanState.HELD)
+
+    def loans(self) -> list[Loan]:
+        """Every record in flight, by partition and offset."""
+        return [self._loans[key] for key in sorted(self._loans)]
+
+    def relent(self) -> list[Relent]:
+        """The records lent out again, newest first."""
+        return list(self._relent)
+
+
+def released_words(member: str, held: int) -> str:
+    """What stopping a share group's member does, in words, for both views."""
+    if not held:
+        return f"{member} stops holding no orders: there is nothing to release (press again while one holds some)"
+    orders = "order" if held == 1 else "orders"
+    return f"{member} stops and releases the {held} {orders} it held: the others take them at once, delivery count 2"

@@ -1,0 +1,65 @@
+"""The share group's records in flight, followed from its members' events: who holds each, and how it came back."""
+
+from fishchips.events import Kind, RoleKind, ShopEvent
+from fishchips.lending import Back, Lending, LoanState, released_words
+from fishchips.shop import Order
+
+
+def said(role: str, kind: Kind, offset: int, delivery: int = 1, order: Order | None = None) -> ShopEvent:
+    return ShopEvent(role, RoleKind.SHARE_PREPARER, kind, order, "orders", 0, offset, delivery=delivery)
+
+
+def ended(role: str, kind: Kind = Kind.FAILED) -> ShopEvent:
+    return ShopEvent(role, RoleKind.SHARE_PREPARER, kind)
+
+
+def test_a_lent_record_is_held_by_its_member_until_it_is_served() -> None:
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 7))
+    lending.record(said("a", Kind.LENT, 8))
+    assert [(loan.offset, loan.holder, loan.delivery, loan.state) for loan in lending.loans()] == [(7, "a", 1, "held"), (8, "a", 1, "held")]
+    assert lending.held_by("a") == 2 and lending.held_by("b") == 0
+    lending.record(said("a", Kind.SERVED, 7))
+    lending.record(said("a", Kind.DEAD_LETTER, 8))
+    assert lending.loans() == [] and lending.relent() == []
+
+
+def test_a_released_record_taken_by_another_member_is_listed_with_its_delivery_count_and_outcome() -> None:
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 7))
+    lending.record(said("a", Kind.RELEASED, 7))
+    assert lending.loans()[0].state is LoanState.RELEASED and lending.held_by("a") == 0
+    lending.record(said("b", Kind.LENT, 7, delivery=2))
+    assert [(loan.holder, loan.delivery) for loan in lending.loans()] == [("b", 2)]
+    again = lending.relent()[0]
+    assert (again.before, again.back, again.holder, again.delivery, again.outcome) == ("a", Back.RELEASED, "b", 2, "")
+    lending.record(said("b", Kind.SERVED, 7, delivery=2, order=Order(41, 1, (("cod",),), "run-1-41", 0.0)))
+    assert lending.relent()[0].outcome == "served" and lending.relent()[0].order == 41 and lending.loans() == []
+
+
+def test_a_killed_members_records_wait_for_their_locks_then_come_back_counted() -> None:
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 3))
+    lending.record(ended("a"))  # kill -9: the floor reports its process failed
+    assert lending.loans()[0].state is LoanState.LOCKED
+    lending.record(said("b", Kind.LENT, 3, delivery=2))
+    assert lending.relent()[0].back is Back.LOCK and lending.relent()[0].before == "a"
+
+
+def test_a_slow_members_late_word_does_not_take_the_record_from_its_new_holder() -> None:
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 3))
+    lending.record(said("b", Kind.LENT, 3, delivery=2))  # a's lock ran out while it worked
+    lending.record(said("a", Kind.SERVED, 3))
+    assert [(loan.holder, loan.state) for loan in lending.loans()] == [("b", "held")]
+
+
+def test_other_roles_events_are_not_the_share_groups() -> None:
+    lending = Lending()
+    lending.record(ShopEvent("preparer-1", RoleKind.PREPARER, Kind.SERVED, None, "orders", 0, 1))
+    assert lending.loans() == []
+
+
+def test_the_words_say_what_stopping_released() -> None:
+    assert "releases the 2 orders" in released_words("share-preparer-3", 2)
+    assert "nothing to release" in released_words("share-preparer-3", 0)

@@ -1,4 +1,5 @@
-"""The students on the broker: their SCRAM users and their ACLs, made and removed by the teacher's admin login.
+"""The students on the broker: their SCRAM users and their ACLs, made and removed by the teacher's admin login
+(`class remove` and `class reset`, or the page's buttons).
 
 A student's user has no ACL until they claim their join code: then they get exactly the rules of the
 role they joined as (kafka/acls.py), so only a till may write orders. Removing a student deletes both,
@@ -12,6 +13,7 @@ from confluent_kafka.admin import AdminClient, ScramMechanism, UserScramCredenti
 
 from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.broker.users import create_scram_users
+from fishchips.classroom.room import RoomFile
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.acls import TIMEOUT, create_acls, every_acl_of, user_acls
@@ -51,3 +53,26 @@ def remove_user(admin: AdminClient, user: str) -> None:
         except KafkaException as exc:
             if exc.args[0].name() != "RESOURCE_NOT_FOUND":
                 raise FishchipsError(f"cannot remove the user {user}: {exc.args[0].str()}") from None
+
+
+def remove_student(data: Path, name: str) -> None:
+    """Delete the student's user and ACLs and forget them: their client is refused from its next request."""
+    room_file = RoomFile(data)
+    with room_file.changing() as room:
+        if room is None or name not in room.students:
+            raise FishchipsError(f"there is no student {name!r} in this room: `fishchips class list` shows who is")
+        remove_user(teacher_admin(data), name)
+        del room.students[name]
+
+
+def reset_room(data: Path) -> int:
+    """Remove every student from the broker and forget the room; how many there were."""
+    room_file = RoomFile(data)
+    room = room_file.read()
+    if room is None:
+        return 0
+    admin = teacher_admin(data)
+    for name in room.students:
+        remove_user(admin, name)
+    room_file.delete()
+    return len(room.students)

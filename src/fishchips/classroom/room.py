@@ -23,6 +23,7 @@ from fishchips.errors import FishchipsError
 ROLES = ("preparer", "till", "board")  # what a student may join as
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")  # a student's name is their SCRAM user: no spaces, nothing odd
 USED = "this join code was already used: ask your teacher for a new one"
+FROZEN = "your teacher has frozen the room for a demonstration: run the same line again once it is thawed"
 
 
 class Student(msgspec.Struct):
@@ -42,6 +43,19 @@ class Room(msgspec.Struct):
     fingerprint: str
     prefix: str
     students: dict[str, Student] = {}
+    # the teacher's key to the page's controls (remove, freeze, reset): printed by `class start` in the page's address
+    token: str = ""
+    frozen: bool = False  # for a demonstration: no one joins the group until the teacher thaws the room
+
+    @property
+    def page(self) -> str:
+        """The room's page as the students open it: watching needs nothing."""
+        return f"https://{self.host}:{self.page_port}/"
+
+    @property
+    def teachers_page(self) -> str:
+        """The page with the teacher's token: the controls work only from there."""
+        return f"{self.page}?token={self.token}"
 
     def code(self, name: str) -> JoinCode:
         student = self.students[name]
@@ -50,6 +64,10 @@ class Room(msgspec.Struct):
 
 def new_student() -> Student:
     return Student(secrets.token_urlsafe(12), secrets.token_urlsafe(18))
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
 
 
 def student_names(count: int | None, names_file: Path | None) -> list[str]:
@@ -105,6 +123,13 @@ class RoomFile:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self.path.unlink(missing_ok=True)
 
+    def freeze(self, frozen: bool) -> None:
+        """Freeze the room (no claim is granted) or thaw it."""
+        with self.changing() as room:
+            if room is None:
+                raise FishchipsError("there is no room here: `fishchips class start --students N` makes one")
+            room.frozen = frozen
+
     def claim(self, user: str, secret: str, role: str) -> tuple[Room, str]:
         """Exchange a student's one-time secret for their password, once; the room and the password."""
         if role not in ROLES:
@@ -115,5 +140,7 @@ class RoomFile:
                 raise JoinError("your teacher's room does not know this join code: ask your teacher for a new one")
             if student.used:
                 raise JoinError(USED)
+            if room.frozen:  # the secret stays unused: the same code works once the teacher thaws the room
+                raise JoinError(FROZEN)
             student.role = role
             return room, student.password

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fishchips.broker.embedded import EmbeddedBroker
-from fishchips.classroom.accounts import add_users, remove_user, teacher_admin
+from fishchips.classroom.accounts import add_users, teacher_admin
 from fishchips.classroom.code import ca_fingerprint
 from fishchips.classroom.page import RoomPage
-from fishchips.classroom.room import Room, RoomFile, new_student
+from fishchips.classroom.room import Room, RoomFile, new_student, new_token
 from fishchips.errors import FishchipsError
 from fishchips.kafka.acls import open_shop
 from fishchips.kafka.topics import Topics
@@ -75,35 +75,13 @@ def start_room(data: Path, address: Address, names: list[str], prefix: str, part
         address.host, address.kafka_port, address.page_port, fingerprint, prefix, {name: new_student() for name in names}
     )
     room.fingerprint = fingerprint
+    room.token = room.token or new_token()
     admin = teacher_admin(data)
     open_shop(admin, Topics(room.prefix), partitions)
     add_users(admin, {name: student.password for name, student in room.students.items()})
     room_file.write(room)
     page.start(address.host, address.page_port)
     return room
-
-
-def remove_student(data: Path, name: str) -> None:
-    """Delete the student's user and ACLs and forget them: their client is refused from its next request."""
-    room_file = RoomFile(data)
-    with room_file.changing() as room:
-        if room is None or name not in room.students:
-            raise FishchipsError(f"there is no student {name!r} in this room: `fishchips class list` shows who is")
-        remove_user(teacher_admin(data), name)
-        del room.students[name]
-
-
-def reset_room(data: Path) -> int:
-    """Remove every student from the broker and forget the room; how many there were."""
-    room_file = RoomFile(data)
-    room = room_file.read()
-    if room is None:
-        return 0
-    admin = teacher_admin(data)
-    for name in room.students:
-        remove_user(admin, name)
-    room_file.delete()
-    return len(room.students)
 
 
 def stop_room(data: Path) -> bool:

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from fishchips.broker.embedded import default_data_dir
+from fishchips.classroom.accounts import remove_student, reset_room
 from fishchips.classroom.code import JoinCode
 from fishchips.classroom.room import ROLES, RoomFile, student_names
 from fishchips.classroom.student import join_settings
-from fishchips.classroom.teacher import Address, remove_student, reset_room, start_room, stop_room
+from fishchips.classroom.teacher import Address, start_room, stop_room
 from fishchips.cli import servers
 from fishchips.cli.console import console, out
 from fishchips.cli.options import prefix_option
@@ -41,7 +42,7 @@ def classroom() -> None:
     type=click.IntRange(1, 65535),
     default=8094,
     show_default=True,
-    help="The room's page (the CA, the join codes) on --host.",
+    help="The room's page (the CA, the join codes, who holds what) on --host.",
 )
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="The broker's local port on 127.0.0.1 (default: as it was).")
 @click.option("--students", type=click.IntRange(1, 200), default=None, help="How many students: student-1 to student-N.")
@@ -62,7 +63,8 @@ def start(
     prefix: str,
     data_dir: Path | None,
 ) -> None:
-    """Start the broker with the room's listener, a SCRAM user per student, and the room's page; print the join lines."""
+    """Start the broker with the room's listener, a SCRAM user per student, and the room's page; print its address
+    (yours with the teacher's token) and the join lines."""
     if students and names_file:
         raise click.UsageError("--students or --names, not both")
     began = time.monotonic()
@@ -73,13 +75,20 @@ def start(
         f"({len(room.students)} students, {time.monotonic() - began:.1f} s)",
         highlight=False,
     )
+    console.print(
+        f"the room's page: {room.page} for the students; yours, with the controls: [bold]{room.teachers_page}[/] (keep it to yourself)",
+        highlight=False,
+        soft_wrap=True,
+    )
     for name, student in room.students.items():
         if not student.used:
             out.print(f"fishchips join {room.code(name).encode()}", highlight=False, soft_wrap=True)
 
 
 @classroom.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: the room's address and each student's name, role and join code.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object: the room's address, the teacher's page, each student's name, role and join code."
+)
 @data_dir_option
 def list_(as_json: bool, data_dir: Path | None) -> None:
     """Who is in the room: each student, what they joined as, and the join code of those who have not."""
@@ -88,7 +97,8 @@ def list_(as_json: bool, data_dir: Path | None) -> None:
         raise click.ClickException("there is no room here: `fishchips class start --students N` makes one")
     students = [{"name": name, "role": s.role, "code": None if s.used else room.code(name).encode()} for name, s in room.students.items()]
     if as_json:
-        out.print_json(json.dumps({"host": room.host, "kafka_port": room.kafka_port, "page_port": room.page_port, "students": students}))
+        listing = {"host": room.host, "kafka_port": room.kafka_port, "page_port": room.page_port, "teachers_page": room.teachers_page}
+        out.print_json(json.dumps({**listing, "frozen": room.frozen, "students": students}))
         return
     for student in students:
         out.print(f"{student['name']:<20} {student['role'] or 'not joined: fishchips join ' + str(student['code'])}", highlight=False)

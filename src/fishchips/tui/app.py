@@ -262,6 +262,8 @@ class ShopApp(App[None]):
     def show(self, selector: str, content: RenderableType) -> None:
         """Update a pane read once a second; a layout pass of the screen only if the pane's height changes (each is as high
         as its content at its width). Rendering one pane to count its lines costs far less than laying out the screen."""
+        if not self.is_running:  # shutting down: Textual removes the screens, then handles the messages still queued
+            return
         pane = self.query_one(selector, Static)
         if not pane.display:  # hidden: showing it lays the screen out anyway
             pane.update(content, layout=False)
@@ -386,7 +388,7 @@ class ShopApp(App[None]):
     def show_connect(self, message: ConnectRead) -> None:
         """Beside Kafka's view: the sink's connector and tasks, and its group's lag (`fishchips connect status`)."""
         report = message.report
-        if report["state"] == "MISSING":  # a worker runs, but not for this shop's prefix
+        if report["state"] == "MISSING" or not self.is_running:  # a worker runs, but not for this shop's prefix; or closing
             return
         tasks = " · ".join(f"task {task['id']} {task['state']}" for task in report["tasks"]) or "no task yet"
         colour = "green" if report["state"] == "RUNNING" else "red"

@@ -73,9 +73,11 @@ def wait_for(condition: Callable[[], object], timeout: float, every: float = 0.1
         time.sleep(every)
 
 
-def visiting_preparer(kafka: ConnectionSettings, prefix: str, guarantee: str, protocol: str = "consumer") -> subprocess.Popen[str]:
-    """`fishchips preparer` as a process of its own, named "visitor", joining the shop's group."""
-    command = ["preparer", guarantee, "-b", str(kafka.bootstrap_servers), "--prefix", prefix, "--name", "visitor", "--speed", "4"]
+def visiting_preparer(
+    kafka: ConnectionSettings, prefix: str, guarantee: str, protocol: str = "consumer", speed: float = 4
+) -> subprocess.Popen[str]:
+    """`fishchips preparer` as a process of its own, named "visitor", joining the shop's group; its output is a pipe."""
+    command = ["preparer", guarantee, "-b", str(kafka.bootstrap_servers), "--prefix", prefix, "--name", "visitor", "--speed", str(speed)]
     command += ["--group-protocol", protocol]
     return subprocess.Popen([sys.executable, "-m", "fishchips", *command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

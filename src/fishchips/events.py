@@ -37,6 +37,7 @@ class Kind(StrEnum):
     TOPPED_UP = "topped-up"  # the cook's timer cooked batches for the hot cabinet (`detail`: what)
     LENT = "lent"  # a share group's member was lent the record, under a lock (`delivery`: the broker's count)
     RELEASED = "released"  # ... handed it back unserved: any member may take it at once
+    HOLDING = "holding"  # a transactional role wrote a batch's results and holds its transaction open (a lesson's breakpoint)
 
 
 class RoleKind(StrEnum):

@@ -20,7 +20,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import psutil
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -52,6 +51,7 @@ log = logging.getLogger(__name__)
 COUNTER = "counter"  # who takes an order by hand (the page's form): the floor's own till, with a producer of its own
 HAND_TILL = 99  # the till number on orders taken at the counter
 HOLD_WAIT = 5.0  # seconds "Stop share preparer" waits for a member to hold records, so there is something to release
+STOP_WAIT = 30.0  # seconds it waits for that member to have stopped, to say what it released
 
 
 @dataclass
@@ -383,9 +383,11 @@ class ShopFloor:
             return working[-1].handle.name
 
     def stop_share_preparer(self, wait: float = HOLD_WAIT) -> tuple[str, int] | None:
-        """Stop the share group's member that holds the most records (the newest of equals): it RELEASEs what it holds,
-        and the others take those records at once. Between orders no member may hold any, so this waits up to `wait`
-        seconds for one to be lent some. Its name and how many it held; None if no member is working."""
+        """Stop the share group's member that holds the most records (the newest of equals): it RELEASEs what it has not
+        written yet, and the others take those records at once; what it was writing as the stop came, it serves. Between
+        orders no member may hold any, so this waits up to `wait` seconds for one to be lent some. Once it has stopped:
+        its name and how many it released (as it says: the views held it to hold more a moment before); None if no
+        member is working."""
         with self._lock:
             self._changed.wait_for(
                 lambda: self._closed or any(self.lending.held_by(r.handle.name) for r in self._working(RoleKind.SHARE_PREPARER)), wait
@@ -396,8 +398,10 @@ class ShopFloor:
             held = {record.handle.name: self.lending.held_by(record.handle.name) for record in working}
             chosen = max(reversed(working), key=lambda record: held[record.handle.name])
             chosen.stopping = True
+            released = chosen.handle.counters["released"]
             chosen.handle.request_stop()
-            return chosen.handle.name, held[chosen.handle.name]
+        chosen.handle.join(STOP_WAIT)
+        return chosen.handle.name, chosen.handle.counters["released"] - released
 
     def share_loans(self) -> tuple[list[Loan], list[Relent]]:
         """The share group's records in flight (who holds each, its delivery count), and the last ones lent out again."""
@@ -487,17 +491,10 @@ class ShopFloor:
             raise FishchipsError(f"{name} runs in a thread: only a process can be killed")
         handle.kill()
 
-    def freeze(self, name: str, frozen: bool) -> None:
-        """SIGSTOP (frozen) or SIGCONT a role running as a process: caught where it is, mid-transaction maybe."""
+    def hold_transaction_open(self, name: str) -> None:
+        """Ask a role to hold its next transaction that serves open, written and not committed: a lesson's breakpoint."""
         with self._lock:
-            handle = self._records[name].handle
-        if not isinstance(handle, ProcessHandle) or handle.process is None:
-            raise FishchipsError(f"{name} runs in a thread: only a process can be stopped")
-        process = psutil.Process(handle.process.pid)
-        if frozen:
-            process.suspend()
-        else:
-            process.resume()
+            self._records[name].handle.hold_transaction_open()
 
     def restart(self, name: str) -> None:
         """Start a role again under its name, as an operator would after a crash (not one starting already)."""

@@ -116,9 +116,9 @@ class Lending:
         return list(self._relent)
 
 
-def released_words(member: str, held: int) -> str:
-    """What stopping a share group's member does, in words, for both views."""
-    if not held:
-        return f"{member} stops holding no orders: there is nothing to release (press again while one holds some)"
-    orders = "order" if held == 1 else "orders"
-    return f"{member} stops and releases the {held} {orders} it held: the others take them at once, delivery count 2"
+def released_words(member: str, released: int) -> str:
+    """What stopping a share group's member did, in words, for both views."""
+    if not released:
+        return f"{member} stopped with nothing to release: it was writing all it held (press again while one works on some)"
+    orders = "order" if released == 1 else "orders"
+    return f"{member} stopped and released the {released} {orders} it had not served: the others take them at once, delivery count 2"

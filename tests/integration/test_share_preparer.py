@@ -208,9 +208,9 @@ def test_stop_share_preparer_releases_what_it_holds_and_another_member_takes_it_
         wait_for(lambda: {event.role for event in heard.of(Kind.LENT)} == {"share-preparer-1", "share-preparer-2"}, 60)
         stopped = floor.stop_share_preparer()
         assert stopped is not None
-        name, held = stopped
+        name, released = stopped
         at = time.monotonic()
-        assert held >= 1, f"{name} held nothing"
+        assert released >= 1, f"{name} released nothing"
 
         def taken_again() -> dict[tuple[int | None, int | None], ShopEvent]:
             released = {(e.partition, e.offset) for e in heard.of(Kind.RELEASED) if e.role == name}

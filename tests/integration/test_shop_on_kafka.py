@@ -16,7 +16,7 @@ from fishchips.cli.console import log_file
 from fishchips.errors import FishchipsError
 from fishchips.floor import COUNTER, HAND_TILL, ShopFloor, Summary
 from fishchips.kafka import clients
-from fishchips.kafka.inspect import snapshot
+from fishchips.kafka.inspect import end_offsets, snapshot
 from fishchips.kafka.reading import read_to_end
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
@@ -148,6 +148,33 @@ def test_a_preparer_process_joins_takes_partitions_and_when_killed_gives_them_ba
     assert summary.missing == 0  # at-least-once: a kill may re-serve, never lose
     output = process.stdout.read() if process.stdout else ""
     assert "now holds" in output
+
+
+def test_a_preparer_whose_terminal_is_not_read_keeps_serving(kafka: ConnectionSettings, prefix: str) -> None:
+    """A student's terminal paused (Ctrl-S), or a pipe nobody empties: once its 64 KiB are full, a print waits. A role
+    printing from its polling loop would wait there, poll no more, and be put out of its group for good after
+    max.poll.interval.ms; the preparer prints from a thread of its own instead, so it serves on (cli/printing.py)."""
+    topics = Topics(prefix)
+    process = visiting_preparer(kafka, prefix, "--at-least-once", speed=200)  # its output: a pipe, read at the end only
+    orders = 1500
+
+    def joined() -> bool:
+        try:
+            return bool(members(kafka, topics).get("visitor"))
+        except FishchipsError:  # Kafka knows no group until its first member joins
+            return False
+
+    try:
+        wait_for(joined, 30)
+        till = [sys.executable, "-m", "fishchips", "till", "--orders", str(orders), "--rate", "0", "--plaice-share", "0"]  # no cook here
+        subprocess.run([*till, "-b", str(kafka.bootstrap_servers), "--prefix", prefix], check=True, capture_output=True, timeout=120)
+        admin = clients.admin(kafka)
+        wait_for(lambda: sum(end_offsets(admin, [topics.served]).get(topics.served, {}).values()) >= orders, 90)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert len(output.encode()) > 64 * 1024, "the pipe never filled: the test proved nothing"
+    assert process.returncode == 0 and "visitor: " in output.splitlines()[-1]  # its last line: what it did
 
 
 def run_processes(kafka: ConnectionSettings, prefix: str, *arguments: str) -> tuple[dict[str, Any], str]:

@@ -61,5 +61,5 @@ def test_other_roles_events_are_not_the_share_groups() -> None:
 
 
 def test_the_words_say_what_stopping_released() -> None:
-    assert "releases the 2 orders" in released_words("share-preparer-3", 2)
+    assert "released the 2 orders" in released_words("share-preparer-3", 2)
     assert "nothing to release" in released_words("share-preparer-3", 0)

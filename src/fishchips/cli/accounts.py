@@ -9,7 +9,7 @@ from rich.table import Table
 
 from fishchips.cli.console import console, out
 from fishchips.cli.options import connection_options, group_protocol_option, prefix_option
-from fishchips.cli.shop import connected, printer, until_interrupted
+from fishchips.cli.shop import FLUSH_SECONDS, connected, printer, until_interrupted
 from fishchips.kafka import clients
 from fishchips.kafka.protocols import GroupProtocol
 from fishchips.kafka.settings import ConnectionSettings
@@ -52,12 +52,14 @@ def accounts(
     topics = Topics(prefix)
     with connected(settings) as cluster:
         ensure_topics(clients.admin(cluster), topics.partitions(partitions))
-        role = Accountant("accountant", ShopContext(cluster, topics, group_protocol=group_protocol, listener=printer()), db=db_url, from_beginning=from_beginning)
+        show = printer()
+        role = Accountant("accountant", ShopContext(cluster, topics, group_protocol=group_protocol, listener=show), db=db_url, from_beginning=from_beginning)
         with until_interrupted() as interrupted:
             role.start()
             while role.running and not interrupted.is_set() and not (until_idle and role.idle_for() >= until_idle):
                 interrupted.wait(0.2)
             role.stop()
+    show.flush(FLUSH_SECONDS)
     done = ", ".join(f"{kind} {n}" for kind, n in sorted(role.counters.items())) or "nothing new"
     console.print(f"accountant: {done}; books in {where}", highlight=False)
     if role.failure is not None:

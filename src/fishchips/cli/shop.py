@@ -14,8 +14,9 @@ from rich.table import Table
 from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.cli.console import BrokerProgress, console, figures_table, out, print_json
 from fishchips.cli.options import connection_options, group_protocol_option, prefix_option, redis_option
+from fishchips.cli.printing import Printer
 from fishchips.errors import FishchipsError
-from fishchips.events import Kind, Listener, RoleKind, ShopEvent, ignore
+from fishchips.events import Kind, RoleKind, ShopEvent, ignore
 from fishchips.floor import ShopFloor, Summary
 from fishchips.kafka import clients
 from fishchips.kafka.connect import connect
@@ -35,6 +36,8 @@ from fishchips.shop.keying import Keying
 from fishchips.sink import ShopSink, ensure_sink
 from fishchips.stores.cabinet import Cabinet
 from fishchips.waiting import until
+
+FLUSH_SECONDS = 5.0  # at the end, lines still waiting for the terminal get this long to be printed
 
 VERBS = {
     Kind.TO_COOK: "sent to the cook",
@@ -58,14 +61,9 @@ def event_line(event: ShopEvent) -> str:
     return f"[bold]{event.role:<11}[/] {VERBS.get(event.kind, str(event.kind)):<16} {what}{where}"
 
 
-def printer() -> Listener:
-    lock = threading.Lock()
-
-    def show(event: ShopEvent) -> None:
-        with lock:
-            console.print(event_line(event), highlight=False)
-
-    return show
+def printer() -> Printer:
+    """Each event as one line, printed on a thread of its own (printing.py: why a role never waits to print)."""
+    return Printer(event_line)
 
 
 @contextmanager
@@ -169,12 +167,13 @@ def run(
     """Run a demo headless, print every event, and check that every order was served exactly once
     (and, with the hot cabinet, that it holds what was cooked less what was served, to the portion)."""
     chosen = scenario(scenario_name).override(tills, preparers, partitions, Keying(keying) if keying else None)
+    show = printer()
     with connected(settings) as cluster:
         floor = ShopFloor(
             chosen,
             cluster,
             Topics(prefix),
-            listener=ignore if as_json else printer(),
+            listener=ignore if as_json else show,
             speed=speed,
             orders=orders,
             seed=seed,
@@ -192,6 +191,7 @@ def run(
             waiter.start()
             until(lambda: not waiter.is_alive() or interrupted.is_set(), timeout=float("inf"), every=0.2)
             floor.close()
+            show.flush(FLUSH_SECONDS)
             table = shop_sink.finish() if shop_sink else None
             ledger = check(cluster, Topics(prefix), floor.menu) if table else None
     summary, cabinet = floor.summary(), floor.cabinet_figures()
@@ -226,12 +226,14 @@ def run_role(
     """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
     ensure_shop_topics(clients.admin(settings), topics, partitions)
     exactly_once = bool(options.pop("exactly_once", True))
-    context = ShopContext(settings, topics, Menu.load(), exactly_once, group_protocol, printer(), cabinet=cabinet)
+    show = printer()
+    context = ShopContext(settings, topics, Menu.load(), exactly_once, group_protocol, show, cabinet=cabinet)
     role: Role = RoleSpec(kind, name, options).build(context)
     with until_interrupted() as interrupted:
         role.start()
         until(lambda: not role.running or interrupted.is_set(), timeout=float("inf"), every=0.2)
         role.stop()
+    show.flush(FLUSH_SECONDS)
     console.print(f"{role.name}: " + ", ".join(f"{kind} {n}" for kind, n in sorted(role.counters.items())) or "nothing done")
     if role.failure is not None:
         raise SystemExit(1)

@@ -26,7 +26,7 @@ from fishchips.sink import SinkSetup, registered_sink
 from fishchips.waiting import until
 
 NOT_AN_ORDER = b"two cod and a large chips, please"  # what a till would never write: the preparers set it aside
-KILL_WITHIN = 30.0  # seconds to catch a preparer mid-transaction: at the lessons' pace it is caught in one or two looks
+KILL_WITHIN = 30.0  # seconds for the held preparer's next order to be written: at the lessons' pace, a second or so
 
 
 @dataclass(frozen=True)
@@ -124,32 +124,27 @@ def _preparer_processes(shop: Shop, running: bool) -> list[str]:
 
 
 def kill_preparer(shop: Shop, key: str) -> str:
-    """kill -9 the newest preparer process once it has written results it has not committed.
+    """kill -9 the newest preparer process in the middle of a transaction, with results written and not committed.
 
-    It is frozen (SIGSTOP) and `served` read: with records of its own that only a read_uncommitted
-    reader sees (read twice, so a commit sent just before the freeze has landed), it is killed there;
-    without, it goes on and is caught again a moment later.
+    A crash lands anywhere; a lesson must land inside a transaction every time. So the preparer is asked to hold its
+    next transaction that serves open (a breakpoint, roles/consuming.py): it writes that batch to Kafka and waits
+    there. Once a read_uncommitted reader sees its records on `served`, it is killed.
     """
     if not (names := _preparer_processes(shop, running=True)):
         raise FishchipsError("no preparer runs in a process of its own: add one first (add_preparer_process)")
-    name, floor, caught = names[-1], shop.floor, [0]
+    name, floor = names[-1], shop.floor
+    if not floor.context.exactly_once:
+        raise FishchipsError(f"{name} works without transactions here (at-least-once): it has none to be killed in")
+    floor.hold_transaction_open(name)
 
-    def open_records() -> set[tuple[int | None, int | None]]:
+    def open_records() -> int:
         mine = [m for m in uncommitted_only(shop.session.settings, floor.topics.served) if ("preparer", name.encode()) in (m.headers() or [])]
-        return {(m.partition(), m.offset()) for m in mine}
+        return len(mine)
 
-    def killed_mid_transaction() -> bool:
-        floor.freeze(name, frozen=True)
-        caught[0] = len(open_records() & open_records())
-        if caught[0]:
-            floor.kill(name)
-        else:
-            floor.freeze(name, frozen=False)
-        return bool(caught[0])
-
-    if not until(killed_mid_transaction, timeout=KILL_WITHIN, every=0.5):
-        raise FishchipsError(f"{name} was not caught mid-transaction within {KILL_WITHIN:.0f} s")
-    return f"{name} killed (kill -9) with {caught[0]} served records written and not committed"
+    if not until(open_records, timeout=KILL_WITHIN, every=0.5):
+        raise FishchipsError(f"{name} wrote no order in a transaction within {KILL_WITHIN:.0f} s: do orders reach its partitions?")
+    floor.kill(name)
+    return f"{name} killed (kill -9) with {open_records()} served records written and not committed"
 
 
 def restart_preparer(shop: Shop, key: str) -> str:

@@ -6,9 +6,10 @@ is made; the recovery from a fatal error or a call that never returns is beside 
 """
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from fishchips.events import Kind
 from fishchips.kafka import clients
@@ -46,6 +47,7 @@ class ConsumingRole(Role):
         self.batch = batch
         self.held: set[int] = set()  # partitions of the first source topic this member holds
         self.batches = 0  # batches done (committed), to tell a passing fault from one that never ends
+        self._hold_next = threading.Event()  # a lesson asked to hold the next transaction that serves open
 
     @property
     def work_seconds(self) -> float:
@@ -90,7 +92,7 @@ class ConsumingRole(Role):
         group = self.topics.group(self.group_role)
         consumer = clients.consumer(self.settings, group, self.context.group_protocol, **{"client.id": self.name})
         producer = clients.producer(self.settings, **{"client.id": self.name}, **self.loop.producer_settings(f"{group}.{self.name}"))
-        loop = self.loop(self.name, consumer, producer, lambda error, topic: self.refusal(error, "write to", topic))
+        loop = self.loop(self.name, consumer, producer, lambda error, topic: self.refusal(error, "write to", topic), self._held_open)
         try:
             loop.init()
             if not self.stopping:  # asked to stop while connecting: never join, so there is nothing to leave
@@ -118,6 +120,22 @@ class ConsumingRole(Role):
                     loop.undo(messages, str(away))
                 else:
                     self._done(written)
+
+    def hold_transaction_open(self) -> None:
+        self._hold_next.set()
+
+    def _held_open(self, written: Written, producer: Producer) -> bool:
+        """The lesson's breakpoint (learn/actions.py, kill_preparer), once asked: the next transaction that serves an
+        order is written to Kafka and left open, neither committed nor aborted, until the process is killed (what the
+        lesson does: no goodbye, as in a crash) or told to stop. A read_uncommitted reader sees its records on `served`;
+        a read_committed one never will. True if it held one (and has been told to stop since)."""
+        if not self._hold_next.is_set() or not any(output.topic == self.topics.served for _, output in written):
+            return False
+        self._hold_next.clear()
+        producer.flush(clients.CALL_TIMEOUT)  # on the broker now, inside the open transaction
+        self.emit(Kind.HOLDING, detail=f"{len(written)} results written to Kafka, not committed")
+        self._stopping.wait()
+        return True
 
     def _batch_size(self) -> int:
         """Orders per batch: as many as are worked within BATCH_WORK_SECONDS (one at a time at the demo's pace,

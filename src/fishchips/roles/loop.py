@@ -15,17 +15,19 @@ log = logging.getLogger(__name__)
 Work = Callable[[Message], Sequence[Output]]  # the role's work on one record read: what it writes in answer
 Refusal = Callable[[KafkaError, str], Exception | None]  # a failed write to a topic as the role's refusal, or None
 Written = list[tuple[Message, Output]]  # each output of a batch, with the record it answers
+HeldOpen = Callable[[Written, Producer], bool]  # the role's breakpoint after a batch's results are written: True if it held them (then stopped)
 
 
 class Loop:
     """Read-work-write-commit with one consumer and one producer: what the at-least-once and
     the transactional loop share. Each says how a batch's results and offsets are committed."""
 
-    def __init__(self, name: str, consumer: Consumer, producer: Producer, refusal: Refusal) -> None:
+    def __init__(self, name: str, consumer: Consumer, producer: Producer, refusal: Refusal, held_open: HeldOpen = lambda w, p: False) -> None:
         self.name = name  # the role's, for the log
         self.consumer = consumer
         self.producer = producer
         self.refusal = refusal
+        self.held_open = held_open
         self.failed: list[tuple[KafkaError, str]] = []  # the batch's delivery reports that came back with an error
 
     @classmethod

@@ -98,6 +98,10 @@ class Role:
         """How many replicas must hold a write before Kafka acknowledges it ("all" or "1"): a till's choice (roles/till.py).
         Every other role writes in transactions, which need acks=all, and keeps it."""
 
+    def hold_transaction_open(self) -> None:
+        """A lesson's breakpoint: write the next batch's results and neither commit nor abort them (roles/consuming.py).
+        Only a role that works in transactions has one to hold open."""
+
     def set_paused(self, paused: bool) -> None:
         if paused != self.paused.is_set():
             (self.paused.set if paused else self.paused.clear)()

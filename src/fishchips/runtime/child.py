@@ -85,4 +85,6 @@ def _obey(control: Connection, role: Role) -> None:
             role.set_paused(value)
         elif command == "acks":
             role.set_acks(value)
+        elif command == "hold":
+            role.hold_transaction_open()
 

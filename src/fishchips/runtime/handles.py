@@ -66,6 +66,9 @@ class RoleHandle(ABC):
     @abstractmethod
     def set_acks(self, acks: str) -> None: ...
 
+    @abstractmethod
+    def hold_transaction_open(self) -> None: ...
+
     def stop(self, timeout: float = 30.0) -> None:
         self.request_stop()
         self.join(timeout)
@@ -109,6 +112,9 @@ class ThreadHandle(RoleHandle):
 
     def set_acks(self, acks: str) -> None:
         self.role.set_acks(acks)
+
+    def hold_transaction_open(self) -> None:
+        self.role.hold_transaction_open()
 
 
 class ProcessHandle(RoleHandle):
@@ -216,3 +222,6 @@ class ProcessHandle(RoleHandle):
 
     def set_acks(self, acks: str) -> None:
         self._send("acks", acks)
+
+    def hold_transaction_open(self) -> None:
+        self._send("hold")

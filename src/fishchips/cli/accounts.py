@@ -136,5 +136,3 @@ def breakdown_table(title: str, key: str, figures: Mapping[Any, Figures], menu_i
         table.add_row(str(key), str(f.orders), format_pence(f.takings_pence), *(str(f.items.get(item, 0)) for item in items))
     return table
 
-
-ACCOUNTS_COMMANDS = [accounts, report]

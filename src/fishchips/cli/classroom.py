@@ -163,5 +163,3 @@ def join(code: str, role: str, name: str | None) -> None:
             start = end_offsets(clients.admin(cluster), [topics.served]).get(topics.served, {})
             run_role(RoleKind.BOARD, me, cluster, topics, 1, topic=topics.served, start=start, speed=1.0)
 
-
-CLASSROOM_COMMANDS = [classroom, join]

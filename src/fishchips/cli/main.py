@@ -1,6 +1,7 @@
 """The `fishchips` command: every subcommand hangs off this group."""
 
 import faulthandler
+import importlib
 import logging
 import signal
 
@@ -8,45 +9,57 @@ import click
 from rich.text import Text
 
 from fishchips import __version__
-from fishchips.cli.accounts import ACCOUNTS_COMMANDS
-from fishchips.cli.bench import bench
-from fishchips.cli.broker import broker
-from fishchips.cli.cabinet import cabinet
-from fishchips.cli.chaos import chaos
-from fishchips.cli.classroom import CLASSROOM_COMMANDS
-from fishchips.cli.connect import connect
 from fishchips.cli.console import console, setup_logging
-from fishchips.cli.db import db
-from fishchips.cli.demo import demo
-from fishchips.cli.dlq import dlq
-from fishchips.cli.doctor import doctor
-from fishchips.cli.learn import learn
-from fishchips.cli.shop import SHOP_COMMANDS
-from fishchips.cli.web import web
 from fishchips.errors import FishchipsError
 
+# Each command's module is imported when that command runs, not before: `fishchips broker status` loads the broker's
+# code and not the live app's, and a role's process (multiprocessing's spawn imports this module again in each one)
+# starts without the whole command line. Only `fishchips --help`, which lists every command, imports them all.
+COMMANDS = {
+    "accounts": "fishchips.cli.accounts:accounts",
+    "bench": "fishchips.cli.bench:bench",
+    "board": "fishchips.cli.shop:board",
+    "broker": "fishchips.cli.broker:broker",
+    "cabinet": "fishchips.cli.cabinet:cabinet",
+    "chaos": "fishchips.cli.chaos:chaos",
+    "class": "fishchips.cli.classroom:classroom",
+    "connect": "fishchips.cli.connect:connect",
+    "cook": "fishchips.cli.shop:cook",
+    "db": "fishchips.cli.db:db",
+    "demo": "fishchips.cli.demo:demo",
+    "dlq": "fishchips.cli.dlq:dlq",
+    "doctor": "fishchips.cli.doctor:doctor",
+    "join": "fishchips.cli.classroom:join",
+    "learn": "fishchips.cli.learn:learn",
+    "preparer": "fishchips.cli.shop:preparer",
+    "report": "fishchips.cli.accounts:report",
+    "run": "fishchips.cli.shop:run",
+    "till": "fishchips.cli.shop:till",
+    "web": "fishchips.cli.web:web",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class Commands(click.Group):
+    """The group of COMMANDS, each imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, name = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command) and command.name == cmd_name, COMMANDS[cmd_name]
+        return command
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fishchips")
 @click.option("--verbose", "-v", is_flag=True, help="Log debug detail to the log file.")
 def cli(verbose: bool) -> None:
     """A fish-and-chip shop on real Apache Kafka: learn, demonstrate and test Kafka from Python."""
     setup_logging(logging.DEBUG if verbose else logging.INFO)
-
-
-cli.add_command(bench)
-cli.add_command(broker)
-cli.add_command(cabinet)
-cli.add_command(doctor)
-cli.add_command(connect)
-cli.add_command(db)
-cli.add_command(demo)
-cli.add_command(dlq)
-cli.add_command(chaos)
-cli.add_command(web)
-cli.add_command(learn)
-for command in [*SHOP_COMMANDS, *ACCOUNTS_COMMANDS, *CLASSROOM_COMMANDS]:
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -365,5 +365,3 @@ def board(settings: ConnectionSettings, from_beginning: bool, prefix: str, parti
         start = None if from_beginning else end_offsets(clients.admin(cluster), [topics.served]).get(topics.served, {})
         run_role(RoleKind.BOARD, "board", cluster, topics, partitions, topic=topics.served, start=start, speed=speed)
 
-
-SHOP_COMMANDS = [run, till, preparer, cook, board]

@@ -35,9 +35,11 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import wait_for
 from tests.integration.test_web_browser import CHROMIUM_FLAGS, chromium
 
+from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.broker.jars import libs_dir
 from fishchips.broker.java import find_java
+from fishchips.classroom.accounts import teacher_settings
 from fishchips.classroom.code import JoinCode
 from fishchips.classroom.student import TIMEOUT, join_settings
 from fishchips.kafka import clients
@@ -477,3 +479,44 @@ def test_the_page_resets_the_room(room: Room) -> None:
     assert status == 200 and "2 students removed" in str(done["done"]), done
     listing = fishchips(["class", "list", "--json", "--data-dir", data])
     assert listing.returncode == 1 and "there is no room here" in listing.stderr
+
+
+@pytest.mark.timeout(600)
+def test_a_room_on_three_nodes_serves_each_order_once_with_leaders_on_every_node(tmp_path: Path) -> None:
+    """`class start --nodes 3`: three nodes, each with the room's listener (its port, and the two after it), one CA and one
+    set of users. orders' partitions are led by all three nodes, so a student's client, given one address, reaches each
+    of them on the teacher's address. Two students serve the teacher's orders, each once; `class stop` stops every node."""
+    data = tmp_path / "room3"
+    host = "127.0.0.3"  # a third "machine": the module's room listens on 127.0.0.2
+    kafka_port, page_port, port = free_port(), free_port(), free_port()
+    start = ["class", "start", "--nodes", "3", "--host", host, "--kafka-port", str(kafka_port), "--page-port", str(page_port)]
+    try:
+        started = fishchips([*start, "--port", str(port), "--students", "2", "--prefix", PREFIX, "--data-dir", str(data)], timeout=240)
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert f"Kafka at port {kafka_port} to {kafka_port + 2}" in started.stderr, started.stderr
+        codes = [line.split()[-1] for line in started.stdout.splitlines() if line.startswith("fishchips join ")]
+        teacher = teacher_settings(data)
+        leaders = {p.leader for p in clients.admin(teacher).list_topics(Topics(PREFIX).orders, timeout=30).topics[Topics(PREFIX).orders].partitions.values()}
+        assert leaders == {1, 2, 3}, leaders
+        students = [logged(["join", code, "--as", "preparer"], tmp_path / f"student-{n}.log") for n, code in enumerate(codes, 1)]
+        till = teachers_till(teacher, 40, tmp_path / "till.log")
+        try:
+            assert till.wait(timeout=120) == 0, (tmp_path / "till.log").read_text()
+            menu, topics = Menu.load(), Topics(PREFIX)
+
+            def served_once() -> bool:
+                assert all(s.poll() is None for s in students), [(tmp_path / f"student-{n}.log").read_text() for n in (1, 2)]
+                served = Counter(order.id for order in read_orders(teacher, topics.served, menu)[0])
+                return len(served) == 40 and set(served.values()) == {1}
+
+            wait_for(served_once, 120, every=1)
+        finally:
+            for student in students:
+                student.send_signal(signal.SIGINT)
+            for student in students:
+                student.wait(timeout=30)
+        assert all(student.returncode == 0 for student in students)
+    finally:
+        stopped = fishchips(["class", "stop", "--data-dir", str(data)])
+        assert stopped.returncode == 0, stopped.stderr
+    assert not any(status.running for status in EmbeddedCluster(data).status())

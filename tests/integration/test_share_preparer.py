@@ -23,7 +23,7 @@ from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.share_groups import ShareGroupSettings, configure, group_configs
 from fishchips.kafka.topics import Topics, ensure_shop_topics, ensure_topics
 from fishchips.roles.context import ShopContext
-from fishchips.roles.share_group import set_up_share_group, share_group
+from fishchips.roles.share_group import DELIVERY_LIMIT, set_up_share_group, share_group
 from fishchips.roles.share_preparer import SharePreparer
 from fishchips.scenarios import Scenario
 from fishchips.shop import Order, new_order_id, new_run_id
@@ -134,6 +134,24 @@ def test_every_order_is_served_once_by_the_share_group_and_written_before_it_is_
         member.stop()
     assert served_ids(heard) == Counter(set(ids))  # each once
     assert sum(end_offsets(clients.admin(context.settings), [context.topics.served])[context.topics.served].values()) == len(ids)
+    assert all(member.failure is None for member in members)
+
+
+def test_a_member_lent_more_than_it_can_make_within_its_lock_hands_the_rest_back_at_once_and_none_is_served_twice(
+    shop: tuple[ShopContext, Heard], preparers: ExitStack
+) -> None:
+    """librdkafka lends a whole producer batch in one poll (max.poll.records is a wish). At 0.25 s an order a member can
+    make 10 in half its 5 s lock: it keeps those and RELEASEs the rest at once for the others. Kept, the rest would wait
+    past the lock, be lent to another member too, and be served twice."""
+    context, heard = shop
+    members = [started(preparers, context, f"share-preparer-{n}", work_seconds=0.25) for n in (1, 2, 3)]
+    ids = place_orders(context, 60)  # one producer's flush: a few batches, each lent whole
+    wait_for(lambda: served_ids(heard).keys() >= set(ids), 90)
+    for member in members:
+        member.stop()
+    assert served_ids(heard) == Counter(set(ids))  # each once: no lock ran out
+    assert sum(member.counters["handed back"] for member in members) > 0  # the path this test is for was taken
+    assert max(event.delivery for event in heard.of(Kind.LENT)) < DELIVERY_LIMIT  # none came near being archived
     assert all(member.failure is None for member in members)
 
 

@@ -75,7 +75,7 @@ class EmbeddedCluster:
     def nodes(self) -> list[EmbeddedBroker]:
         shape = self.shape()
         return [
-            EmbeddedBroker(self.data / f"node-{node}", self.cache, Quorum(node, shape.controller_ports, shape.cluster_id))
+            EmbeddedBroker(self.data / f"node-{node}", self.cache, Quorum(node, shape.controller_ports, shape.cluster_id), keys=self.data)
             for node in sorted(shape.ports)
         ]
 
@@ -88,12 +88,17 @@ class EmbeddedCluster:
         timeout: float = 120.0,
         progress: Progress | None = None,
         on_phase: Callable[[str], None] | None = None,
+        sasl: bool = False,
+        room: tuple[str, int] | None = None,
     ) -> list[BrokerStatus]:
-        """Start every node that is not running, then wait until the cluster is whole (see await_whole)."""
+        """Start every node that is not running, then wait until the cluster is whole (see await_whole).
+
+        sasl and room as for one broker (EmbeddedBroker.start); a classroom's room listener is on every node,
+        at the room's port and the two after it, so a student's client reaches each partition's leader."""
         shape = self.shape(port)
         launched = [
-            (node, node.launch(port, progress, on_phase))
-            for node, port in zip(self.nodes(), shape.ports.values(), strict=True)
+            (node, node.launch(port, progress, on_phase, tls=sasl, sasl=sasl, room=(room[0], room[1] + index) if room else None))
+            for index, (node, port) in enumerate(zip(self.nodes(), shape.ports.values(), strict=True))
             if not node.status().running
         ]
         deadline = time.monotonic() + timeout
@@ -111,7 +116,7 @@ class EmbeddedCluster:
         partitions are led by the nodes that came up first until the others catch up.
         """
         size = len(self.shape().ports)
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers()}, logger=quiet_log)
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers(), **self.local_login()}, logger=quiet_log)
         seen = "no node answered"
 
         def whole() -> bool:
@@ -129,6 +134,12 @@ class EmbeddedCluster:
             raise BrokerError(
                 f"the cluster at {self.bootstrap_servers()} did not come together in time ({seen}); see the logs in {self.data}"
             )
+
+    def local_login(self) -> dict[str, str]:
+        """What the nodes' local ports want beyond their addresses: nothing, or on a SASL cluster the admin's login."""
+        node = self.nodes()[0]
+        state = node.read_state()
+        return node.local_login(state) if state else {}
 
     def status(self) -> list[BrokerStatus]:
         return [node.status() for node in self.nodes()] if self.exists() else []

@@ -232,10 +232,12 @@ class EmbeddedBroker(LocalServer[BrokerState]):
     error = BrokerError
     state_name = "broker.json"
 
-    def __init__(self, data: Path | None = None, cache: Path | None = None, quorum: Quorum | None = None) -> None:
+    def __init__(self, data: Path | None = None, cache: Path | None = None, quorum: Quorum | None = None, keys: Path | None = None) -> None:
         super().__init__((data or default_data_dir()).resolve(), BrokerState)
         self.cache = cache or cache_dir()
         self.quorum = quorum  # None: a cluster of this one node
+        # where the TLS files and the SCRAM passwords live: a SASL cluster's nodes share one CA and one admin password
+        self.keys = keys.resolve() if keys else self.data
 
     @property
     def log_file(self) -> Path:
@@ -249,11 +251,11 @@ class EmbeddedBroker(LocalServer[BrokerState]):
 
     @property
     def tls_files(self) -> TlsFiles:
-        return TlsFiles(self.data / "tls", client_dir=self.data / "client-certs")
+        return TlsFiles(self.keys / "tls", client_dir=self.keys / "client-certs")
 
     @property
     def passwords_file(self) -> Path:
-        return self.data / "users.json"
+        return self.keys / "users.json"
 
     def passwords(self) -> dict[str, str]:
         """Each SASL user's password (made on first use, kept in the data dir with mode 0600)."""

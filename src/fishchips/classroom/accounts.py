@@ -11,6 +11,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ScramMechanism, UserScramCredentialDeletion
 
+from fishchips.broker.cluster import EmbeddedCluster
 from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.broker.users import create_scram_users
 from fishchips.classroom.room import RoomFile
@@ -18,16 +19,29 @@ from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
 from fishchips.kafka.acls import TIMEOUT, create_acls, every_acl_of, user_acls
 from fishchips.kafka.connect import local_settings
+from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 
 
+def teacher_settings(data: Path) -> ConnectionSettings:
+    """The teacher's login on the room's broker (or three-node cluster, `class start --nodes 3`), over the local ports."""
+    cluster = EmbeddedCluster(data)
+    if cluster.exists():
+        running = [(node, status) for node, status in zip(cluster.nodes(), cluster.status(), strict=True) if status.running]
+        if running:
+            node, status = running[0]
+            return local_settings(node, status).with_bootstrap(cluster.bootstrap_servers())
+    else:
+        broker = EmbeddedBroker(data)
+        status = broker.status()
+        if status.running:
+            return local_settings(broker, status)
+    raise FishchipsError(f"the class's broker in {data} is not running: `fishchips class start` first")
+
+
 def teacher_admin(data: Path) -> AdminClient:
-    """An admin client on the room's broker, logged in as its admin over the local port."""
-    broker = EmbeddedBroker(data)
-    status = broker.status()
-    if not status.running:
-        raise FishchipsError(f"the class's broker in {data} is not running: `fishchips class start` first")
-    return clients.admin(local_settings(broker, status))
+    """An admin client on the room's broker, logged in as its admin."""
+    return clients.admin(teacher_settings(data))
 
 
 def add_users(admin: AdminClient, passwords: dict[str, str]) -> None:

@@ -19,11 +19,10 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from fishchips.broker.embedded import EmbeddedBroker
+from fishchips.classroom.accounts import teacher_settings
 from fishchips.classroom.room import RoomFile
 from fishchips.errors import FishchipsError
 from fishchips.kafka import clients
-from fishchips.kafka.connect import local_settings
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 
@@ -80,8 +79,7 @@ class RoomWatch:
             return
         topics = Topics(room.prefix)
         if self._admin is None or self._prefix != topics.prefix:  # one login, kept: each SCRAM login costs the broker work
-            broker = EmbeddedBroker(self.data)
-            settings = local_settings(broker, broker.status())
+            settings = teacher_settings(self.data)
             self._admin, self._reader = clients.admin(settings), self._new_reader(settings, topics)
             self._prefix = topics.prefix
             with self._lock:

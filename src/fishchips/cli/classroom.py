@@ -14,7 +14,7 @@ from fishchips.classroom.student import join_settings
 from fishchips.classroom.teacher import Address, start_room, stop_room
 from fishchips.cli import servers
 from fishchips.cli.console import console, out
-from fishchips.cli.options import prefix_option
+from fishchips.cli.options import nodes_choice, prefix_option
 from fishchips.cli.shop import connected, run_role
 from fishchips.events import RoleKind
 from fishchips.kafka import clients
@@ -50,6 +50,7 @@ def classroom() -> None:
 @click.option(
     "--partitions", type=click.IntRange(1), default=12, show_default=True, help="Partitions of orders: how many preparers can hold one."
 )
+@nodes_choice("3: the room on a three-node cluster in the data dir; each node listens for the room, at --kafka-port and the two after it.")
 @prefix_option
 @data_dir_option
 def start(
@@ -60,6 +61,7 @@ def start(
     students: int | None,
     names_file: Path | None,
     partitions: int,
+    nodes: int,
     prefix: str,
     data_dir: Path | None,
 ) -> None:
@@ -69,9 +71,10 @@ def start(
         raise click.UsageError("--students or --names, not both")
     began = time.monotonic()
     data = (data_dir or default_data_dir()).resolve()
-    room = start_room(data, Address(host, kafka_port, page_port), student_names(students, names_file), prefix, partitions, port)
+    room = start_room(data, Address(host, kafka_port, page_port), student_names(students, names_file), prefix, partitions, port, nodes)
     console.print(
-        f"[green]✓[/] the class is open on {host}: Kafka at port {kafka_port}, the page at port {page_port} "
+        f"[green]✓[/] the class is open on {host}: Kafka at port {kafka_port}{' to ' + str(kafka_port + 2) if nodes == 3 else ''}, "
+        f"the page at port {page_port} "
         f"({len(room.students)} students, {time.monotonic() - began:.1f} s)",
         highlight=False,
     )

@@ -79,13 +79,15 @@ group_protocol_option = click.option(
 )
 
 
+def nodes_choice(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--nodes 1 or 3, as a number; each command says what three nodes mean to it."""
+    return click.option(
+        "--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True, callback=lambda context, parameter, value: int(value), help=help
+    )
+
+
 # The local three-node cluster: the views then show brokers, replicas and the ISR, and can kill a node.
-nodes_option = click.option(
-    "--nodes",
-    type=click.Choice(["1", "3"]),
-    default="1",
-    show_default=True,
-    callback=lambda context, parameter, value: int(value),
-    help="3: run on fishchips's local three-node cluster (started if need be), where the shop's topics have 3 replicas "
-    "and min.insync.replicas=2, and the views can kill a broker, restart it, and switch the tills to acks=1.",
+nodes_option = nodes_choice(
+    "3: run on fishchips's local three-node cluster (started if need be), where the shop's topics have 3 replicas "
+    "and min.insync.replicas=2, and the views can kill a broker, restart it, and switch the tills to acks=1."
 )

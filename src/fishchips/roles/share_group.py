@@ -12,7 +12,9 @@ from fishchips.kafka.topics import Topics
 GROUP_ROLE = "share-preparers"  # the share group, under the topics' prefix
 # the broker's floor is 1 s here (broker/embedded.py): a killed member's orders come back after 5 s, on stage
 LOCK_MS = 5000
-SETTINGS = ShareGroupSettings(auto_offset_reset="earliest", lock_duration_ms=LOCK_MS)
+# deliveries before a record is archived (Kafka's default, said here so that the members know it: share_preparer.py)
+DELIVERY_LIMIT = 5
+SETTINGS = ShareGroupSettings(auto_offset_reset="earliest", lock_duration_ms=LOCK_MS, delivery_count_limit=DELIVERY_LIMIT)
 
 
 def share_group(topics: Topics) -> str:

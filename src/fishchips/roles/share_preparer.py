@@ -31,13 +31,14 @@ from fishchips.roles.at_least_once import ACKNOWLEDGED_WITHIN
 from fishchips.roles.context import ShopContext
 from fishchips.roles.outputs import Output, dead_letter
 from fishchips.roles.role import Role
-from fishchips.roles.share_group import share_group
+from fishchips.roles.share_group import DELIVERY_LIMIT, LOCK_MS, share_group
 from fishchips.shop import Action, InvalidOrder, Order, preparer_action
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2  # short, so a pause or a stop is seen at once
-PER_POLL = 5  # a member borrows a few orders at a time (a soft limit), leaving the rest for the others
+PER_POLL = 5  # a member asks for a few orders at a time; librdkafka may lend more (see _within_lock)
+WITHIN_LOCK = 0.5  # the share of its lock a member plans to work for: the rest is room for writing and acknowledging
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,34 @@ class SharePreparer(Role):
                 if messages := [m for m in consumer.poll(POLL_SECONDS) if self._readable(m)]:
                     for message in messages:  # each is this member's now, under a lock: the views show who holds what
                         self.emit(Kind.LENT, message=message, delivery=delivery(message))
-                    self._answer(consumer, producer, [self._work(message) for message in messages])
+                    kept = self._within_lock(consumer, messages)
+                    self._answer(consumer, producer, [self._work(message) for message in kept])
         finally:
             consumer.commit_sync(ACKNOWLEDGED_WITHIN)  # send the last acknowledgements, or closing would hand them out again
             consumer.close()
             producer.flush(clients.CALL_TIMEOUT)
+
+    def _within_lock(self, consumer: ShareConsumer, messages: list[Message]) -> list[Message]:
+        """Keep what this member can make before its lock runs out; RELEASE the rest at once, for the other members.
+
+        librdkafka's share consumer treats max.poll.records as a wish: a poll lends whole producer batches, a thousand
+        orders at rush hour, all under one lock. A member that kept them all would still be working when the lock ran
+        out, and the broker would lend the rest to another member too: served twice. Each release counts as a delivery,
+        though, and a record delivered DELIVERY_LIMIT times is archived: one lent DELIVERY_LIMIT - 1 times is kept.
+        """
+        seconds = self.base_work_seconds / self.speed
+        if not seconds:
+            return messages
+        can_make = max(1, int(LOCK_MS / 1000 * WITHIN_LOCK / seconds))
+        kept = messages[:can_make] + [m for m in messages[can_make:] if delivery(m) >= DELIVERY_LIMIT - 1]
+        handed_back = [m for m in messages[can_make:] if delivery(m) < DELIVERY_LIMIT - 1]
+        for message in handed_back:
+            consumer.acknowledge(message, AcknowledgeType.RELEASE)
+            self.counters["handed back"] += 1
+            self.emit(Kind.RELEASED, message=message, detail="more than it can make within its lock", delivery=delivery(message))
+        if handed_back:
+            consumer.commit_async()  # now, not with the next poll: the others may take them while this member works
+        return kept
 
     def _readable(self, message: Message) -> bool:
         """An error instead of a record is said in the log; there is no record to acknowledge."""

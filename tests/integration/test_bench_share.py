@@ -34,6 +34,7 @@ def test_bench_share_races_both_groups_and_reports_every_figure_and_leaves_nothi
         assert 1 <= figures["busy_members"][kind][str(MEMBERS)] <= MEMBERS
     assert figures["busy_members"]["consumer"][str(MEMBERS)] <= 2  # a partition to each busy member, and there are 2
     assert figures["ratio_share_to_consumer"][str(MEMBERS)] > 0
+    assert figures["share_duplicates"][str(MEMBERS)] == race["share"]["duplicates"]
 
 
 def test_bench_options_of_one_kind_are_refused_with_the_other() -> None:

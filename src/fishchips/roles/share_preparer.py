@@ -7,7 +7,8 @@ lends each order to one member at a time, under a lock, and the member says what
 - ACCEPT: served; never delivered again. Said only after the served order is written (at-least-once);
 - REJECT: no member could ever make it (unreadable, or it needs a cook this group has not got); archived,
   after it is set aside on the shop's dead-letter topic with the reason;
-- RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`S`, "Stop share preparer").
+- RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`S`, "Stop share preparer"),
+  and at once for what a poll lent beyond what it can make within its lock (`_within_lock`).
 
 A member that dies holding orders says nothing: each comes back when its lock runs out, to any member,
 with its delivery count one higher. There are no transactions across acknowledgements, so a member
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2  # short, so a pause or a stop is seen at once
 PER_POLL = 5  # a member asks for a few orders at a time; librdkafka may lend more (see _within_lock)
-WITHIN_LOCK = 0.5  # the share of its lock a member plans to work for: the rest is room for writing and acknowledging
+WITHIN_LOCK = 0.25  # the share of its lock a member plans to work for: a record may wait in the client before a poll hands it over
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import psutil
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from fishchips.broker.embedded import EmbeddedBroker
@@ -63,6 +64,7 @@ class Room:
         self.host, self.students = host, students
         self.ports = [str(free_port()) for _ in range(3)]
         self.joined: dict[str, subprocess.Popen[bytes]] = {}
+        self._admin: AdminClient | None = None
 
     def start(self) -> list[str]:
         """Start the class; its join lines' codes."""
@@ -72,13 +74,21 @@ class Room:
         return [line.split()[2] for line in result.stdout.splitlines() if line.startswith("fishchips join ")]
 
     def admin(self) -> AdminClient:
-        broker = EmbeddedBroker(self.data)
-        return clients.admin(local_settings(broker, broker.status()))
+        """One client, kept: a client collected while its answer is on the way never answers (the first run waited for ever)."""
+        if self._admin is None:
+            broker = EmbeddedBroker(self.data)
+            self._admin = clients.admin(local_settings(broker, broker.status()))
+        return self._admin
 
     def group(self) -> dict[str, set[int]]:
         """Kafka's view: each member's client id (the student's user) and its partitions of orders."""
         group = Topics(PREFIX).group("preparers")
-        description = self.admin().describe_consumer_groups([group], request_timeout=10)[group].result()
+        try:
+            description = self.admin().describe_consumer_groups([group], request_timeout=10)[group].result(timeout=30)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
+                raise
+            return {}  # no student has joined yet
         return {m.client_id: {tp.partition for tp in m.assignment.topic_partitions} for m in description.members}
 
     def pid(self, server: EmbeddedBroker | RoomPage) -> int:
@@ -97,6 +107,12 @@ class Room:
                 process.kill()
         subprocess.run(fishchips("class", "stop", "--data-dir", str(self.data)), capture_output=True, timeout=120)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def last_line(log: Path) -> str:
+    """The student's last words (three lines: the role's summary comes after the reason it stopped)."""
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return " | ".join(lines[-3:]) if lines else "(nothing said)"
 
 
 def settled(room: Room, gone: str) -> float:
@@ -133,9 +149,8 @@ def measure(host: str, students: int, stagger: float, window: float) -> dict[str
         for number, code in enumerate(codes, 1):
             name = f"student-{number}"
             started[name] = time.monotonic()
-            room.joined[name] = subprocess.Popen(
-                fishchips("join", code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env
-            )
+            with (room.folder / f"{name}.log").open("wb") as said:  # what a student who never joined said
+                room.joined[name] = subprocess.Popen(fishchips("join", code), stdout=said, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
             time.sleep(stagger)
         first, seen = min(started.values()), dict[str, float]()
         while len(seen) < students and time.monotonic() - first < LIMIT:
@@ -144,6 +159,7 @@ def measure(host: str, students: int, stagger: float, window: float) -> dict[str
                 seen.setdefault(name, now - started[name])
             time.sleep(LOOK)
         whole_room = round(time.monotonic() - first, 2)
+        never = {name: last_line(room.folder / f"{name}.log") for name in room.joined if name not in seen}
         joins = sorted(seen.values())
         rss_in = broker.memory_info().rss
         page = psutil.Process(room.pid(RoomPage(room.data)))
@@ -160,6 +176,7 @@ def measure(host: str, students: int, stagger: float, window: float) -> dict[str
         return {
             "students": students,
             "in_the_group": len(seen),
+            "never_joined": never,
             "join_seconds": {"median": round(statistics.median(joins), 2), "slowest": round(joins[-1], 2)} if joins else None,
             "whole_room_seconds": whole_room,
             "rebalance_seconds": {"a student leaves": left, "the teacher removes one": removed},

@@ -7,7 +7,9 @@ the cache dir, the only file written; the password lives in the process alone.
 """
 
 import json
+import os
 import ssl
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -54,7 +56,11 @@ def fetch_ca(code: JoinCode) -> Path:
         )
     folder = cache_dir() / "classroom" / code.fingerprint
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "ca.pem").write_bytes(ca)
+    # written whole, then renamed into place: another join on this machine may be reading it (an empty file was read
+    # as "no certificate" by 5 of 60 students joining at once on one machine)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix="ca.", suffix=".tmp", delete=False) as written:
+        written.write(ca)
+    os.replace(written.name, folder / "ca.pem")
     return folder
 
 

@@ -234,7 +234,7 @@ def run_role(
         until(lambda: not role.running or interrupted.is_set(), timeout=float("inf"), every=0.2)
         role.stop()
     show.flush(FLUSH_SECONDS)
-    console.print(f"{role.name}: " + ", ".join(f"{kind} {n}" for kind, n in sorted(role.counters.items())) or "nothing done")
+    console.print(f"{role.name}: " + (", ".join(f"{kind} {n}" for kind, n in sorted(role.counters.items())) or "nothing done"))
     if role.failure is not None:
         raise SystemExit(1)
 

@@ -287,7 +287,7 @@ function drawLending(l) {
   html += '</table><h4>lent again <small>newest first</small></h4><table id="relent">';
   for (const r of l.relent) {
     const now = r.outcome ? `${r.outcome}${r.order === null ? "" : ` order ${r.order}`}` : "holds it";
-    html += `<tr class="relent" data-record="${r.partition}@${r.offset}" data-holder="${esc(r.holder)}" data-delivery="${r.delivery}" data-back="${esc(r.back)}">` +
+    html += `<tr class="relent" data-record="${r.partition}@${r.offset}" data-holder="${esc(r.holder)}" data-before="${esc(r.before)}" data-delivery="${r.delivery}" data-back="${esc(r.back)}">` +
       `<td>p${r.partition}@${r.offset}</td><td>delivery ${r.delivery}</td>` +
       `<td>${esc(r.before || "?")} ${esc(r.back)} → ${esc(r.holder)}</td><td class="state">${esc(now)}</td></tr>`;
   }

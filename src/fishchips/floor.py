@@ -386,8 +386,8 @@ class ShopFloor:
         """Stop the share group's member that holds the most records (the newest of equals): it RELEASEs what it has not
         written yet, and the others take those records at once; what it was writing as the stop came, it serves. Between
         orders no member may hold any, so this waits up to `wait` seconds for one to be lent some. Once it has stopped:
-        its name and how many it released (as it says: the views held it to hold more a moment before); None if no
-        member is working."""
+        its name and how many it released, by its own count (the views may have shown it holding more a moment
+        before); None if no member is working."""
         with self._lock:
             self._changed.wait_for(
                 lambda: self._closed or any(self.lending.held_by(r.handle.name) for r in self._working(RoleKind.SHARE_PREPARER)), wait

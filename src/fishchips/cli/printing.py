@@ -2,7 +2,7 @@
 
 A role calls its listener from its own loop, the one that polls Kafka. If that call printed, a terminal
 that stops reading (paused with Ctrl-S, scrolled back in some terminals, or a pipe nobody empties) would
-stop the role in the middle of its loop: it would poll no more, and after max.poll.interval.ms (5 minutes)
+stop the role in the middle of its loop: it would poll no more, and after max.poll.interval.ms (20 s, kafka/clients.py)
 Kafka would give its partitions to others and never take it back. So the role only hands the line over,
 and a thread of the printer's own writes it. Lines the terminal has no room for are counted and said
 once it reads again: the role never waits and its memory never grows.

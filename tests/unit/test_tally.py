@@ -5,12 +5,12 @@ from fishchips.shop import Order
 from fishchips.tally import Tally, percentiles
 
 
-def took(number: int, placed_at: float) -> ShopEvent:
-    return ShopEvent("till-1", RoleKind.TILL, Kind.TOOK, Order(number, 1, (("cod",),), f"run-1-{number}", placed_at))
+def took(number: int, placed_at: float, till: int = 1) -> ShopEvent:
+    return ShopEvent(f"till-{till}", RoleKind.TILL, Kind.TOOK, Order(number, till, (("cod",),), f"run-1-{number}", placed_at))
 
 
-def called(number: int, placed_at: float, at: float) -> ShopEvent:
-    return ShopEvent("board", RoleKind.BOARD, Kind.CALLED, Order(number, 1, (("cod",),), f"run-1-{number}", placed_at), at=at)
+def called(number: int, placed_at: float, at: float, till: int = 1) -> ShopEvent:
+    return ShopEvent("board", RoleKind.BOARD, Kind.CALLED, Order(number, till, (("cod",),), f"run-1-{number}", placed_at), at=at)
 
 
 def test_latency_once_ready_leaves_out_the_orders_placed_before_the_first_call() -> None:
@@ -21,6 +21,19 @@ def test_latency_once_ready_leaves_out_the_orders_placed_before_the_first_call()
     assert [round(ms) for ms in tally.latencies_ms] == [2000, 2100, 10]  # every call, start-up included
     assert tally.latency_percentiles(after_ready=True) == {"p50": 10.0, "p95": 10.0, "p99": 10.0}  # order 3 alone
     assert tally.latency_percentiles()["p99"] == 2100.0  # rounded to 0.1 ms
+
+
+def test_a_shop_of_two_tills_is_ready_once_an_order_of_each_is_called() -> None:
+    """The second till's first orders wait for its producer to connect: start-up, not the shop's latency."""
+    tally = Tally("run-1", tills=2)
+    for event in (took(1, 10.0), called(1, 10.0, 10.01), took(2, 10.1), took(3, 10.2, till=2), called(2, 10.1, 10.11)):
+        tally.record(event)
+    assert tally.ready_at is None  # till 1's orders alone so far
+    tally.record(called(3, 10.2, 10.7, till=2))  # 500 ms: its producer was connecting
+    assert tally.ready_at == 10.7
+    for event in (took(4, 10.8), called(4, 10.8, 10.81), took(5, 10.8, till=2), called(5, 10.8, 10.82, till=2)):
+        tally.record(event)
+    assert tally.latency_percentiles(after_ready=True) == {"p50": 10.0, "p95": 20.0, "p99": 20.0}  # orders 4 and 5 alone
 
 
 def test_percentiles_are_nearest_rank() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from fishchips.broker.embedded import HEAP, LOG4J
+from fishchips.broker.embedded import HEAP, JVM_FLAGS, LOG4J
 from fishchips.broker.jars import JDBC_SINK, Progress, ensure_jars, libs_dir
 from fishchips.broker.java import find_java
 from fishchips.errors import FishchipsError
@@ -230,8 +230,7 @@ class ConnectWorker(LocalServer[WorkerState]):
             [
                 str(java.path),
                 f"-Xmx{HEAP}",
-                "-XX:+UseG1GC",
-                "-Djava.awt.headless=true",
+                *JVM_FLAGS,
                 f"-Dlog4j2.configurationFile={self.data / 'log4j2.properties'}",
                 "-cp",
                 f"{libs}/*",

@@ -187,7 +187,7 @@ async def test_a_bad_setting_is_a_message_in_the_app_not_a_traceback(tmp_path: P
 
 
 async def test_events_from_many_threads_show_in_their_panels_in_order_a_panel_of_fixed_height(tmp_path: Path) -> None:
-    """Roles' threads hand the app their events in bursts (one message per batch): every line lands in its role's panel,
+    """Roles' threads hand the app their events in bursts: every line lands in its role's panel,
     in the order each role said it, and a panel keeps its height however many lines it is given. No broker needed."""
     settings = ConnectionSettings(bootstrap_servers="127.0.0.1:1", certs_dir=tmp_path / "no-such-certs")
     app = ShopApp(SCENARIOS["demo3"], settings)

@@ -60,6 +60,10 @@ from fishchips.tui.role_log import RoleLog
 log = logging.getLogger(__name__)
 
 # each kind of role has its panels in one column section, in this order
+# the panels show what the roles said at most this often, one repaint for all of it: at the demo's pace each event
+# of its own (an order's took, served, called, booked) was a repaint of the screen
+SHOW_EVERY = 0.25
+
 PANELS = {
     RoleKind.TILL: "tills",
     RoleKind.PREPARER: "preparers",
@@ -112,10 +116,6 @@ def words(event: ShopEvent) -> Text | None:
         said += f" ({event.detail})"  # what the cabinet was short of, what the cook cooked for it
     style = {Kind.TO_COOK: "yellow", Kind.COOKED: "yellow", Kind.SERVED: "green", Kind.CALLED: "bold green"}.get(event.kind, "")
     return Text.assemble((said, style), (f" · p{event.partition}@{event.offset}", "dim"))
-
-
-class ShopEventsPosted(Message):
-    """Roles' events are waiting in the app's inbox: posted by the thread that found the inbox empty."""
 
 
 class ReplicationRead(Message):
@@ -240,6 +240,7 @@ class ShopApp(App[None]):
     def on_mount(self) -> None:
         self.show_scenario()
         self.open_shop()
+        self.set_interval(SHOW_EVERY, self.show_events)
         self.set_interval(LOOK_EVERY, self.read_kafka_view)
         self.set_interval(LOOK_EVERY, self.show_groups)
 
@@ -252,12 +253,9 @@ class ShopApp(App[None]):
         return self.session.scenario
 
     def heard(self, event: ShopEvent) -> None:
-        """A role's event, from its thread: into the inbox, which the app empties on its event loop."""
+        """A role's event, from its thread: into the inbox, which the app empties on its event loop every SHOW_EVERY."""
         with self._inbox_lock:
             self._inbox.append(event)
-            first = len(self._inbox) == 1
-        if first:
-            self.post_message(ShopEventsPosted())
 
     def show(self, selector: str, content: RenderableType) -> None:
         """Update a pane read once a second; a layout pass of the screen only if the pane's height changes (each is as high
@@ -305,8 +303,7 @@ class ShopApp(App[None]):
         await asyncio.to_thread(self.session.close)
 
     # what the roles and Kafka tell us ------------------------------------------------------------
-    @on(ShopEventsPosted)
-    def show_events(self, message: ShopEventsPosted) -> None:
+    def show_events(self) -> None:
         with self._inbox_lock:
             events, self._inbox = self._inbox, []
         for event in events:

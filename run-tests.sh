@@ -11,7 +11,7 @@ if [ "${1:-}" = "--quick" ]; then
     markers="not bench and not slow"
     quick=true
 fi
-EXTRAS=dev source scripts/setup-venv.sh
+EXTRAS=dev COMPILE_DEPENDENCIES=1 source scripts/setup-venv.sh
 .venv/bin/ruff check .
 .venv/bin/mypy  # strict on src/ and examples/ (pyproject.toml [tool.mypy])
 .venv/bin/lint-imports  # the layers run one way (pyproject.toml [tool.importlinter])
@@ -21,6 +21,6 @@ EXTRAS=dev source scripts/setup-venv.sh
 .venv/bin/python -m pytest -n 2 --dist loadgroup -m "$markers" --durations=15 "$@"
 if [ $# -eq 0 ] && [ "$quick" = false ]; then
     # the benchmark's smoke test needs Quix Streams, which pins an older confluent-kafka: its own virtualenv
-    VENV=.venv-bench EXTRAS=dev,bench source scripts/setup-venv.sh
+    VENV=.venv-bench EXTRAS=dev,bench COMPILE_DEPENDENCIES=1 source scripts/setup-venv.sh
     .venv-bench/bin/python -m pytest -m bench tests/integration/test_bench.py  # the other modules need the newer confluent-kafka
 fi

@@ -21,7 +21,8 @@ class ExactlyOnce(Loop):
 
     @classmethod
     def producer_settings(cls, transactional_id: str) -> dict[str, Any]:
-        return {"transactional.id": transactional_id}  # one per role: a new producer with it fences the old one
+        # one per role: a new producer with it fences the old one
+        return {**super().producer_settings(transactional_id), "transactional.id": transactional_id}
 
     def init(self) -> None:
         retrying(lambda: self.producer.init_transactions(CALL_TIMEOUT), RETRY_FOR)

@@ -32,8 +32,9 @@ class Loop:
 
     @classmethod
     def producer_settings(cls, transactional_id: str) -> dict[str, Any]:
-        """The producer's settings for this loop, besides the shop's."""
-        return {}
+        """The producer's settings for this loop, besides the shop's. A delivery report only for a result that failed: the
+        loop needs to hear of those alone, and a report for every result was a call into Python for every order."""
+        return {"delivery.report.only.error": True}
 
     def init(self) -> None:
         """Make the producer ready for the first batch."""

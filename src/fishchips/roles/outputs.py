@@ -11,7 +11,7 @@ from fishchips.roles.records import place
 from fishchips.shop import Order
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Output:
     """An event a consuming role writes in answer to one it read."""
 

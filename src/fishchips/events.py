@@ -58,6 +58,7 @@ TALLY_KINDS = frozenset(
 )
 ALL_KINDS = frozenset(Kind)
 MEMBERSHIP = frozenset({Kind.ASSIGNED, Kind.REVOKED, Kind.LOST})
+PAUSES = frozenset({Kind.PAUSED, Kind.RESUMED})
 ENDINGS = frozenset({Kind.STOPPED, Kind.FAILED})
 
 

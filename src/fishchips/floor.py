@@ -24,7 +24,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from fishchips.errors import FishchipsError
-from fishchips.events import ALL_KINDS, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
+from fishchips.events import ALL_KINDS, MEMBERSHIP, PAUSES, TALLY_KINDS, Kind, Listener, RoleKind, ShopEvent, ignore
 from fishchips.kafka import clients
 from fishchips.kafka.inspect import TIMEOUT, move_group_to_end, snapshot
 from fishchips.kafka.protocols import GroupProtocol
@@ -562,24 +562,27 @@ class ShopFloor:
         self._hear_all([event])
 
     def _hear_all(self, events: list[ShopEvent]) -> None:
+        """A batch of the roles' events: the tallies, the share group's loans, each role's partitions and pause. At rush
+        hour this runs twice for every order (taken, called), so the clock is read once a batch, not once an event."""
+        now = time.monotonic()
         with self._lock:
+            self._heard += len(events)
             for event in events:
-                self._heard += 1
+                kind = event.kind
                 for tally in self._tallies(event):
                     tally.record(event)
                 self.lending.record(event)
-                if event.kind is Kind.LENT:
+                if kind is Kind.CALLED:
+                    self._last_served = now
+                    self._ready = self._ready or (now if self.tally.ready_at is not None else 0.0)
+                elif kind is Kind.TOOK:
+                    self._started = self._started or now  # the clock runs from the first order taken, not from a till's start-up
+                elif kind is Kind.LENT:
                     self._changed.notify_all()  # stop_share_preparer may wait for a member to hold some
-                if event.kind is Kind.CALLED:
-                    self._last_served = time.monotonic()
-                    self._ready = self._ready or (self._last_served if self.tally.ready_at is not None else 0.0)
-                elif event.kind is Kind.TOOK and not self._started:
-                    self._started = time.monotonic()  # the clock runs from the first order taken, not from a till's start-up
-                elif (record := self._records.get(event.role)) is not None:
-                    if event.kind in (Kind.ASSIGNED, Kind.REVOKED, Kind.LOST):
-                        record.partitions = event.partitions
-                    elif event.kind in (Kind.PAUSED, Kind.RESUMED):
-                        record.paused = event.kind is Kind.PAUSED
+                elif kind in MEMBERSHIP and (record := self._records.get(event.role)) is not None:
+                    record.partitions = event.partitions
+                elif kind in PAUSES and (record := self._records.get(event.role)) is not None:
+                    record.paused = kind is Kind.PAUSED
         if self.listener is not ignore:
             for event in events:
                 self.listener(event)
@@ -587,7 +590,9 @@ class ShopFloor:
     def _tallies(self, event: ShopEvent) -> list[Tally]:
         """Which tallies count the event: an order taken is one each group must serve; the share group's board
         reads `served.shared`, every other event is the consumer group's shop."""
-        if event.kind is Kind.TOOK and self.side_by_side:
+        if not self.side_by_side:
+            return [self.tally]
+        if event.kind is Kind.TOOK:
             return [self.tally, self.share_tally]
         if event.kind is Kind.CALLED and event.topic == self.topics.served_shared:
             return [self.share_tally]

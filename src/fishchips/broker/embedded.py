@@ -42,7 +42,7 @@ quiet_log = logging.getLogger("fishchips.broker.probe")  # the probes' clients: 
 HEAP = "512m"  # fits a laptop and a 2-core CI; Kafka's own default is 1 GB
 # Kafka's own launcher's (kafka-run-class.sh): a 20 ms pause goal makes G1 collect a smaller young generation more
 # often. With Java's default goal, 200 ms, the broker paused 20-100 ms every 6 s at 10,000 orders/s on two cores,
-# and every order in flight waited: most of the p99 (docs/performance.md).
+# and every order in flight waited: the stalls in the p99 (docs/performance.md).
 JVM_FLAGS = (
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",

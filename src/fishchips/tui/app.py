@@ -59,11 +59,11 @@ from fishchips.tui.role_log import RoleLog
 
 log = logging.getLogger(__name__)
 
-# each kind of role has its panels in one column section, in this order
 # the panels show what the roles said at most this often, one repaint for all of it: at the demo's pace each event
 # of its own (an order's took, served, called, booked) was a repaint of the screen
 SHOW_EVERY = 0.25
 
+# each kind of role has its panels in one column section, in this order
 PANELS = {
     RoleKind.TILL: "tills",
     RoleKind.PREPARER: "preparers",

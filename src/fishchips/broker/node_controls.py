@@ -41,8 +41,8 @@ class NodeControls:
         if set((bootstrap_servers or "").split(",")) != set(cluster.bootstrap_servers().split(",")):
             return cls(
                 None,
-                f"this shop runs on {bootstrap_servers}, not on the cluster fishchips started ({cluster.bootstrap_servers()}): "
-                "fishchips kills only nodes of its own",
+                f"this shop runs on {bootstrap_servers}, not on the three-node cluster in fishchips's data dir "
+                f"({cluster.bootstrap_servers()}, {'running' if any(node.running for node in cluster.status()) else 'stopped'}): fishchips kills only nodes of its own",
             )
         return cls(cluster)
 

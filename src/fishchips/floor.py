@@ -88,7 +88,7 @@ class Summary:
     max_lag: int
     in_flight: int  # orders the tally still holds an entry for: taken and not called, or called more often than taken
     longest_wait: float  # seconds, the longest any order waited from its placing to its call
-    ready_seconds: float | None  # from start() to an order of every till called: every member joined, every client writing
+    ready_seconds: float | None  # from start() to the first order called: every member joined, every client connected
     taken_by_till: dict[str, int] = field(default_factory=dict)
     taken_by_partition: dict[int, int] = field(default_factory=dict)
     served_by_preparer: dict[str, int] = field(default_factory=dict)
@@ -197,8 +197,8 @@ class ShopFloor:
         self.run_id = new_run_id()
         self.tickets = Tickets(orders)
         self._admin: AdminClient | None = None
-        self.tally = Tally(self.run_id, tills=max(1, scenario.tills))
-        self.share_tally = Tally(self.run_id, tills=max(1, scenario.tills))  # demo6: the share group serves every order too, onto its own topic
+        self.tally = Tally(self.run_id)
+        self.share_tally = Tally(self.run_id)  # demo6: the share group serves every order too, onto its own topic
         self.lending = Lending()  # the share group's records in flight: who holds each, its delivery count
         self.max_lag = 0
         self._records: dict[str, _Record] = {}
@@ -212,7 +212,7 @@ class ShopFloor:
         self._heard = 0
         self._opened = 0.0  # when start() began
         self._started = 0.0
-        self._ready = 0.0  # when the tally first found an order of every till called
+        self._first_served = 0.0
         self._last_served = 0.0
 
     @property
@@ -574,7 +574,7 @@ class ShopFloor:
                 self.lending.record(event)
                 if kind is Kind.CALLED:
                     self._last_served = now
-                    self._ready = self._ready or (now if self.tally.ready_at is not None else 0.0)
+                    self._first_served = self._first_served or now
                 elif kind is Kind.TOOK:
                     self._started = self._started or now  # the clock runs from the first order taken, not from a till's start-up
                 elif kind is Kind.LENT:
@@ -712,7 +712,7 @@ class ShopFloor:
                 max_lag=self.max_lag,
                 in_flight=tally.in_flight,
                 longest_wait=round(tally.longest_wait, 1),
-                ready_seconds=round(self._ready - self._opened, 2) if self._ready and self._opened else None,
+                ready_seconds=round(self._first_served - self._opened, 2) if self._first_served and self._opened else None,
                 taken_by_till=dict(tally.taken_by_till),
                 taken_by_partition=dict(sorted(tally.taken_by_partition.items())),
                 served_by_preparer=dict(tally.served_by_preparer),

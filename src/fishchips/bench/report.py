@@ -30,7 +30,7 @@ class BenchResult:
         return [self.shop, self.shop_eos, self.shop_threads, *self.scaling.values(), *paced]
 
     def _ready_s(self, protocol: GroupProtocol) -> float:
-        """From the floor's start to an order of every till called, at the lowest fixed load (the shop least busy)."""
+        """From the floor's start to its first order called, at the lowest fixed load (the shop least busy)."""
         runs = self.latency[protocol]
         return float(runs[min(runs)]["ready_s"])
 
@@ -132,7 +132,7 @@ class BenchResult:
             for rate, run in runs.items()
         ]
         rows += [
-            (f"time to ready, {protocol}", f"{seconds:.1f} s", "start -> every member joined, an order of every till served")
+            (f"time to ready, {protocol}", f"{seconds:.1f} s", "start -> every member joined and the first order served")
             for protocol, seconds in figures["ready_s_by_protocol"].items()
         ]
         rows += [

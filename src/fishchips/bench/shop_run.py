@@ -23,7 +23,7 @@ from fishchips.roles.preparer import FoodPreparer
 from fishchips.roles.role import Role
 
 REPORT_EVERY = 0.25
-READY_EVERY = 0.01  # how often to look whether the shop is ready (an order of every till called): the CPU until then is the start-up's
+READY_EVERY = 0.01  # how often to look for the first order called: the CPU used until then is the start-up's
 
 
 def shop(
@@ -89,8 +89,7 @@ def shop(
 
 def _serve_all(floor: ShopFloor, report: Report) -> tuple[float, int]:
     """Until the board has called every order taken; the full check (ShopFloor.all_served) runs only once it can pass.
-    Returns the shop's CPU seconds and the orders called once it was ready (an order of every till called): its start-up,
-    to be told apart."""
+    Returns the shop's CPU seconds and the orders called when the first was: the shop's start-up, to be told apart."""
     at_ready: tuple[float, int] | None = None
     while True:
         if failures := floor.failures():

@@ -39,10 +39,11 @@ class NodeControls:
                 "and switch the tills to acks=1 (on one broker every write has one replica, so acks=1 and acks=all are the same)",
             )
         if set((bootstrap_servers or "").split(",")) != set(cluster.bootstrap_servers().split(",")):
+            state = "running" if any(node.running for node in cluster.status()) else "stopped"
             return cls(
                 None,
                 f"this shop runs on {bootstrap_servers}, not on the three-node cluster in fishchips's data dir "
-                f"({cluster.bootstrap_servers()}, {'running' if any(node.running for node in cluster.status()) else 'stopped'}): fishchips kills only nodes of its own",
+                f"({cluster.bootstrap_servers()}, {state}): fishchips kills only nodes of its own",
             )
         return cls(cluster)
 

@@ -46,6 +46,10 @@ PRODUCER_SETTINGS = {
     "transaction.timeout.ms": 10000,
 }
 
+# For a producer that writes results and only needs to hear of the ones that failed (the consume-work-produce loops,
+# the share preparer): a report for every result was a call into Python for every order (1.27 -> 1.14 µs a message).
+FAILURES_ONLY = {"delivery.report.only.error": True}
+
 CONSUMER_SETTINGS = {
     **FAILOVER_SETTINGS,
     # offsets are committed by the role after the work is done, never before (at-least-once)

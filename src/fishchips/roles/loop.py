@@ -32,9 +32,8 @@ class Loop:
 
     @classmethod
     def producer_settings(cls, transactional_id: str) -> dict[str, Any]:
-        """The producer's settings for this loop, besides the shop's. A delivery report only for a result that failed: the
-        loop needs to hear of those alone, and a report for every result was a call into Python for every order."""
-        return {"delivery.report.only.error": True}
+        """The producer's settings for this loop, besides the shop's: a delivery report only for a result that failed."""
+        return dict(clients.FAILURES_ONLY)
 
     def init(self) -> None:
         """Make the producer ready for the first batch."""

@@ -71,7 +71,7 @@ class SharePreparer(Role):
                 "max.poll.records": PER_POLL,
             }
         )
-        producer = clients.producer(self.settings, **{"client.id": self.name})
+        producer = clients.producer(self.settings, **{"client.id": self.name}, **clients.FAILURES_ONLY)
         try:
             consumer.subscribe([self.topics.orders])
             while not self.stopping:

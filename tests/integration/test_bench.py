@@ -39,12 +39,14 @@ def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothi
 
     assert figures["ok"] is True
     phases = figures["phases"]
-    shops = {"shop": phases["shop"], "shop_eos": phases["shop_eos"], "shop_threads": phases["shop_threads"], **phases["scaling"]}
+    shops = {name: phases[name] for name in ("shop", "shop_eos", "shop_threads")} | phases["scaling"]
     paced = {f"latency, {protocol}": runs["2000"] for protocol, runs in phases["latency"].items()}
     assert set(phases["latency"]) == {"consumer", "classic-eager", "classic-cooperative"}  # each group protocol
     for name, phase in {**shops, **paced}.items():
         assert phase["taken"] == phase["served"] == ORDERS, name
         assert (phase["missing"], phase["duplicates"]) == (0, 0), name
+    short = phases["shop_short"]  # the same shop over a quarter of the orders, beside the whole run
+    assert (short["taken"], short["served"], short["missing"], short["duplicates"]) == (ORDERS // 4, ORDERS // 4, 0, 0)
     assert set(phases["scaling"]) == set(phases["stages"]) == {"1", "3"}
     assert [phases["scaling"][n]["preparers"] for n in ("1", "3")] == [1, 3]
     assert phases["shop"]["processes"] and not phases["shop_threads"]["processes"]
@@ -79,6 +81,12 @@ def test_bench_serves_every_order_once_and_reports_every_figure_and_leaves_nothi
         assert set(by_rate) == {"2000"} and set(by_rate["2000"]) == {"p50", "p95", "p99"}
         assert by_rate["2000"]["p50"] <= by_rate["2000"]["p95"] <= by_rate["2000"]["p99"]
     assert figures["ready_s_by_protocol"]["consumer"] == figures["ready_s"]
+    # what grows with the run: the cost per order and the peak, over a quarter of the orders and over all of them
+    for key in ("cpu_us_per_order_by_orders", "peak_rss_mb_by_orders"):
+        assert set(figures[key]) == {str(ORDERS // 4), str(ORDERS)}, key
+        assert all(math.isfinite(v) and v > 0 for v in figures[key].values()), key
+    assert figures["cpu_us_per_order_by_orders"][str(ORDERS)] == figures["cpu_us_per_order"]
+    assert figures["peak_rss_mb_by_orders"][str(ORDERS)] == phases["shop"]["peak_rss_mb"]
     assert all(math.isfinite(s) and s > 0 for s in figures["ready_s_by_protocol"].values())
 
 

@@ -27,6 +27,11 @@ class Plan:
     group_protocol: GroupProtocol = GroupProtocol.CONSUMER  # how the shop's groups rebalance
     prefix: str = field(default_factory=_fresh_prefix)  # every phase's topics and groups start with it
 
+    @property
+    def short_orders(self) -> int:
+        """The shorter run beside the full one: a quarter of the orders (50,000 of 200,000)."""
+        return max(1, self.orders // 4)
+
     def latency_orders(self, rate: float) -> int:
         return max(1, min(self.orders, round(rate * self.latency_seconds)))
 

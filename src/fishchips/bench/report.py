@@ -20,6 +20,7 @@ class BenchResult:
     shop: dict[str, Any]  # processes, transactions off
     shop_eos: dict[str, Any]  # processes, transactions on
     shop_threads: dict[str, Any]  # every role a thread of one process, transactions off
+    shop_short: dict[str, Any]  # processes, transactions off, over a quarter of the orders (Plan.short_orders)
     scaling: dict[int, dict[str, Any]]  # preparers -> the shop (processes, transactions off)
     stages: dict[int, dict[str, dict[str, Any]]]  # preparers -> {"shop": the shop's preparers alone, "peer": Quix Streams'}
     latency: dict[GroupProtocol, dict[float, dict[str, Any]]]  # protocol -> offered orders/s -> the shop at that fixed load
@@ -27,12 +28,16 @@ class BenchResult:
 
     def _shops(self) -> list[dict[str, Any]]:
         paced = [run for runs in self.latency.values() for run in runs.values()]
-        return [self.shop, self.shop_eos, self.shop_threads, *self.scaling.values(), *paced]
+        return [self.shop, self.shop_eos, self.shop_threads, self.shop_short, *self.scaling.values(), *paced]
 
     def _ready_s(self, protocol: GroupProtocol) -> float:
         """From the floor's start to its first order called, at the lowest fixed load (the shop least busy)."""
         runs = self.latency[protocol]
         return float(runs[min(runs)]["ready_s"])
+
+    def _by_orders(self) -> dict[int, dict[str, Any]]:
+        """The shop (processes, transactions off) over a quarter of the orders, then over all of them."""
+        return {self.plan.short_orders: self.shop_short, self.plan.orders: self.shop}
 
     @property
     def ok(self) -> bool:
@@ -75,6 +80,9 @@ class BenchResult:
             "peak_rss_mb": max(run["peak_rss_mb"] for run in self._shops()),  # the largest of any one process
             "cpu_us_per_order": self.shop["cpu_us_per_order"],  # once ready
             "startup_cpu_s": self.shop["startup_cpu_s"],
+            # the same shop over a quarter of the orders and over all of them: what grows with the run shows here
+            "cpu_us_per_order_by_orders": {str(n): run["cpu_us_per_order"] for n, run in self._by_orders().items()},
+            "peak_rss_mb_by_orders": {str(n): run["peak_rss_mb"] for n, run in self._by_orders().items()},
             "message_bytes": self.baseline["message_bytes"],
             "plan": asdict(self.plan),
             "cpus": os.cpu_count(),
@@ -85,6 +93,7 @@ class BenchResult:
                 "shop": self.shop,
                 "shop_eos": self.shop_eos,
                 "shop_threads": self.shop_threads,
+                "shop_short": self.shop_short,
                 "scaling": {str(n): run for n, run in self.scaling.items()},
                 "stages": {str(n): pair for n, pair in self.stages.items()},
                 "latency": {str(protocol): {f"{rate:.0f}": run for rate, run in runs.items()} for protocol, runs in self.latency.items()},
@@ -142,6 +151,14 @@ class BenchResult:
                 f"{figures['cpu_us_per_order']:.0f} µs",
                 f"shop, processes, transactions off, once ready; start-up {figures['startup_cpu_s']:.1f} s of CPU",
             ),
+        ]
+        rows += [
+            (
+                f"shop over {int(orders):,} orders",
+                f"{figures['cpu_us_per_order_by_orders'][orders]:.0f} µs, {figures['peak_rss_mb_by_orders'][orders]:.0f} MB",
+                "CPU per order once ready, and the peak of any one process",
+            )
+            for orders in figures["cpu_us_per_order_by_orders"]
         ]
         return rows
 

@@ -26,7 +26,7 @@ def require_quiet(load: float, noisy: bool) -> None:
 
 
 def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> BenchResult:
-    """Ceilings, the shop (processes, without and with transactions; threads; at each preparer count),
+    """Ceilings, the shop (processes, without and with transactions; threads; over a quarter of the orders; at each preparer count),
     both preparer stages at each count, then latency and the time to ready at each fixed load under each group protocol;
     then every topic and group it made is deleted."""
     peer.require_quixstreams()
@@ -43,6 +43,8 @@ def run_bench(settings: ConnectionSettings, plan: Plan, console: Console) -> Ben
             "shop": phase(f"shop, processes, {plan.preparers} preparers", n, shop_run.shop, False, 0.0, n),
             "shop_eos": phase("shop, processes, transactions on", n, shop_run.shop, True, 0.0, n),
             "shop_threads": phase("shop, threads of one process", n, shop_run.shop, False, 0.0, n, False),
+            # the same shop over a quarter of the orders: a cost per order or a peak that grows with the run shows here
+            "shop_short": phase(f"shop, processes, {plan.short_orders:,} orders", plan.short_orders, shop_run.shop, False, 0.0, plan.short_orders),
         }
         figures["scaling"] = {
             count: figures["shop"]

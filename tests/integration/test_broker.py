@@ -24,6 +24,7 @@ from fishchips.kafka import clients
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import ensure_topics
 from fishchips.paths import cache_dir
+from fishchips.waiting import until
 
 
 def gone(pid: int) -> bool:
@@ -97,6 +98,19 @@ def test_ensure_topics_keeps_extra_partitions_and_grows_too_few(kafka: Connectio
     assert ensure_topics(admin, {topic: 1}) == {topic: 2}  # more than wanted is fine, and nothing is recreated
     assert ensure_topics(admin, {topic: 4}) == {topic: 4}  # fewer than wanted: grown
     assert len(admin.list_topics(topic, timeout=10).topics[topic].partitions) == 4
+
+
+@pytest.mark.kafka
+def test_a_deleted_topic_leaves_the_disk_within_seconds(kafka: ConnectionSettings, embedded_broker: EmbeddedBroker, prefix: str) -> None:
+    """A bench run deletes its topics as it ends; their files must not wait a minute on disk for the next start."""
+    admin = clients.admin(kafka)
+    topic = f"{prefix}-deleted"
+    ensure_topics(admin, {topic: 2})
+    produce(kafka, topic, [(b"k", b"an order")])
+    logs = embedded_broker.data / "kraft"
+    assert until(lambda: len(list(logs.glob(f"{topic}-*"))) == 2, 10)  # both partitions on disk
+    admin.delete_topics([topic])[topic].result(10)
+    assert until(lambda: not list(logs.glob(f"{topic}-*")), 15), [p.name for p in logs.glob(f"{topic}-*")]
 
 
 # --- (b) stop and start keep the data -------------------------------------------------------------

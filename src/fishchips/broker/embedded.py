@@ -77,6 +77,12 @@ SERVER_SETTINGS = {
     # a share group may lock a record for 1 s at least (default floor 15 s): demo6 sets its group's lock to a few
     # seconds, so a killed share preparer's orders go to another member while the audience watches (docs/share-groups.md)
     "group.share.min.record.lock.duration.ms": "1000",
+    # a deleted topic's files leave the disk 1 s after it is deleted (default 60 s): a broker stopped within the minute
+    # after a bench run (which deletes its 40-odd topics) started with them all still on disk, and took longer to start
+    "log.segment.delete.delay.ms": "1000",
+    # ...and the broker's log tasks (that deletion among them) start 1 s after it does, not 30 s: an internal setting,
+    # made for Kafka's own tests (KAFKA-16552), that a laptop's broker, often started and stopped, wants as well
+    "log.initial.task.delay.ms": "1000",
 }
 
 # On a cluster a node that dies is fenced by the controllers within 3 s: its partitions get new leaders and it

@@ -31,7 +31,7 @@ from fishchips.roles.accountant import Accountant, entry_for
 from fishchips.roles.context import ShopContext
 from fishchips.scenarios import scenario
 from fishchips.shop import InvalidOrder, Menu, Order, OrderGenerator, new_order_id, new_run_id
-from fishchips.stores.books import BooksSummary, Entry, Figures, Position, Rejection, open_books
+from fishchips.stores.books import BooksSummary, Entry, Figures, Position, Rejection, Totals, open_books
 
 MENU = Menu.load()
 # events that are not orders, or that no database could hold: each is noted with its reason and set aside,
@@ -169,6 +169,7 @@ def test_the_books_hold_an_order_and_a_rejection_once_and_offsets_commit_with_th
     entry = Entry("run-1-7", 1, 7, 1_700_000_000.0, "2023-11-14 22:00", 950, {"cod": 1, "chips": 1}, Position("t.served", 0, 0))
     not_json = Rejection(Position("t.served", 0, 1), "value: not JSON")
     with open_books(url) as books:
+        assert books.totals() == Totals(0, 0, {}, 0)  # no order yet: no takings either, not None
         with books.transaction():
             assert books.book(entry)
             assert not books.book(replace(entry, where=Position("t.served", 2, 9)))  # the same order, served again
@@ -183,7 +184,9 @@ def test_the_books_hold_an_order_and_a_rejection_once_and_offsets_commit_with_th
     with open_books(url) as books:  # another connection sees what was committed, and only that
         assert books.offsets("t.served") == {0: 2}
         summary = books.summary()
+        totals = books.totals()
     figures = Figures(1, 950, {"chips": 1, "cod": 1})
+    assert totals == Totals(1, 950, {"chips": 1, "cod": 1}, 1)  # what the live views read every second
     assert summary == BooksSummary(1, 950, {"chips": 1, "cod": 1}, 1, {"value: not JSON": 1}, {1: figures}, {"2023-11-14 22:00": figures})
 
 

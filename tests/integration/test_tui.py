@@ -64,8 +64,8 @@ async def test_panels_fill_with_orders_in_the_talks_words(kafka: ConnectionSetti
         await until(pilot, lambda: any(line.startswith("Cooked") for line in lines(app, "cook-1")))
         assert any(line.startswith("Order 1:") for line in lines(app, "till-1"))
         # the accounts panel: the accountant's own group books what was served
-        await until(pilot, lambda: app.books_summary is not None and app.books_summary.orders > 0)
-        assert app.books_summary is not None and app.books_summary.takings_pence > 0
+        await until(pilot, lambda: app.books_totals is not None and app.books_totals.orders > 0)
+        assert app.books_totals is not None and app.books_totals.takings_pence > 0
         assert "orders" in str(app.query_one("#accounts").render())
 
 

@@ -102,13 +102,19 @@ class Figures:
 
 
 @dataclass(frozen=True)
-class BooksSummary:
-    """The books as they stand, read in one snapshot: for the report and the live shop's panel."""
+class Totals:
+    """The whole shop's figures, read in one snapshot: what the live app and page show, once a second."""
 
     orders: int
     takings_pence: int
     items: dict[str, int]
     rejected: int
+
+
+@dataclass(frozen=True)
+class BooksSummary(Totals):
+    """The books as they stand, read in one snapshot, sliced by till and by hour too: for the report."""
+
     rejections: dict[str, int]  # reason -> events
     by_till: dict[int, Figures]
     by_hour: dict[str, Figures]  # "YYYY-MM-DD HH:00", UTC
@@ -228,6 +234,16 @@ class Books:
             by_till=by_till,
             by_hour=by_hour,
         )
+
+    def totals(self) -> Totals:
+        """The shop's totals alone, for a view that asks every second: three plain aggregates. summary()'s slices join
+        every order with its items twice, and the books keep every run's orders: at 8,000 orders it took 16.6 ms a call
+        against 2.5 ms here, a sixth of the live app's CPU (docs/performance.md)."""
+        with self.transaction(self._dialect.begin_read):
+            orders, takings = self._execute("SELECT count(*), coalesce(sum(takings_pence), 0) FROM orders").fetchone()
+            items = self._execute("SELECT item, sum(portions) FROM order_items GROUP BY item ORDER BY item").fetchall()
+            rejected = self._execute("SELECT count(*) FROM rejected").fetchone()[0]
+        return Totals(int(orders), int(takings), {item: int(portions) for item, portions in items}, int(rejected))
 
     def _figures(self, column: str) -> dict[Any, Figures]:
         """Orders, takings and portions grouped by a column of `orders` (till or hour)."""

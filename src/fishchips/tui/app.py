@@ -49,7 +49,7 @@ from fishchips.scenarios import SCENARIOS, Scenario
 from fishchips.session import ShopSession, next_scenario
 from fishchips.shop import format_pence
 from fishchips.sink import sink_report
-from fishchips.stores.books import BooksError, BooksSummary, open_books
+from fishchips.stores.books import BooksError, Totals, open_books
 from fishchips.stores.cabinet import CabinetError, CabinetState, cooked_words
 from fishchips.tui.cabinet_view import render_cabinet
 from fishchips.tui.groups_view import render_groups
@@ -132,7 +132,7 @@ class KafkaViewRead(Message):
 
 
 class BooksRead(Message):
-    def __init__(self, books: BooksSummary) -> None:
+    def __init__(self, books: Totals) -> None:
         super().__init__()
         self.books = books
 
@@ -206,7 +206,7 @@ class ShopApp(App[None]):
         self.topics = topics or Topics()
         self.session = ShopSession(scenario, settings, self.topics, self.heard, speed, books, group_protocol, redis, local_cluster)
         self.log_path = log_path
-        self.books_summary: BooksSummary | None = None
+        self.books_totals: Totals | None = None
         self.cabinet_state: CabinetState | None = None
         self.restocked: dict[str, int] | None = None  # what the last `r` cooked
         self.rebalances: deque[str] = deque(maxlen=8)
@@ -217,6 +217,7 @@ class ShopApp(App[None]):
         self._inbox: list[ShopEvent] = []  # events heard since the app last looked, filled from the roles' threads
         self._inbox_lock = threading.Lock()
         self._shapes: dict[str, tuple[int, int]] = {}  # each pane's width and height in lines when last shown
+        self._shown: dict[str, RenderableType] = {}  # what each pane shows now
         self._broker_keys: bool | None = None  # whether the footer shows the broker controls
 
     def compose(self) -> ComposeResult:
@@ -258,10 +259,14 @@ class ShopApp(App[None]):
             self._inbox.append(event)
 
     def show(self, selector: str, content: RenderableType) -> None:
-        """Update a pane read once a second; a layout pass of the screen only if the pane's height changes (each is as high
-        as its content at its width). Rendering one pane to count its lines costs far less than laying out the screen."""
+        """Update a pane read once a second: not at all if it would show the same, and a layout pass of the screen only if
+        the pane's height changes (each is as high as its content at its width). Rendering one pane to count its lines
+        costs far less than laying out the screen."""
         if not self.is_running:  # shutting down: Textual removes the screens, then handles the messages still queued
             return
+        if self._shown.get(selector) == content:  # the same words and styles (Rich's Text compares both): nothing to repaint
+            return
+        self._shown[selector] = content
         pane = self.query_one(selector, Static)
         if not pane.display:  # hidden: showing it lays the screen out anyway
             pane.update(content, layout=False)
@@ -371,7 +376,7 @@ class ShopApp(App[None]):
                 self.post_message(CabinetRead(None, None, str(exc)))
         try:
             with open_books(self.session.books, self.topics.prefix) as books:
-                self.post_message(BooksRead(books.summary()))
+                self.post_message(BooksRead(books.totals()))
         except BooksError as exc:
             self.post_message(StatusChanged(f"✗ {exc}", error=True))
         worker = ConnectWorker().status()  # a state file and a pid: no call unless a worker runs
@@ -424,7 +429,7 @@ class ShopApp(App[None]):
 
     @on(BooksRead)
     def show_books(self, message: BooksRead) -> None:
-        self.books_summary = books = message.books
+        self.books_totals = books = message.books
         items = " · ".join(f"{name} {count}" for name, count in books.items.items())
         text = Text.assemble(
             ("accounts ", "bold"), f"{books.orders} orders · ", (format_pence(books.takings_pence), "bold green"), f"\n{items}"

@@ -368,12 +368,12 @@ class LiveShop:
             kafka: dict[str, object] = view_as_dict(sight.kafka) if sight.kafka is not None else {"error": sight.problem}
             try:
                 with open_books(self.books, self.topics.prefix) as books:
-                    summary = books.summary()
+                    totals = books.totals()
                 accounts = {
-                    "orders": summary.orders,
-                    "takings": format_pence(summary.takings_pence),
-                    "items": summary.items,
-                    "rejected": summary.rejected,
+                    "orders": totals.orders,
+                    "takings": format_pence(totals.takings_pence),
+                    "items": totals.items,
+                    "rejected": totals.rejected,
                 }
             except BooksError as exc:
                 accounts = {"error": str(exc)}

@@ -238,7 +238,7 @@ class Books:
     def totals(self) -> Totals:
         """The shop's totals alone, for a view that asks every second: three plain aggregates. summary()'s slices join
         every order with its items twice, and the books keep every run's orders: at 8,000 orders it took 16.6 ms a call
-        against 2.5 ms here, a sixth of the live app's CPU (docs/performance.md)."""
+        against 2.5 ms here: over a quarter of the live app's CPU went to it (docs/performance.md)."""
         with self.transaction(self._dialect.begin_read):
             orders, takings = self._execute("SELECT count(*), coalesce(sum(takings_pence), 0) FROM orders").fetchone()
             items = self._execute("SELECT item, sum(portions) FROM order_items GROUP BY item ORDER BY item").fetchall()

@@ -85,10 +85,6 @@ class ShopEvent(msgspec.Struct, frozen=True, array_like=True):
         return f"{self.topic}[{self.partition}]@{self.offset}" if self.topic is not None else ""
 
 
-# a RELEASED event's detail when a share group's member hands back, at once, what it cannot make within its lock (as
-# against the records it held when it was told to stop, or whose result it could not write): the views keep the two apart
-HANDED_BACK = "more than it can make within its lock"
-
 Listener = Callable[[ShopEvent], None]
 
 

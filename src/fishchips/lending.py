@@ -13,17 +13,14 @@ says nothing more: its records show as waiting for their locks, until another me
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from fishchips.events import ENDINGS, HANDED_BACK, Kind, RoleKind, ShopEvent
+from fishchips.events import ENDINGS, Kind, RoleKind, ShopEvent
 
-# the records lent again that the views list, newest first: as many of those handed back by a working member as of the
-# others, so that a member's routine hand-backs (many a second with a backlog) never push out what a stopped member released
-HISTORY = 8
+HISTORY = 8  # the records lent again that the views list, newest first
 
 
 class LoanState(StrEnum):
     HELD = "held"  # its member works on it
-    RELEASED = "released"  # given back by a member told to stop (or whose result could not be written): any member may take it at once
-    HANDED = "handed back"  # its member could not make it within its lock and gave it back at once
+    RELEASED = "released"  # handed back: any member may take it at once
     LOCKED = "waits for its lock"  # its member ended without a word: back when the lock runs out
 
 
@@ -31,7 +28,6 @@ class Back(StrEnum):
     """How a record lent again had come back."""
 
     RELEASED = "released"
-    HANDED = "handed back"
     LOCK = "lock ran out"
     UNSEEN = "unseen"  # lent before this shop's views were watching
 
@@ -61,17 +57,12 @@ class Relent:
     order: int | None = None  # the order's number, once served
 
 
-BACK = {LoanState.RELEASED: Back.RELEASED, LoanState.HANDED: Back.HANDED}  # how a record came back, by its last loan's state
-
-
 class Lending:
     """The share group's records in flight, fed with every event the floor hears (under its lock)."""
 
     def __init__(self) -> None:
         self._loans: dict[tuple[int, int], Loan] = {}
-        self._lent_again = 0  # how many records were lent again: orders the two histories' rows
-        self._relent: list[tuple[int, Relent]] = []  # newest first, at most HISTORY: back otherwise than handed back
-        self._handed: list[tuple[int, Relent]] = []  # newest first, at most HISTORY: handed back by a working member
+        self._relent: list[Relent] = []  # newest first, at most HISTORY
 
     def record(self, event: ShopEvent) -> None:
         if event.role_kind is not RoleKind.SHARE_PREPARER:
@@ -91,7 +82,7 @@ class Lending:
         if loan is None or loan.holder != event.role:  # a member too slow for its lock: the record is another's by now
             return
         if event.kind is Kind.RELEASED:
-            self._loans[key] = replace(loan, state=LoanState.HANDED if event.detail == HANDED_BACK else LoanState.RELEASED)
+            self._loans[key] = replace(loan, state=LoanState.RELEASED)
         elif event.kind in (Kind.SERVED, Kind.DEAD_LETTER):
             del self._loans[key]
             self._done(key, event)
@@ -100,22 +91,17 @@ class Lending:
         before = self._loans.get(key)
         self._loans[key] = Loan(*key, event.role, event.delivery)
         if event.delivery > 1:
-            back = Back.UNSEEN if before is None else BACK.get(before.state, Back.LOCK)
+            back = Back.UNSEEN if before is None else Back.RELEASED if before.state is LoanState.RELEASED else Back.LOCK
             again = Relent(*key, event.delivery, before.holder if before else "", back, event.role)
-            self._lent_again += 1
-            if back is Back.HANDED:
-                self._handed = [(self._lent_again, again), *self._handed[: HISTORY - 1]]
-            else:
-                self._relent = [(self._lent_again, again), *self._relent[: HISTORY - 1]]
+            self._relent = [again, *self._relent[: HISTORY - 1]]
 
     def _done(self, key: tuple[int, int], event: ShopEvent) -> None:
         """A record lent again and now served or rejected: its history row says so."""
-        for history in (self._relent, self._handed):
-            for index, (seq, again) in enumerate(history):
-                if (again.partition, again.offset) == key and again.holder == event.role and not again.outcome:
-                    outcome = "served" if event.kind is Kind.SERVED else "rejected"
-                    history[index] = (seq, replace(again, outcome=outcome, order=event.order.order if event.order else None))
-                    return
+        for index, again in enumerate(self._relent):
+            if (again.partition, again.offset) == key and again.holder == event.role and not again.outcome:
+                outcome = "served" if event.kind is Kind.SERVED else "rejected"
+                self._relent[index] = replace(again, outcome=outcome, order=event.order.order if event.order else None)
+                return
 
     def held_by(self, member: str) -> int:
         """How many records the member holds now."""
@@ -127,7 +113,7 @@ class Lending:
 
     def relent(self) -> list[Relent]:
         """The records lent out again, newest first."""
-        return [again for _, again in sorted(self._relent + self._handed, key=lambda row: row[0], reverse=True)]
+        return list(self._relent)
 
 
 def released_words(member: str, released: int) -> str:

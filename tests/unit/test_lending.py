@@ -1,7 +1,7 @@
 """The share group's records in flight, followed from its members' events: who holds each, and how it came back."""
 
-from fishchips.events import HANDED_BACK, Kind, RoleKind, ShopEvent
-from fishchips.lending import HISTORY, Back, Lending, LoanState, released_words
+from fishchips.events import Kind, RoleKind, ShopEvent
+from fishchips.lending import Back, Lending, LoanState, released_words
 from fishchips.shop import Order
 
 
@@ -63,20 +63,3 @@ def test_other_roles_events_are_not_the_share_groups() -> None:
 def test_the_words_say_what_stopping_released() -> None:
     assert "released the 2 orders" in released_words("share-preparer-3", 2)
     assert "nothing to release" in released_words("share-preparer-3", 0)
-
-
-def test_a_working_member_s_hand_backs_never_push_out_what_a_stopped_member_released() -> None:
-    """With a backlog, members hand back many records a second (more than they can make within their lock); the rows
-    of what a stopped member released stay listed beside them, newest first across both."""
-    lending = Lending()
-    lending.record(said("a", Kind.LENT, 1))
-    lending.record(said("a", Kind.RELEASED, 1))  # a was told to stop
-    lending.record(said("b", Kind.LENT, 1, delivery=2))
-    for offset in range(100, 130):  # c hands back thirty it cannot make in time; b is lent each
-        lending.record(said("c", Kind.LENT, offset))
-        lending.record(ShopEvent("c", RoleKind.SHARE_PREPARER, Kind.RELEASED, None, "orders", 0, offset, detail=HANDED_BACK))
-        lending.record(said("b", Kind.LENT, offset, delivery=2))
-    rows = lending.relent()
-    assert [(r.offset, r.before, r.back) for r in rows if r.back is Back.RELEASED] == [(1, "a", Back.RELEASED)]
-    handed = [r for r in rows if r.back is Back.HANDED]
-    assert [r.offset for r in handed] == list(range(129, 129 - HISTORY, -1)) and rows[0] == handed[0]  # newest first

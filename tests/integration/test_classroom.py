@@ -40,8 +40,8 @@ from fishchips.broker.embedded import EmbeddedBroker
 from fishchips.broker.jars import libs_dir
 from fishchips.broker.java import find_java
 from fishchips.classroom.accounts import teacher_settings
-from fishchips.classroom.code import JoinCode
-from fishchips.classroom.student import TIMEOUT, join_settings
+from fishchips.classroom.code import JoinCode, JoinError
+from fishchips.classroom.student import TIMEOUT, await_rights, join_settings
 from fishchips.kafka import clients
 from fishchips.kafka.acls import every_acl_of, shown
 from fishchips.kafka.connect import local_settings
@@ -214,6 +214,17 @@ def test_a_students_credentials_do_only_a_preparers_work(room: Room, tmp_path: P
         else:
             with pytest.raises(KafkaException, match="TRANSACTIONAL_ID_AUTHORIZATION_FAILED"):
                 producer.init_transactions(15)
+
+
+def test_a_student_plays_once_every_leader_lets_them_see_the_shop(room: Room) -> None:
+    """`join` waits until each broker leading a partition of the shop shows it to the student (on three nodes each applies
+    the student's new ACLs in its own time): the teacher's shop shows at once, a shop the student has no rights in never."""
+    admin = clients.admin(join_settings(JoinCode.decode(room.code("student-2")), "till"))
+    await_rights(admin, Topics(PREFIX), timeout=30)
+    started = time.monotonic()
+    with pytest.raises(JoinError, match=r"the teacher's shop \(another-shop.orders, .*\) is still hidden from you after 2 s"):
+        await_rights(admin, Topics("another-shop"), timeout=2)
+    assert time.monotonic() - started < FAST
 
 
 def refused_by_kafkas_own_tools(room: Room, settings: dict[str, str], folder: Path) -> None:

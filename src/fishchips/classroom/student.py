@@ -14,12 +14,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
 from fishchips.broker.users import MECHANISM
 from fishchips.classroom.code import JoinCode, JoinError, ca_fingerprint
 from fishchips.kafka.settings import ConnectionSettings
+from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
+from fishchips.waiting import until
 
 TIMEOUT = 5.0  # seconds: a teacher who does not answer by then is not reachable from here
+RIGHTS_TIMEOUT = 15.0  # seconds for the student's rights to reach every broker: they take milliseconds
 
 
 def _request(code: JoinCode, path: str, context: ssl.SSLContext, body: dict[str, str] | None = None) -> bytes:
@@ -77,3 +83,35 @@ def join_settings(code: JoinCode, role: str) -> ConnectionSettings:
         username=code.user,
         password=str(json.loads(answer)["password"]),
     )
+
+
+def await_rights(admin: AdminClient, topics: Topics, timeout: float = RIGHTS_TIMEOUT) -> None:
+    """Wait until every broker that leads a partition of the shop lets this student see it.
+
+    The teacher's page hands out the password once the broker it asked shows the student's new ACLs. On a
+    three-node room each broker applies them from KRaft's metadata log in its own time, and one a moment
+    behind hides the shop's topics from the student, whose role would then try to create them and be refused
+    (a test's student was). Listing the end offsets asks each partition's leader; the ACLs of one grant are
+    one batch in that log, so a broker that lets the student see a topic applies all of the student's rules.
+    """
+    names = list(topics.partitions(1))
+
+    def seen_by_every_leader() -> bool:
+        metadata = admin.list_topics(timeout=TIMEOUT).topics
+        if not all(name in metadata for name in names):  # a broker hides a topic from a user who may not describe it
+            return False
+        # confluent-kafka leaves OffsetSpec.latest() unannotated: an untyped call, though it returns an OffsetSpec
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        request = {TopicPartition(name, p): latest for name in names for p in metadata[name].partitions}
+        try:
+            for future in admin.list_offsets(request, request_timeout=TIMEOUT).values():
+                future.result()
+        except KafkaException:  # refused by a leader still catching up, or a leader moving: ask again
+            return False
+        return True
+
+    if not until(seen_by_every_leader, timeout):
+        raise JoinError(
+            f"the teacher's shop ({', '.join(names)}) is still hidden from you after {timeout:.0f} s: "
+            "ask your teacher to check the class is started (`fishchips class list`)"
+        )

@@ -10,7 +10,7 @@ from fishchips.broker.embedded import default_data_dir
 from fishchips.classroom.accounts import remove_student, reset_room
 from fishchips.classroom.code import JoinCode
 from fishchips.classroom.room import ROLES, RoomFile, student_names
-from fishchips.classroom.student import join_settings
+from fishchips.classroom.student import await_rights, join_settings
 from fishchips.classroom.teacher import Address, start_room, stop_room
 from fishchips.cli import servers
 from fishchips.cli.console import console, out
@@ -147,6 +147,8 @@ def join(code: str, role: str, name: str | None) -> None:
     # the role's name is in its transactional id: the broker lets a student use only ids that start with their user
     me = f"{joined.user}.{name}" if name else joined.user
     with connected(join_settings(joined, role)) as cluster:
+        admin = clients.admin(cluster)
+        await_rights(admin, topics)
         if role == "preparer":
             run_role(RoleKind.PREPARER, me, cluster, topics, 1, work_seconds=0.4, speed=1.0)
         elif role == "till":
@@ -163,6 +165,6 @@ def join(code: str, role: str, name: str | None) -> None:
                 partitions=1,
             )
         else:
-            start = end_offsets(clients.admin(cluster), [topics.served]).get(topics.served, {})
+            start = end_offsets(admin, [topics.served]).get(topics.served, {})
             run_role(RoleKind.BOARD, me, cluster, topics, 1, topic=topics.served, start=start, speed=1.0)
 

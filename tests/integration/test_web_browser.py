@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.conftest import wait_for
 
 from fishchips.broker.embedded import EmbeddedBroker
@@ -34,6 +36,7 @@ from fishchips.kafka.topics import Topics, ensure_topics
 from fishchips.learn import progress
 from fishchips.services.local_server import free_port
 from fishchips.stores.cabinet import Cabinet
+from fishchips.web.server import TOKEN_HEADER
 
 pytestmark = pytest.mark.kafka
 CHROMIUM_FLAGS = [
@@ -103,6 +106,34 @@ def serving(kafka: ConnectionSettings, folder: Path, what: list[str]) -> Iterato
     # while a role left running would stay for ever
     for role in ("preparers", "accountant"):
         wait_for(lambda role=role: kafka_members(kafka, Topics(prefix).group(role)) == {}, timeout=30)
+
+
+def test_ctrl_c_while_the_page_opens_a_scenario_lets_it_finish_then_closes_the_shop(kafka: ConnectionSettings, tmp_path: Path) -> None:
+    """Ctrl-C ends the tabs' event streams at once, so the server waits only for a control still running: the scenario
+    the page asked for opens (about 2 s), then the shop closes, every role leaves its group, and no traceback nor a
+    cancelled request (`serving` checks the first three after its SIGINT)."""
+    with serving(kafka, tmp_path, ["demo1"]) as server:
+        request = urllib.request.Request(
+            server.base + "api/scenario",
+            data=json.dumps({"name": "demo3"}).encode(),
+            headers={"Content-Type": "application/json", TOKEN_HEADER: server.url.split("token=")[1]},
+        )
+        answers: list[int] = []
+
+        def switch() -> None:
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    answers.append(answer.status)
+            except urllib.error.HTTPError as refused:
+                answers.append(refused.code)
+
+        pressing = threading.Thread(target=switch)
+        pressing.start()
+        wait_for(lambda: get(server.base + "api/state")["status"] != "open", timeout=30)  # closing demo1 for demo3...
+        assert not answers  # the Ctrl-C comes while the switch runs
+    pressing.join(60)
+    assert answers == [200]
+    assert "Cancel" not in server.output.read_text()
 
 
 def get(url: str) -> dict:
@@ -352,7 +383,10 @@ def test_demo6_shows_who_holds_each_record_and_a_released_one_lent_again_with_de
     stopped = released.group(1)
     # what it released, lent to another member (members also hand back at once what they cannot make within their lock)
     again = f'.relent[data-back="released"][data-before="{stopped}"]'
-    page.wait_for_selector(again, timeout=30_000)
+    try:
+        page.wait_for_selector(again, timeout=30_000)
+    except PlaywrightTimeout:  # say what the page and the shop showed instead
+        raise AssertionError(f"{page.text_content('#loans')}\n{get(server.base + 'api/state').get('lending')}\n{notices()}") from None
     row = page.locator(again).first
     assert row.get_attribute("data-holder") not in (stopped, None)
     assert int(row.get_attribute("data-delivery") or 0) >= 2

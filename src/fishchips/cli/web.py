@@ -4,9 +4,11 @@ import contextlib
 import ipaddress
 import socket
 import webbrowser
+from types import FrameType
 
 import click
 import uvicorn
+from starlette.applications import Starlette
 
 from fishchips.cli.console import console
 from fishchips.cli.options import connection_options, group_protocol_option, nodes_option, prefix_option, redis_option
@@ -20,7 +22,21 @@ from fishchips.scenarios import SCENARIOS
 from fishchips.web.live import LiveShop
 from fishchips.web.server import create_app, new_token
 
-SHUTDOWN_SECONDS = 2  # open event streams never end by themselves: cut them after this on Ctrl-C
+SHUTDOWN_SECONDS = 15  # on Ctrl-C, a control still running may finish for this long (a scenario opens in about 2 s)
+
+
+class Server(uvicorn.Server):
+    """Ctrl-C ends the tabs' event streams at once (they never end by themselves), so the shutdown waits only for
+    a control still running: the page switching scenario when Ctrl-C came finishes it, then the shop closes."""
+
+    def __init__(self, app: Starlette) -> None:
+        super().__init__(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=SHUTDOWN_SECONDS, lifespan="on"))
+        self.app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if (end_streams := getattr(self.app.state, "end_streams", None)) is not None:  # set once the app has started
+            end_streams()
 
 
 def is_loopback(host: str) -> bool:
@@ -92,9 +108,6 @@ def web(
         console.print(f"controls need the token [bold]{token}[/] (it is in the address above); watching needs none", highlight=False)
     if open_browser:
         webbrowser.open(url)
-    config = uvicorn.Config(
-        create_app(live, token), log_level="warning", access_log=False, timeout_graceful_shutdown=SHUTDOWN_SECONDS, lifespan="on"
-    )
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once it has shut down: the shop is closed by then
-        uvicorn.Server(config).run(sockets=[sock])
+        Server(create_app(live, token)).run(sockets=[sock])
     console.print("the shop is closed: every role left its group")

@@ -62,6 +62,9 @@ def create_app(live: LiveShop, token: str | None = None, open_shop: bool = True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        # for the server's Ctrl-C handler (a signal handler: it may not touch the loop's queues itself, only ask the loop)
+        app.state.end_streams = lambda: loop.call_soon_threadsafe(hub.close)
         ticker = asyncio.create_task(tick())
         opening = asyncio.create_task(asyncio.to_thread(live.open)) if open_shop else None
         try:
@@ -106,11 +109,17 @@ def create_app(live: LiveShop, token: str | None = None, open_shop: bool = True)
         return body
 
     async def run(action: Any, *args: Any) -> Any:
-        """A control blocks on Kafka for a moment: run it off the event loop; a refusal is a 409 with the reason."""
+        """A control blocks on Kafka for a moment: run it off the event loop; a refusal is a 409 with the reason.
+
+        Ctrl-C while one runs (a scenario opens in about 2 s): the server lets it finish, for some seconds
+        (cli/web.py), then cancels the request. The control's thread runs on to its end anyway, and the shop
+        closes after it; the request answers 503, not a cancelled task for uvicorn to print as a traceback."""
         try:
             return await asyncio.to_thread(action, *args)
         except FishchipsError as exc:
             raise fail(409, str(exc)) from None
+        except asyncio.CancelledError:
+            raise fail(503, "the server is stopping: the shop closes once this control is done") from None
 
     async def control(request: Request) -> Response:
         name = request.path_params["name"]

@@ -147,14 +147,16 @@ def prepare_kafka(settings: ConnectionSettings, topics: Topics, scenario: Scenar
     returns the end offsets of each topic orders are served onto, for the boards to start from.
     Module-level, so a process of its own can run it."""
     admin = clients.admin(settings)
-    ensure_shop_topics(admin, topics, scenario.partitions)
+    counts = ensure_shop_topics(admin, topics, scenario.partitions)
     if not resume:
         move_group_to_end(admin, topics.group(FoodPreparer.group_role), [topics.orders])
         if scenario.cooks:
             move_group_to_end(admin, topics.group(Cook.group_role), [topics.cook])
     served = [topics.served]
     if scenario.side_by_side:
-        ensure_topics(admin, {topics.served_shared: scenario.partitions})
+        # split as finely as orders, which may have more partitions than the scenario's (demo3 leaves it three): each group
+        # serves an order onto the partition it came from, and a partition served.shared lacks failed every share preparer
+        ensure_topics(admin, {topics.served_shared: counts[topics.orders]})
         served.append(topics.served_shared)
     if scenario.share_preparers:
         set_up_share_group(admin, topics)

@@ -79,8 +79,10 @@ class Lending:
             self._lent(key, event)
             return
         loan = self._loans.get(key)
-        if loan is None or loan.holder != event.role:  # a member too slow for its lock: the record is another's by now
-            return
+        if loan is None or loan.holder != event.role:  # the record is another's by now, or done
+            if event.kind is Kind.RELEASED:
+                self._released_late(key, event.role)
+            return  # a member too slow for its lock serves what another member holds now: that one's loan stands
         if event.kind is Kind.RELEASED:
             self._loans[key] = replace(loan, state=LoanState.RELEASED)
         elif event.kind in (Kind.SERVED, Kind.DEAD_LETTER):
@@ -94,6 +96,19 @@ class Lending:
             back = Back.UNSEEN if before is None else Back.RELEASED if before.state is LoanState.RELEASED else Back.LOCK
             again = Relent(*key, event.delivery, before.holder if before else "", back, event.role)
             self._relent = [again, *self._relent[: HISTORY - 1]]
+
+    def _released_late(self, key: tuple[int, int], member: str) -> None:
+        """A member's RELEASED heard after the next member's LENT of the same record: the row said "lock ran out".
+
+        Each role process sends its events home on its own pipe, every 20 ms, and the member that releases
+        says so before its acknowledgement leaves; yet the next member, lent the record a few ms later, may
+        be heard first. So a row is set from the first word and put right by the late one.
+        """
+        for index, again in enumerate(self._relent):
+            if (again.partition, again.offset) == key and again.before == member:
+                if again.back is Back.LOCK:
+                    self._relent[index] = replace(again, back=Back.RELEASED)
+                return
 
     def _done(self, key: tuple[int, int], event: ShopEvent) -> None:
         """A record lent again and now served or rejected: its history row says so."""

@@ -193,9 +193,13 @@ def test_a_stopped_preparer_releases_what_it_holds_and_another_member_serves_it_
     assert share_group(context.topics) == f"{context.topics.prefix}.share-preparers"
 
 
-def test_demo6_keeps_every_share_preparer_busy_while_two_of_the_consumer_group_stand_idle(kafka: ConnectionSettings, prefix: str) -> None:
-    """`fishchips run demo6 --json`: 4 preparers on 2 partitions, two ways. The consumer group serves with 2
-    (the other 2 hold no partition); the share group serves with all 4. Each group serves every order once."""
+def test_demo6_keeps_every_share_preparer_busy_while_the_consumer_group_has_one_idle_per_member_beyond_the_partitions(kafka: ConnectionSettings, prefix: str) -> None:
+    """`fishchips run demo6 --json`: 4 preparers, two ways, on orders split three ways as demo3 leaves it (demo6 asks for
+    2 partitions, but Kafka never takes one away). The consumer group serves with 3 (the fourth holds no partition);
+    the share group serves with all 4. Each group serves every order once, onto the partition it came from, so
+    `served.shared` is split three ways too."""
+    topics = Topics(prefix)
+    ensure_topics(clients.admin(kafka), {topics.orders: 3})
     command = [sys.executable, "-m", "fishchips", "run", "demo6", "--orders", "40", "--speed", "4", "--json"]
     done = subprocess.run(
         [*command, "-b", str(kafka.bootstrap_servers), "--prefix", prefix], capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL
@@ -206,9 +210,10 @@ def test_demo6_keeps_every_share_preparer_busy_while_two_of_the_consumer_group_s
     shared = summary["share_group"]
     assert (shared["served"], shared["duplicates"], shared["missing"], shared["rejected"]) == (40, 0, 0, 0)
     assert sorted(shared["served_by_preparer"]) == [f"share-preparer-{n}" for n in (1, 2, 3, 4)]  # every member served
-    assert len(summary["served_by_preparer"]) == 2  # one consumer-group preparer per partition...
-    assert len(summary["idle_preparers"]) == 2  # ...and two with none
+    assert len(summary["served_by_preparer"]) == 3  # one consumer-group preparer per partition...
+    assert len(summary["idle_preparers"]) == 1  # ...and one with none
     assert all(name.startswith("preparer-") for name in summary["idle_preparers"])
+    assert {p for p in end_offsets(clients.admin(kafka), [topics.served_shared])[topics.served_shared]} == {0, 1, 2}
 
 
 def test_stop_share_preparer_releases_what_it_holds_and_another_member_takes_it_at_once_with_delivery_count_2(

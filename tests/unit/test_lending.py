@@ -37,6 +37,19 @@ def test_a_released_record_taken_by_another_member_is_listed_with_its_delivery_c
     assert lending.relent()[0].outcome == "served" and lending.relent()[0].order == 41 and lending.loans() == []
 
 
+def test_a_release_heard_after_the_next_members_loan_still_says_released() -> None:
+    """Each role process sends its events on its own pipe: b's LENT can reach the floor before a's RELEASED."""
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 7))
+    lending.record(said("b", Kind.LENT, 7, delivery=2))
+    assert lending.relent()[0].back is Back.LOCK  # all the floor knows yet
+    lending.record(said("a", Kind.RELEASED, 7))
+    lending.record(ended("a", Kind.STOPPED))
+    again = lending.relent()[0]
+    assert (again.before, again.back, again.holder, again.delivery) == ("a", Back.RELEASED, "b", 2)
+    assert [(loan.holder, loan.state) for loan in lending.loans()] == [("b", "held")]
+
+
 def test_a_killed_members_records_wait_for_their_locks_then_come_back_counted() -> None:
     lending = Lending()
     lending.record(said("a", Kind.LENT, 3))

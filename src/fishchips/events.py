@@ -36,7 +36,7 @@ class Kind(StrEnum):
     WAITING = "waiting"  # the hot cabinet's Redis is not answering: the role waits, its batch undone (`detail`: why)
     TOPPED_UP = "topped-up"  # the cook's timer cooked batches for the hot cabinet (`detail`: what)
     LENT = "lent"  # a share group's member was lent the record, under a lock (`delivery`: the broker's count)
-    RELEASED = "released"  # ... handed it back unserved: any member may take it at once
+    RELEASED = "released"  # ... handed it back unserved: any member may take it at once (`detail`: HANDED_BACK, or why)
     HOLDING = "holding"  # a transactional role wrote a batch's results and holds its transaction open (a lesson's breakpoint)
 
 
@@ -60,6 +60,9 @@ ALL_KINDS = frozenset(Kind)
 MEMBERSHIP = frozenset({Kind.ASSIGNED, Kind.REVOKED, Kind.LOST})
 PAUSES = frozenset({Kind.PAUSED, Kind.RESUMED})
 ENDINGS = frozenset({Kind.STOPPED, Kind.FAILED})
+# a RELEASED's detail when a share preparer hands back at once what a poll lent beyond what it can make within its lock,
+# told apart from the records a stopped member releases
+HANDED_BACK = "more than it can make within its lock"
 
 
 class ShopEvent(msgspec.Struct, frozen=True, array_like=True):

@@ -6,21 +6,23 @@ partitions, start offset and lag, and the share-group state topic keeps the deli
 nobody holds, never a holder (a lock lives only in the partition leader's memory). The members know:
 each knows what its poll lent it, and the broker's delivery count comes with every record
 (`Message.delivery_count()`). So a share preparer says LENT for each record it is lent, and SERVED,
-DEAD_LETTER (rejected) or RELEASED when it lets it go; this follows those events. A member killed -9
-says nothing more: its records show as waiting for their locks, until another member is lent them.
+DEAD_LETTER (rejected) or RELEASED when it lets it go (handed back at once, more than it can make within
+its lock, or released as it stops); this follows those events. A member killed -9 says nothing more:
+its records show as waiting for their locks, until another member is lent them.
 """
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from fishchips.events import ENDINGS, Kind, RoleKind, ShopEvent
+from fishchips.events import ENDINGS, HANDED_BACK, Kind, RoleKind, ShopEvent
 
-HISTORY = 8  # the records lent again that the views list, newest first
+HISTORY = 8  # the records lent again that the views list, newest first: as many handed back, and as many come back otherwise
 
 
 class LoanState(StrEnum):
     HELD = "held"  # its member works on it
-    RELEASED = "released"  # handed back: any member may take it at once
+    RELEASED = "released"  # its member stopped and let it go: any member may take it at once
+    HANDED_BACK = "handed back"  # released at once: more than its member can make within its lock (share_preparer.py)
     LOCKED = "waits for its lock"  # its member ended without a word: back when the lock runs out
 
 
@@ -28,8 +30,12 @@ class Back(StrEnum):
     """How a record lent again had come back."""
 
     RELEASED = "released"
+    HANDED_BACK = "handed back"
     LOCK = "lock ran out"
     UNSEEN = "unseen"  # lent before this shop's views were watching
+
+
+CAME_BACK = {LoanState.RELEASED: Back.RELEASED, LoanState.HANDED_BACK: Back.HANDED_BACK}  # else its lock ran out
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class Lending:
 
     def __init__(self) -> None:
         self._loans: dict[tuple[int, int], Loan] = {}
-        self._relent: list[Relent] = []  # newest first, at most HISTORY
+        self._relent: list[Relent] = []  # newest first, at most HISTORY of each (see _kept)
 
     def record(self, event: ShopEvent) -> None:
         if event.role_kind is not RoleKind.SHARE_PREPARER:
@@ -81,10 +87,10 @@ class Lending:
         loan = self._loans.get(key)
         if loan is None or loan.holder != event.role:  # the record is another's by now, or done
             if event.kind is Kind.RELEASED:
-                self._released_late(key, event.role)
+                self._released_late(key, event)
             return  # a member too slow for its lock serves what another member holds now: that one's loan stands
         if event.kind is Kind.RELEASED:
-            self._loans[key] = replace(loan, state=LoanState.RELEASED)
+            self._loans[key] = replace(loan, state=LoanState.HANDED_BACK if event.detail == HANDED_BACK else LoanState.RELEASED)
         elif event.kind in (Kind.SERVED, Kind.DEAD_LETTER):
             del self._loans[key]
             self._done(key, event)
@@ -93,11 +99,11 @@ class Lending:
         before = self._loans.get(key)
         self._loans[key] = Loan(*key, event.role, event.delivery)
         if event.delivery > 1:
-            back = Back.UNSEEN if before is None else Back.RELEASED if before.state is LoanState.RELEASED else Back.LOCK
+            back = Back.UNSEEN if before is None else CAME_BACK.get(before.state, Back.LOCK)
             again = Relent(*key, event.delivery, before.holder if before else "", back, event.role)
-            self._relent = [again, *self._relent[: HISTORY - 1]]
+            self._relent = _kept([again, *self._relent])
 
-    def _released_late(self, key: tuple[int, int], member: str) -> None:
+    def _released_late(self, key: tuple[int, int], event: ShopEvent) -> None:
         """A member's RELEASED heard after the next member's LENT of the same record: the row said "lock ran out".
 
         Each role process sends its events home on its own pipe, every 20 ms, and the member that releases
@@ -105,9 +111,9 @@ class Lending:
         be heard first. So a row is set from the first word and put right by the late one.
         """
         for index, again in enumerate(self._relent):
-            if (again.partition, again.offset) == key and again.before == member:
+            if (again.partition, again.offset) == key and again.before == event.role:
                 if again.back is Back.LOCK:
-                    self._relent[index] = replace(again, back=Back.RELEASED)
+                    self._relent[index] = replace(again, back=Back.HANDED_BACK if event.detail == HANDED_BACK else Back.RELEASED)
                 return
 
     def _done(self, key: tuple[int, int], event: ShopEvent) -> None:
@@ -129,6 +135,16 @@ class Lending:
     def relent(self) -> list[Relent]:
         """The records lent out again, newest first."""
         return list(self._relent)
+
+
+def _kept(rows: list[Relent]) -> list[Relent]:
+    """The newest HISTORY rows handed back, and the newest HISTORY come back otherwise, newest first. Kept apart
+    because a backlog hands back many records a second: in one list they pushed a stopped member's releases
+    out within a second or two, before a view could show them."""
+    handed_back = [row for row in rows if row.back is Back.HANDED_BACK][:HISTORY]
+    others = [row for row in rows if row.back is not Back.HANDED_BACK][:HISTORY]
+    kept = {id(row) for row in handed_back + others}
+    return [row for row in rows if id(row) in kept]
 
 
 def released_words(member: str, released: int) -> str:

@@ -1,12 +1,12 @@
 """The share group's records in flight, followed from its members' events: who holds each, and how it came back."""
 
-from fishchips.events import Kind, RoleKind, ShopEvent
-from fishchips.lending import Back, Lending, LoanState, released_words
+from fishchips.events import HANDED_BACK, Kind, RoleKind, ShopEvent
+from fishchips.lending import HISTORY, Back, Lending, LoanState, released_words
 from fishchips.shop import Order
 
 
-def said(role: str, kind: Kind, offset: int, delivery: int = 1, order: Order | None = None) -> ShopEvent:
-    return ShopEvent(role, RoleKind.SHARE_PREPARER, kind, order, "orders", 0, offset, delivery=delivery)
+def said(role: str, kind: Kind, offset: int, delivery: int = 1, order: Order | None = None, detail: str = "") -> ShopEvent:
+    return ShopEvent(role, RoleKind.SHARE_PREPARER, kind, order, "orders", 0, offset, detail, delivery=delivery)
 
 
 def ended(role: str, kind: Kind = Kind.FAILED) -> ShopEvent:
@@ -35,6 +35,36 @@ def test_a_released_record_taken_by_another_member_is_listed_with_its_delivery_c
     assert (again.before, again.back, again.holder, again.delivery, again.outcome) == ("a", Back.RELEASED, "b", 2, "")
     lending.record(said("b", Kind.SERVED, 7, delivery=2, order=Order(41, 1, (("cod",),), "run-1-41", 0.0)))
     assert lending.relent()[0].outcome == "served" and lending.relent()[0].order == 41 and lending.loans() == []
+
+
+def test_a_record_handed_back_at_once_is_told_apart_from_one_released_by_a_stopping_member() -> None:
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 7))
+    lending.record(said("a", Kind.LENT, 8))
+    lending.record(said("a", Kind.RELEASED, 8, detail=HANDED_BACK))  # more than a can make within its lock
+    assert [loan.state for loan in lending.loans()] == [LoanState.HELD, LoanState.HANDED_BACK]
+    lending.record(said("b", Kind.LENT, 8, delivery=2))
+    lending.record(said("a", Kind.RELEASED, 7))  # a stops
+    lending.record(said("b", Kind.LENT, 7, delivery=2))
+    assert [(again.offset, again.back) for again in lending.relent()] == [(7, Back.RELEASED), (8, Back.HANDED_BACK)]
+    lending.record(said("c", Kind.LENT, 9))
+    lending.record(said("d", Kind.LENT, 9, delivery=2))  # heard before c's word, as a process's may be
+    lending.record(said("c", Kind.RELEASED, 9, detail=HANDED_BACK))
+    assert lending.relent()[0].back is Back.HANDED_BACK
+
+
+def test_records_handed_back_by_the_dozen_leave_a_stopped_members_releases_listed() -> None:
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 1))
+    lending.record(said("a", Kind.RELEASED, 1))  # a stops
+    lending.record(said("b", Kind.LENT, 1, delivery=2))
+    for offset in range(2, 2 + 2 * HISTORY):  # a backlog: b is lent more than it can make, and hands them back
+        lending.record(said("b", Kind.LENT, offset))
+        lending.record(said("b", Kind.RELEASED, offset, detail=HANDED_BACK))
+        lending.record(said("b", Kind.LENT, offset, delivery=2))
+    rows = lending.relent()
+    assert [row.back for row in rows] == [Back.HANDED_BACK] * HISTORY + [Back.RELEASED]
+    assert rows[0].offset == 1 + 2 * HISTORY and rows[-1].before == "a"
 
 
 def test_a_release_heard_after_the_next_members_loan_still_says_released() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import AcknowledgeType, KafkaError, Message, Producer, ShareConsumer
 
-from fishchips.events import Kind, RoleKind
+from fishchips.events import HANDED_BACK, Kind, RoleKind
 from fishchips.kafka import clients
 from fishchips.roles.at_least_once import ACKNOWLEDGED_WITHIN
 from fishchips.roles.context import ShopContext
@@ -105,7 +105,7 @@ class SharePreparer(Role):
         for message in handed_back:
             consumer.acknowledge(message, AcknowledgeType.RELEASE)
             self.counters["handed back"] += 1
-            self.emit(Kind.RELEASED, message=message, detail="more than it can make within its lock", delivery=delivery(message))
+            self.emit(Kind.RELEASED, message=message, detail=HANDED_BACK, delivery=delivery(message))
         if handed_back:
             consumer.commit_async()  # now, not with the next poll: the others may take them while this member works
         return kept

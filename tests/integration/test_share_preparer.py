@@ -193,6 +193,34 @@ def test_a_stopped_preparer_releases_what_it_holds_and_another_member_serves_it_
     assert share_group(context.topics) == f"{context.topics.prefix}.share-preparers"
 
 
+def test_a_member_told_to_stop_makes_an_order_on_its_last_delivery_rather_than_release_it_to_be_archived(
+    shop: tuple[ShopContext, Heard], preparers: ExitStack
+) -> None:
+    """A record released on its DELIVERY_LIMIT-th delivery is archived: an order never made. A fumbling member hands one
+    order back until its next delivery is the last; the share preparer lent it then is stopped at once, mid-work, and
+    still serves it (on a delivery below the last it would hand it back: the `S` tests)."""
+    context, heard = shop
+    [order_id] = place_orders(context, 1)
+    fumbler = ShareConsumer(
+        {**context.settings.client_config(), "group.id": share_group(context.topics), "share.acknowledgement.mode": "explicit"}
+    )
+    fumbler.subscribe([context.topics.orders])
+    try:
+        for fumbled in range(1, DELIVERY_LIMIT):
+            message = first_taken(fumbler)
+            assert message.delivery_count() == fumbled
+            fumbler.acknowledge(message, AcknowledgeType.RELEASE)
+            fumbler.commit_sync(10)
+    finally:
+        fumbler.close()
+    member = started(preparers, context, "last", work_seconds=30.0)  # it would still be working when stopped
+    wait_for(lambda: heard.of(Kind.LENT), 30)
+    assert heard.of(Kind.LENT)[0].delivery == DELIVERY_LIMIT
+    member.stop()
+    assert served_ids(heard) == Counter({order_id: 1}) and not heard.of(Kind.RELEASED)
+    assert member.failure is None
+
+
 def test_demo6_keeps_every_share_preparer_busy_while_the_consumer_group_has_one_idle_per_member_beyond_the_partitions(kafka: ConnectionSettings, prefix: str) -> None:
     """`fishchips run demo6 --json`: 4 preparers, two ways, on orders split three ways as demo3 leaves it (demo6 asks for
     2 partitions, but Kafka never takes one away). The consumer group serves with 3 (the fourth holds no partition);

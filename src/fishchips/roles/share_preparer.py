@@ -8,7 +8,8 @@ lends each order to one member at a time, under a lock, and the member says what
 - REJECT: no member could ever make it (unreadable, or it needs a cook this group has not got); archived,
   after it is set aside on the shop's dead-letter topic with the reason;
 - RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`S`, "Stop share preparer"),
-  and at once for what a poll lent beyond what it can make within its lock (`_within_lock`).
+  but a record on its last delivery, which a release would archive (it is made first), and at once for what a poll lent
+  beyond what it can make within its lock (`_within_lock`).
 
 A member that dies holding orders says nothing: each comes back when its lock runs out, to any member,
 with its delivery count one higher. There are no transactions across acknowledgements, so a member
@@ -119,8 +120,10 @@ class SharePreparer(Role):
         return True
 
     def _work(self, message: Message) -> Answer:
-        """Make the order, or say why no member can; once told to stop, hand it back untouched."""
-        if self.stopping or self.rest(self.base_work_seconds / self.speed):
+        """Make the order, or say why no member can; once told to stop, hand it back untouched, unless this is its last
+        delivery: a record released on its DELIVERY_LIMIT-th is archived, an order never made, so it is made now."""
+        stopped = self.stopping or self.rest(self.base_work_seconds / self.speed)
+        if stopped and delivery(message) < DELIVERY_LIMIT:
             return Answer(message, None, AcknowledgeType.RELEASE)
         try:
             order = Order.from_json(message.value(), self.menu)
@@ -140,8 +143,8 @@ class SharePreparer(Role):
     def _answer(self, consumer: ShareConsumer, producer: Producer, answers: list[Answer]) -> None:
         """Write what the orders answer, wait until Kafka has it, then acknowledge each: a write that
         failed hands its order back (RELEASE), so another member tries again; nothing is lost."""
-        if self.stopping:  # told to stop: what is not written yet goes back at once, to members who will stay
-            answers = [Answer(answer.message, None, AcknowledgeType.RELEASE) for answer in answers]
+        if self.stopping:  # told to stop: what is not written yet goes back at once, to members who will stay, but a last delivery
+            answers = [a if delivery(a.message) >= DELIVERY_LIMIT else Answer(a.message, None, AcknowledgeType.RELEASE) for a in answers]
         failed: set[int] = set()
 
         def delivered(index: int) -> Callable[[KafkaError | None, Message], None]:

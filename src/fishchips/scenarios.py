@@ -112,7 +112,8 @@ SCENARIOS = {
         Scenario(
             "demo6",
             "Every preparer busy: a share group beside a consumer group",
-            "A consumer group gives each partition to one member, so 4 preparers on 2 partitions leave 2 idle;"
+            "A consumer group gives each partition to one member, so 4 preparers on 2 partitions leave 2 idle"
+            " (1 on a shop where demo3 left orders its 3: Kafka never takes a partition away);"
             " a share group (KIP-932) lends each order to any member, so all 4 serve. Both groups read the same"
             " orders, each serving every one: the consumer group onto `served`, the share group onto `served.shared`,"
             " each with a board of its own.",

@@ -36,7 +36,7 @@ class Kind(StrEnum):
     WAITING = "waiting"  # the hot cabinet's Redis is not answering: the role waits, its batch undone (`detail`: why)
     TOPPED_UP = "topped-up"  # the cook's timer cooked batches for the hot cabinet (`detail`: what)
     LENT = "lent"  # a share group's member was lent the record, under a lock (`delivery`: the broker's count)
-    RELEASED = "released"  # ... handed it back unserved: any member may take it at once (`detail`: HANDED_BACK, or why)
+    RELEASED = "released"  # ... handed it back unserved: any member may take it at once (`detail`: why; HANDED_BACK)
     HOLDING = "holding"  # a transactional role wrote a batch's results and holds its transaction open (a lesson's breakpoint)
 
 

@@ -386,7 +386,8 @@ class ShopFloor:
 
     def stop_share_preparer(self, wait: float = HOLD_WAIT) -> tuple[str, int] | None:
         """Stop the share group's member that holds the most records (the newest of equals): it RELEASEs what it has not
-        written yet, and the others take those records at once; what it was writing as the stop came, it serves. Between
+        written yet, and the others take those records at once; what it was writing as the stop came, it serves, and an
+        order on its last delivery too (released, it would be archived). Between
         orders no member may hold any, so this waits up to `wait` seconds for one to be lent some. Once it has stopped:
         its name and how many it released, by its own count (the views may have shown it holding more a moment
         before); None if no member is working."""

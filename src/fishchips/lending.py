@@ -11,6 +11,8 @@ its lock, or released as it stops); this follows those events. A member killed -
 its records show as waiting for their locks, until another member is lent them.
 """
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -21,7 +23,7 @@ HISTORY = 8  # the records lent again that the views list, newest first: as many
 
 class LoanState(StrEnum):
     HELD = "held"  # its member works on it
-    RELEASED = "released"  # its member stopped and let it go: any member may take it at once
+    RELEASED = "released"  # its member let it go, told to stop (or its write failed): any member may take it at once
     HANDED_BACK = "handed back"  # released at once: more than its member can make within its lock (share_preparer.py)
     LOCKED = "waits for its lock"  # its member ended without a word: back when the lock runs out
 
@@ -68,7 +70,7 @@ class Lending:
 
     def __init__(self) -> None:
         self._loans: dict[tuple[int, int], Loan] = {}
-        self._relent: list[Relent] = []  # newest first, at most HISTORY of each (see _kept)
+        self._relent: list[Relent] = []  # newest first, at most HISTORY of each way back (see newest)
 
     def record(self, event: ShopEvent) -> None:
         if event.role_kind is not RoleKind.SHARE_PREPARER:
@@ -101,7 +103,7 @@ class Lending:
         if event.delivery > 1:
             back = Back.UNSEEN if before is None else CAME_BACK.get(before.state, Back.LOCK)
             again = Relent(*key, event.delivery, before.holder if before else "", back, event.role)
-            self._relent = _kept([again, *self._relent])
+            self._relent = newest([again, *self._relent], lambda row: row.back)
 
     def _released_late(self, key: tuple[int, int], event: ShopEvent) -> None:
         """A member's RELEASED heard after the next member's LENT of the same record: the row said "lock ran out".
@@ -133,18 +135,23 @@ class Lending:
         return [self._loans[key] for key in sorted(self._loans)]
 
     def relent(self) -> list[Relent]:
-        """The records lent out again, newest first."""
-        return list(self._relent)
+        """The records lent out again, newest first: the newest HISTORY handed back, and as many come back otherwise.
+
+        Listed apart because a backlog hands back many records a second: in one list they pushed a stopped member's
+        releases out within a second or two, before a view could show them. The history itself keeps each way back
+        apart, "lock ran out" too: a hand-back heard after the next member's LENT is one until its RELEASED comes."""
+        return newest(self._relent, lambda row: row.back is Back.HANDED_BACK)
 
 
-def _kept(rows: list[Relent]) -> list[Relent]:
-    """The newest HISTORY rows handed back, and the newest HISTORY come back otherwise, newest first. Kept apart
-    because a backlog hands back many records a second: in one list they pushed a stopped member's releases
-    out within a second or two, before a view could show them."""
-    handed_back = [row for row in rows if row.back is Back.HANDED_BACK][:HISTORY]
-    others = [row for row in rows if row.back is not Back.HANDED_BACK][:HISTORY]
-    kept = {id(row) for row in handed_back + others}
-    return [row for row in rows if id(row) in kept]
+def newest(rows: list[Relent], kind: Callable[[Relent], object]) -> list[Relent]:
+    """The first HISTORY rows of each kind, in their order (rows come newest first)."""
+    seen: Counter[object] = Counter()
+    kept = []
+    for row in rows:
+        seen[kind(row)] += 1
+        if seen[kind(row)] <= HISTORY:
+            kept.append(row)
+    return kept
 
 
 def released_words(member: str, released: int) -> str:

@@ -67,6 +67,22 @@ def test_records_handed_back_by_the_dozen_leave_a_stopped_members_releases_liste
     assert rows[0].offset == 1 + 2 * HISTORY and rows[-1].before == "a"
 
 
+def test_hand_backs_heard_after_the_next_members_loans_leave_a_stopped_members_releases_listed() -> None:
+    """Until its RELEASED comes, a hand-back heard late looks like a lock that ran out: it must not push releases out of the
+    history meanwhile, or the stopped member's rows would be gone once the words arrive."""
+    lending = Lending()
+    lending.record(said("a", Kind.LENT, 1))
+    lending.record(said("a", Kind.RELEASED, 1))  # a stops
+    lending.record(said("b", Kind.LENT, 1, delivery=2))
+    for offset in range(2, 2 + 2 * HISTORY):
+        lending.record(said("b", Kind.LENT, offset))
+        lending.record(said("c", Kind.LENT, offset, delivery=2))  # heard before b's word, which comes a few ms later
+    for offset in range(2, 2 + 2 * HISTORY):
+        lending.record(said("b", Kind.RELEASED, offset, detail=HANDED_BACK))
+    rows = lending.relent()
+    assert [row.back for row in rows].count(Back.HANDED_BACK) == HISTORY and rows[-1].back is Back.RELEASED
+
+
 def test_a_release_heard_after_the_next_members_loan_still_says_released() -> None:
     """Each role process sends its events on its own pipe: b's LENT can reach the floor before a's RELEASED."""
     lending = Lending()

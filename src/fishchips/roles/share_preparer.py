@@ -7,9 +7,10 @@ lends each order to one member at a time, under a lock, and the member says what
 - ACCEPT: served; never delivered again. Said only after the served order is written (at-least-once);
 - REJECT: no member could ever make it (unreadable, or it needs a cook this group has not got); archived,
   after it is set aside on the shop's dead-letter topic with the reason;
-- RELEASE: not now; another member takes it at once. Said for what it holds when told to stop (`S`, "Stop share preparer"),
-  but a record on its last delivery, which a release would archive (it is made first), and at once for what a poll lent
-  beyond what it can make within its lock (`_within_lock`).
+- RELEASE: not now; another member takes it at once. Said at once for what a poll lent beyond what it can make
+  within its lock (`_within_lock`), for an order whose write failed, and for what it holds when told to stop
+  (`S`, "Stop share preparer"). A record released on its last delivery is archived, so a member told to stop
+  makes such an order first.
 
 A member that dies holding orders says nothing: each comes back when its lock runs out, to any member,
 with its delivery count one higher. There are no transactions across acknowledgements, so a member
@@ -142,7 +143,8 @@ class SharePreparer(Role):
 
     def _answer(self, consumer: ShareConsumer, producer: Producer, answers: list[Answer]) -> None:
         """Write what the orders answer, wait until Kafka has it, then acknowledge each: a write that
-        failed hands its order back (RELEASE), so another member tries again; nothing is lost."""
+        failed hands its order back (RELEASE), so another member tries again. On its last delivery, though,
+        a release archives it: an order never made, unless Kafka took the write back within the wait."""
         if self.stopping:  # told to stop: what is not written yet goes back at once, to members who will stay, but a last delivery
             answers = [a if delivery(a.message) >= DELIVERY_LIMIT else Answer(a.message, None, AcknowledgeType.RELEASE) for a in answers]
         failed: set[int] = set()
@@ -169,7 +171,8 @@ class SharePreparer(Role):
                 self._say(answer)
             else:
                 self.counters["released"] += 1
-                self.emit(Kind.RELEASED, message=answer.message, delivery=delivery(answer.message))
+                why = "its write failed" if index in failed else "told to stop"
+                self.emit(Kind.RELEASED, message=answer.message, detail=why, delivery=delivery(answer.message))
 
     def _say(self, answer: Answer) -> None:
         """Tell the views what became of an order, with its delivery count when it came more than once."""

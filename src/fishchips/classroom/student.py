@@ -90,28 +90,29 @@ def await_rights(admin: AdminClient, topics: Topics, timeout: float = RIGHTS_TIM
 
     The teacher's page hands out the password once the broker it asked shows the student's new ACLs. On a
     three-node room each broker applies them from KRaft's metadata log in its own time, and one a moment
-    behind hides the shop's topics from the student, whose role would then try to create them and be refused
-    (a test's student was). Listing the end offsets asks each partition's leader; the ACLs of one grant are
-    one batch in that log, so a broker that lets the student see a topic applies all of the student's rules.
+    behind hides the shop's topics from the student (whose preparer, in a test, then tried to create them and
+    was refused: a student's role now never creates topics). Listing the end offsets asks each partition's
+    leader; the ACLs of one grant are one batch in that log, so a broker that lets the student see a topic
+    applies all of the student's rules. A broker that leads none of the shop's partitions is not asked.
     """
-    names = list(topics.partitions(1))
+    names = [topics.orders, topics.cook, topics.served, topics.dead_letters]
+    # confluent-kafka leaves OffsetSpec.latest() unannotated: an untyped call, though it returns an OffsetSpec
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 
     def seen_by_every_leader() -> bool:
-        metadata = admin.list_topics(timeout=TIMEOUT).topics
-        if not all(name in metadata for name in names):  # a broker hides a topic from a user who may not describe it
-            return False
-        # confluent-kafka leaves OffsetSpec.latest() unannotated: an untyped call, though it returns an OffsetSpec
-        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        request = {TopicPartition(name, p): latest for name in names for p in metadata[name].partitions}
         try:
+            metadata = admin.list_topics(timeout=TIMEOUT).topics
+            if not all(name in metadata for name in names):  # a broker hides a topic from a user who may not describe it
+                return False
+            request = {TopicPartition(name, p): latest for name in names for p in metadata[name].partitions}
             for future in admin.list_offsets(request, request_timeout=TIMEOUT).values():
                 future.result()
-        except KafkaException:  # refused by a leader still catching up, or a leader moving: ask again
+        except KafkaException:  # refused by a leader still catching up, a leader moving, or a slow answer: ask again
             return False
         return True
 
     if not until(seen_by_every_leader, timeout):
         raise JoinError(
             f"the teacher's shop ({', '.join(names)}) is still hidden from you after {timeout:.0f} s: "
-            "ask your teacher to check the class is started (`fishchips class list`)"
+            "ask your teacher to check the class is started (`fishchips class list`), and for a new join code"
         )

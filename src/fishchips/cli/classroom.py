@@ -150,7 +150,7 @@ def join(code: str, role: str, name: str | None) -> None:
         admin = clients.admin(cluster)
         await_rights(admin, topics)
         if role == "preparer":
-            run_role(RoleKind.PREPARER, me, cluster, topics, 1, work_seconds=0.4, speed=1.0)
+            run_role(RoleKind.PREPARER, me, cluster, topics, 1, make_topics=False, work_seconds=0.4, speed=1.0)
         elif role == "till":
             run_role(
                 RoleKind.TILL,
@@ -158,6 +158,7 @@ def join(code: str, role: str, name: str | None) -> None:
                 cluster,
                 topics,
                 1,
+                make_topics=False,
                 number=1,
                 tickets=Tickets(None),
                 run_id=new_run_id(),
@@ -166,5 +167,5 @@ def join(code: str, role: str, name: str | None) -> None:
             )
         else:
             start = end_offsets(admin, [topics.served]).get(topics.served, {})
-            run_role(RoleKind.BOARD, me, cluster, topics, 1, topic=topics.served, start=start, speed=1.0)
+            run_role(RoleKind.BOARD, me, cluster, topics, 1, make_topics=False, topic=topics.served, start=start, speed=1.0)
 

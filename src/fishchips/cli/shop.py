@@ -221,10 +221,13 @@ def run_role(
     /,  # a till's own `partitions` option goes with the others
     cabinet: Cabinet | None = None,
     group_protocol: GroupProtocol = GroupProtocol.CONSUMER,
+    make_topics: bool = True,
     **options: object,
 ) -> None:
-    """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out."""
-    ensure_shop_topics(clients.admin(settings), topics, partitions)
+    """Run one role in this process until Ctrl-C or SIGTERM; it leaves its group on the way out.
+    `make_topics`: create the shop's topics if missing (a classroom's student may not: the teacher made them)."""
+    if make_topics:
+        ensure_shop_topics(clients.admin(settings), topics, partitions)
     exactly_once = bool(options.pop("exactly_once", True))
     show = printer()
     context = ShopContext(settings, topics, Menu.load(), exactly_once, group_protocol, show, cabinet=cabinet)

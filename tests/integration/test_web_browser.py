@@ -111,7 +111,7 @@ def serving(kafka: ConnectionSettings, folder: Path, what: list[str]) -> Iterato
 def test_ctrl_c_while_the_page_opens_a_scenario_lets_it_finish_then_closes_the_shop(kafka: ConnectionSettings, tmp_path: Path) -> None:
     """Ctrl-C ends the tabs' event streams at once, so the server waits only for a control still running: the scenario
     the page asked for opens (about 2 s), then the shop closes, every role leaves its group, and no traceback nor a
-    cancelled request (`serving` checks the first three after its SIGINT)."""
+    cancelled request (`serving` checks the first three after its SIGINT). (A second Ctrl-C: tests/unit/test_web_shutdown.py.)"""
     with serving(kafka, tmp_path, ["demo1"]) as server:
         request = urllib.request.Request(
             server.base + "api/scenario",

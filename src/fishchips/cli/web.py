@@ -27,13 +27,18 @@ SHUTDOWN_SECONDS = 15  # on Ctrl-C, a control still running may finish for this 
 
 class Server(uvicorn.Server):
     """Ctrl-C ends the tabs' event streams at once (they never end by themselves), so the shutdown waits only for
-    a control still running: the page switching scenario when Ctrl-C came finishes it, then the shop closes."""
+    a control still running: the page switching scenario when Ctrl-C came finishes it, then the shop closes.
+    Ctrl-C again meanwhile changes nothing: uvicorn would skip the app's shutdown, and the shop's, and print a
+    traceback for it."""
 
     def __init__(self, app: Starlette) -> None:
         super().__init__(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=SHUTDOWN_SECONDS, lifespan="on"))
         self.app = app
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            console.print(f"closing the shop: a control still running finishes first (at most {SHUTDOWN_SECONDS} s)")
+            return
         super().handle_exit(sig, frame)
         if (end_streams := getattr(self.app.state, "end_streams", None)) is not None:  # set once the app has started
             end_streams()

@@ -92,7 +92,7 @@ class Lending:
                 self._released_late(key, event)
             return  # a member too slow for its lock serves what another member holds now: that one's loan stands
         if event.kind is Kind.RELEASED:
-            self._loans[key] = replace(loan, state=LoanState.HANDED_BACK if event.detail == HANDED_BACK else LoanState.RELEASED)
+            self._loans[key] = replace(loan, state=let_go(event))
         elif event.kind in (Kind.SERVED, Kind.DEAD_LETTER):
             del self._loans[key]
             self._done(key, event)
@@ -115,7 +115,7 @@ class Lending:
         for index, again in enumerate(self._relent):
             if (again.partition, again.offset) == key and again.before == event.role:
                 if again.back is Back.LOCK:
-                    self._relent[index] = replace(again, back=Back.HANDED_BACK if event.detail == HANDED_BACK else Back.RELEASED)
+                    self._relent[index] = replace(again, back=CAME_BACK[let_go(event)])
                 return
 
     def _done(self, key: tuple[int, int], event: ShopEvent) -> None:
@@ -141,6 +141,11 @@ class Lending:
         releases out within a second or two, before a view could show them. The history itself keeps each way back
         apart, "lock ran out" too: a hand-back heard after the next member's LENT is one until its RELEASED comes."""
         return newest(self._relent, lambda row: row.back is Back.HANDED_BACK)
+
+
+def let_go(released: ShopEvent) -> LoanState:
+    """How a member's RELEASED let the record go: handed back at once, or released (told to stop, or its write failed)."""
+    return LoanState.HANDED_BACK if released.detail == HANDED_BACK else LoanState.RELEASED
 
 
 def newest(rows: list[Relent], kind: Callable[[Relent], object]) -> list[Relent]:

@@ -14,11 +14,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from confluent_kafka import KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from fishchips.broker.users import MECHANISM
 from fishchips.classroom.code import JoinCode, JoinError, ca_fingerprint
+from fishchips.kafka.inspect import end_offsets
 from fishchips.kafka.settings import ConnectionSettings
 from fishchips.kafka.topics import Topics
 from fishchips.paths import cache_dir
@@ -96,20 +97,12 @@ def await_rights(admin: AdminClient, topics: Topics, timeout: float = RIGHTS_TIM
     applies all of the student's rules. A broker that leads none of the shop's partitions is not asked.
     """
     names = [topics.orders, topics.cook, topics.served, topics.dead_letters]
-    # confluent-kafka leaves OffsetSpec.latest() unannotated: an untyped call, though it returns an OffsetSpec
-    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 
     def seen_by_every_leader() -> bool:
-        try:
-            metadata = admin.list_topics(timeout=TIMEOUT).topics
-            if not all(name in metadata for name in names):  # a broker hides a topic from a user who may not describe it
-                return False
-            request = {TopicPartition(name, p): latest for name in names for p in metadata[name].partitions}
-            for future in admin.list_offsets(request, request_timeout=TIMEOUT).values():
-                future.result()
-        except KafkaException:  # refused by a leader still catching up, a leader moving, or a slow answer: ask again
+        try:  # a broker leaves out a topic the user may not describe; a leader still catching up refuses its partitions
+            return end_offsets(admin, names).keys() == set(names)
+        except KafkaException:  # refused, or a slow answer: ask again
             return False
-        return True
 
     if not until(seen_by_every_leader, timeout):
         raise JoinError(

@@ -124,7 +124,7 @@ class SharePreparer(Role):
         """Make the order, or say why no member can; once told to stop, hand it back untouched, unless this is its last
         delivery: a record released on its DELIVERY_LIMIT-th is archived, an order never made, so it is made now."""
         stopped = self.stopping or self.rest(self.base_work_seconds / self.speed)
-        if stopped and delivery(message) < DELIVERY_LIMIT:
+        if stopped and not last_delivery(message):
             return Answer(message, None, AcknowledgeType.RELEASE)
         try:
             order = Order.from_json(message.value(), self.menu)
@@ -146,7 +146,7 @@ class SharePreparer(Role):
         failed hands its order back (RELEASE), so another member tries again. On its last delivery, though,
         a release archives it: an order never made, unless Kafka took the write back within the wait."""
         if self.stopping:  # told to stop: what is not written yet goes back at once, to members who will stay, but a last delivery
-            answers = [a if delivery(a.message) >= DELIVERY_LIMIT else Answer(a.message, None, AcknowledgeType.RELEASE) for a in answers]
+            answers = [a if last_delivery(a.message) else Answer(a.message, None, AcknowledgeType.RELEASE) for a in answers]
         failed: set[int] = set()
 
         def delivered(index: int) -> Callable[[KafkaError | None, Message], None]:
@@ -192,3 +192,8 @@ class SharePreparer(Role):
 def delivery(message: Message) -> int:
     """The broker's delivery count of a record lent to this member: 1 the first time it is lent out."""
     return message.delivery_count() or 1
+
+
+def last_delivery(message: Message) -> bool:
+    """Released now, the broker would archive it: an order never made."""
+    return delivery(message) >= DELIVERY_LIMIT
